@@ -1,0 +1,160 @@
+import createDebug from 'debug';
+import type { Config } from './config';
+import type { CacheEntry, CredentialCache } from './credentials';
+import { tokenHash } from './crypto';
+import { SsoGuardError } from './errors';
+import type { RefreshCoordinator } from './refresh';
+import type { Revocations } from './revocations';
+import type { SessionCookie, SessionData, SessionRead } from './session-cookie';
+import type { CheckResult } from './sso-client';
+
+const debug = createDebug('express-sso-guard:session');
+
+/** The result of authenticating one request. Express-agnostic: the middleware applies it. */
+export interface Outcome {
+  /** The check_token answer when the request is authenticated. */
+  readonly result: CheckResult | undefined;
+  /** The session (possibly refreshed) when authenticated through the cookie. */
+  readonly session: SessionData | undefined;
+  /** Set-Cookie lines to send (new session, cleared cookies), when anything changed. */
+  readonly setCookie: string[] | undefined;
+  /** An upstream failure: the session is kept, but the request cannot be authenticated now. */
+  readonly error: SsoGuardError | undefined;
+  /** Why an unauthenticated request is unauthenticated, for the 401 answer. */
+  readonly reason: 'none' | 'ended' | 'invalid_token';
+}
+
+const ANONYMOUS: Outcome = Object.freeze({ result: undefined, session: undefined, setCookie: undefined, error: undefined, reason: 'none' });
+
+function authenticated(result: CheckResult, session: SessionData | undefined, setCookie?: string[]): Outcome {
+  return { result, session, setCookie, error: undefined, reason: 'none' };
+}
+
+/**
+ * Turns a request's session cookie (or Bearer token) into an {@link Outcome}. Returns synchronously
+ * on the hot path (valid cookie, cached check_token, nothing to rewrite); a Promise otherwise.
+ */
+export class Authenticator {
+  private readonly clock: () => number;
+  private readonly absolute: number;
+  private readonly rolling: number;
+  /** Seconds between rewrites of an unchanged cookie to extend its rolling lifetime. */
+  private readonly touchAfter: number;
+
+  constructor(
+    private readonly config: Config,
+    private readonly sessions: SessionCookie,
+    private readonly cache: CredentialCache,
+    private readonly refresher: RefreshCoordinator,
+    private readonly revocations: Revocations,
+  ) {
+    this.clock = config.clock;
+    this.absolute = config.session.absoluteDuration;
+    this.rolling = config.session.rollingDuration;
+    this.touchAfter = Math.min(this.rolling / 10, 3600);
+  }
+
+  run(cookieHeader: string | undefined, authorization: string | undefined): Outcome | Promise<Outcome> {
+    const now = this.clock();
+    const read = this.sessions.read(cookieHeader);
+    const s = read.data;
+    if (s === undefined) {
+      const clear = read.names.length > 0 ? this.sessions.clear(read.names) : undefined;
+      if (authorization !== undefined && this.config.bearer) return this.bearer(authorization, now, clear);
+      return clear === undefined ? ANONYMOUS : { ...ANONYMOUS, setCookie: clear };
+    }
+    const nowSec = Math.floor(now / 1000);
+    if (nowSec >= s.c + this.absolute || nowSec >= s.u + this.rolling) return this.end(read.names, 'session lifetime over');
+    if (this.revocations.has(s.i, now)) return this.end(read.names, 'session was logged out');
+    const hash = tokenHash(s.a);
+    const entry = this.cache.peek(hash, now);
+    const refreshDue = nowSec >= s.e - Math.min(s.l / 10, 60);
+    if (!refreshDue && entry?.kind === 'valid') {
+      if (!read.stale && nowSec - s.u < this.touchAfter) return authenticated(entry.result, s);
+      const touched = { ...s, u: nowSec };
+      return authenticated(entry.result, touched, this.sessions.serialize(touched, nowSec, read.names));
+    }
+    return this.slow(s, hash, entry, read, now, refreshDue);
+  }
+
+  private async slow(s: SessionData, hash: string, entry: CacheEntry | undefined, read: SessionRead, now: number, refreshDue: boolean): Promise<Outcome> {
+    const nowSec = Math.floor(now / 1000);
+    const names = read.names;
+    let session = s;
+    let refreshed = false;
+    try {
+      if (refreshDue) {
+        if (s.r !== undefined) {
+          try {
+            session = await this.renew(s, nowSec);
+            refreshed = true;
+          } catch (err) {
+            // Refreshing early failed upstream while the token is still valid: use it meanwhile.
+            if (!(err instanceof SsoGuardError) || err.code === 'refresh_rejected' || nowSec >= s.e) throw err;
+            debug('early refresh failed (%s); token still valid', err.code);
+          }
+        } else if (nowSec >= s.e) {
+          return this.end(names, 'access token expired and no refresh token');
+        }
+      }
+      if (refreshed) hash = tokenHash(session.a);
+      if (refreshed || entry === undefined) entry = await this.cache.lookup(hash, session.a, session.e * 1000);
+      if (entry.kind === 'invalid' && !refreshed && session.r !== undefined) {
+        debug('check_token rejected the access token: refreshing');
+        session = await this.renew(session, nowSec);
+        refreshed = true;
+        entry = await this.cache.lookup(tokenHash(session.a), session.a, session.e * 1000);
+      }
+      if (entry.kind !== 'valid') return this.end(names, 'access token rejected');
+      if (!refreshed && !read.stale && nowSec - session.u < this.touchAfter) return authenticated(entry.result, session);
+      const next = { ...session, u: nowSec };
+      return authenticated(entry.result, next, this.sessions.serialize(next, nowSec, names));
+    } catch (err) {
+      if (err instanceof SsoGuardError) {
+        if (err.code === 'refresh_rejected') return this.end(names, 'refresh token rejected');
+        // Transient: keep the session (no Set-Cookie), fail this request only.
+        debug('upstream failure, session kept: %s', err.code);
+        return { ...ANONYMOUS, error: err };
+      }
+      throw err;
+    }
+  }
+
+  /** Refreshes (or adopts a remembered refresh of) a session's tokens. */
+  private async renew(s: SessionData, nowSec: number): Promise<SessionData> {
+    const { tokens, issuedAt } = await this.refresher.refresh(tokenHash(s.r!), s.a, s.r!);
+    const issuedSec = Math.floor(issuedAt / 1000);
+    return {
+      i: s.i,
+      a: tokens.accessToken,
+      // No refresh token in the answer: the SSO did not rotate it, the old one stays valid.
+      r: tokens.refreshToken ?? s.r,
+      t: tokens.tokenType,
+      e: issuedSec + tokens.expiresIn,
+      l: tokens.expiresIn,
+      c: s.c,
+      u: nowSec,
+    };
+  }
+
+  private bearer(authorization: string, now: number, clear: string[] | undefined): Outcome | Promise<Outcome> {
+    if (authorization.length < 8 || authorization.length > 8192 || !/^bearer /i.test(authorization)) {
+      return clear === undefined ? ANONYMOUS : { ...ANONYMOUS, setCookie: clear };
+    }
+    const token = authorization.slice(7).trim();
+    const hash = tokenHash(token);
+    const hit = this.cache.peek(hash, now);
+    const done = (entry: CacheEntry): Outcome =>
+      entry.kind === 'valid' ? authenticated(entry.result, undefined, clear) : { ...ANONYMOUS, setCookie: clear, reason: 'invalid_token' };
+    if (hit !== undefined) return done(hit);
+    return this.cache.lookup(hash, token, now + this.config.cache.ttl * 1000).then(done, (err: unknown) => {
+      if (err instanceof SsoGuardError) return { ...ANONYMOUS, setCookie: clear, error: err };
+      throw err;
+    });
+  }
+
+  private end(names: readonly string[], why: string): Outcome {
+    debug('session ended: %s', why);
+    return { ...ANONYMOUS, setCookie: this.sessions.clear(names), reason: 'ended' };
+  }
+}

@@ -1,0 +1,239 @@
+import type { AxiosInstance, AxiosResponse } from 'axios';
+import createDebug from 'debug';
+import { CloudApiError, SsoGuardError } from '../errors';
+import { createHttpClient, nonZeroRetCode, parseJsonObject, send } from '../http';
+import { jwtExpiry } from '../crypto';
+import { signRequest, type CloudHttpMethod, type SignatureVersion } from './signer';
+
+const debug = createDebug('express-sso-guard:cloud');
+
+/** Temporary cloud credentials from the SSO's check_token. */
+export interface CloudCredentials {
+  accessKey: string;
+  secretKey: string;
+  /** The STS token (a JWT whose `exp` bounds the credentials' life). */
+  token: string;
+}
+
+/** Options of {@link CloudClient}. */
+export interface CloudClientOptions {
+  /** The API origin, e.g. `https://api.qingcloud.com`, with no path: the client adds `/iam/`. */
+  apiBaseUrl: string;
+  /**
+   * Returns the user's current credentials. Called once per call, and with `forceRefresh: true`
+   * when the STS token expires within 30 s or the API answers HTTP 401.
+   */
+  getCredentials: (opts: { forceRefresh: boolean }) => Promise<CloudCredentials>;
+  /** Deadline per HTTP attempt, in ms (connect, headers and body). Default 5000. */
+  timeout?: number;
+  /** `signature_version` sent with the token. Default 2 (the API docs); some official SDKs send 1. */
+  signatureVersion?: SignatureVersion;
+  /** Zone added to calls whose parameters have none. Default: none. */
+  zone?: string;
+  /** The HTTP client. Default `createHttpClient()` (keep-alive, no redirects, text bodies). */
+  http?: AxiosInstance;
+  /** Current time in ms, for `time_stamp` and token expiry. Default `Date.now`. */
+  clock?: () => number;
+}
+
+/** Options of one {@link CloudClient.call}. */
+export interface CloudCallOptions {
+  /** Default `'GET'` (signed query on the URL); `'POST'` sends the same string as a form body. */
+  method?: CloudHttpMethod;
+}
+
+interface ResolvedCloudConfig {
+  readonly origin: string;
+  readonly getCredentials: CloudClientOptions['getCredentials'];
+  readonly timeout: number;
+  readonly signatureVersion: SignatureVersion;
+  readonly zone: string | undefined;
+  readonly http: AxiosInstance;
+  readonly clock: () => number;
+}
+
+const OPTION_NAMES = ['apiBaseUrl', 'getCredentials', 'timeout', 'signatureVersion', 'zone', 'http', 'clock'];
+const API_PATH = '/iam/';
+/** Refresh before signing when the token has less left than this: a call must not die in flight. */
+const REFRESH_MARGIN_MS = 30_000;
+const MAX_MESSAGE_CHARS = 200;
+
+/**
+ * Signed calls to the cloud API with a user's temporary credentials. Framework-independent:
+ * the middleware builds one per request around that user's credentials.
+ */
+export class CloudClient {
+  readonly #config: ResolvedCloudConfig;
+
+  /** Validates `opts` once; a bad option throws an `invalid_option` SsoGuardError naming it. */
+  constructor(opts: CloudClientOptions) {
+    this.#config = resolveCloudOptions(opts);
+  }
+
+  /**
+   * Calls `action` and resolves with the API's JSON answer. Rejects with {@link CloudApiError}
+   * on a non-zero `ret_code` or error status (after one refresh-and-retry on HTTP 401), and with
+   * an SsoGuardError `upstream_error`/`upstream_unavailable`/`upstream_timeout` otherwise.
+   */
+  async call<T = Record<string, unknown>>(action: string, params: Record<string, unknown> = {}, opts: CloudCallOptions = {}): Promise<T> {
+    // Action names reach logs and error messages, so only plain names are allowed.
+    if (typeof action !== 'string' || !/^[A-Za-z][A-Za-z0-9_]{0,99}$/.test(action)) {
+      throw new SsoGuardError('invalid_option', `cloud action must be an API action name such as "DescribeInstances"; received ${received(action)}`);
+    }
+    const method = opts.method ?? 'GET';
+    if (method !== 'GET' && method !== 'POST') {
+      throw new SsoGuardError('invalid_option', `cloud call method must be "GET" or "POST"; received ${received(method)}`);
+    }
+    if (params !== null && typeof params === 'object' && 'action' in params) {
+      throw new SsoGuardError('invalid_option', 'cloud call parameters must not contain "action"; pass it as the first argument');
+    }
+    const { clock, zone } = this.#config;
+    const callParams = zone !== undefined && (params.zone === undefined || params.zone === null) ? { ...params, zone } : params;
+
+    let creds = await this.#credentials(false);
+    const expSec = jwtExpiry(creds.token);
+    const exp = expSec === undefined ? undefined : expSec * 1000;
+    if (exp !== undefined && exp - clock() <= REFRESH_MARGIN_MS) {
+      debug('%s: STS token expires within %d ms, refreshing first', action, REFRESH_MARGIN_MS);
+      creds = await this.#credentials(true);
+    }
+    let attempt = await this.#attempt(action, method, callParams, creds);
+    if (attempt.res.status === 401) {
+      // The token expired (or was revoked) between check and use: one fresh set, one retry.
+      debug('%s: HTTP 401, refreshing credentials and retrying once', action);
+      creds = await this.#credentials(true);
+      attempt = await this.#attempt(action, method, callParams, creds);
+    }
+    const redact = [creds.secretKey, creds.token, attempt.signature];
+    return interpret<T>(action, attempt.res, redact);
+  }
+
+  async #credentials(forceRefresh: boolean): Promise<CloudCredentials> {
+    const c = await this.#config.getCredentials({ forceRefresh });
+    const ok = (v: unknown): boolean => typeof v === 'string' && v !== '';
+    if (!c || !ok(c.accessKey) || !ok(c.secretKey) || !ok(c.token)) {
+      throw new SsoGuardError('upstream_error', 'cloud credentials are incomplete (accessKey, secretKey and token are required)');
+    }
+    return c;
+  }
+
+  async #attempt(action: string, method: CloudHttpMethod, params: Record<string, unknown>, creds: CloudCredentials): Promise<{ res: AxiosResponse<string>; signature: string }> {
+    const { origin, http, timeout, signatureVersion, clock } = this.#config;
+    const signed = signRequest(creds, { method, path: API_PATH, params: { action, ...params }, now: clock(), signatureVersion });
+    const url = `${origin}${signed.path}`;
+    const config =
+      method === 'GET'
+        ? { method, url: `${url}?${signed.query}`, headers: { accept: 'application/json' } }
+        : { method, url, data: signed.query, headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' } };
+    try {
+      const res = await send(http, config, timeout, `cloud API ${action}`);
+      debug('%s: HTTP %d', action, res.status);
+      return { res, signature: signed.signature };
+    } catch (err) {
+      // send() keeps only a scrubbed cause (no request config), so the error can be rethrown as is.
+      if (err instanceof SsoGuardError) debug('%s: %s', action, err.code);
+      throw err;
+    }
+  }
+}
+
+function interpret<T>(action: string, res: AxiosResponse<string>, redact: string[]): T {
+  let body: Record<string, unknown>;
+  try {
+    body = parseJsonObject(res, `cloud API ${action}`);
+  } catch (err) {
+    // A 401 is the API refusing the credentials whatever its body says.
+    if (res.status === 401) throw new CloudApiError(`${action} failed: HTTP 401: credentials refused after a refresh`, { httpStatus: 401 });
+    throw err;
+  }
+  const retCode = nonZeroRetCode(body);
+  if (retCode !== undefined) {
+    debug('%s: ret_code %d', action, retCode);
+    throw new CloudApiError(`${action} failed: ret_code ${retCode}: ${scrub(body.message, redact)}`, { retCode, httpStatus: res.status });
+  }
+  if (res.status < 200 || res.status > 299) {
+    debug('%s: HTTP %d without ret_code', action, res.status);
+    throw new CloudApiError(`${action} failed: HTTP ${res.status}`, { httpStatus: res.status });
+  }
+  return body as T;
+}
+
+/** The API's message made safe for an error: no credential, no control characters, bounded. */
+function scrub(message: unknown, redact: string[]): string {
+  let s = typeof message === 'string' ? message : 'no message';
+  for (const secret of redact) {
+    for (const form of new Set([secret, encodeURIComponent(secret)])) s = s.split(form).join('[redacted]');
+  }
+  s = s.replace(/\p{Cc}+/gu, ' ').trim();
+  return s.length > MAX_MESSAGE_CHARS ? `${s.slice(0, MAX_MESSAGE_CHARS)}…` : s;
+}
+
+
+function resolveCloudOptions(opts: CloudClientOptions): Readonly<ResolvedCloudConfig> {
+  if (opts === null || typeof opts !== 'object') throw invalid('cloud', 'must be an object', opts);
+  for (const key of Object.keys(opts)) {
+    if (!OPTION_NAMES.includes(key)) {
+      const near = OPTION_NAMES.find((n) => n.toLowerCase() === key.toLowerCase() || editDistance(n, key) <= 2);
+      throw new SsoGuardError('invalid_option', `"cloud.${key}" is not an option${near ? `. Did you mean "cloud.${near}"?` : ''}`);
+    }
+  }
+  const o = opts as unknown as Record<string, unknown>;
+
+  const base = o.apiBaseUrl;
+  if (typeof base === 'string' && base.includes('@')) {
+    // Not echoed: userinfo in a URL is a password.
+    throw new SsoGuardError('invalid_option', '"cloud.apiBaseUrl" must not contain credentials');
+  }
+  const url = typeof base === 'string' && URL.canParse(base) ? new URL(base) : undefined;
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw invalid('cloud.apiBaseUrl', 'must be an http(s) URL', base);
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+    throw invalid('cloud.apiBaseUrl', `must be an origin such as "https://api.qingcloud.com" (the client adds ${API_PATH})`, base);
+  }
+  if (typeof o.getCredentials !== 'function') throw invalid('cloud.getCredentials', 'must be a function returning a Promise of { accessKey, secretKey, token }', o.getCredentials);
+
+  const timeout = o.timeout ?? 5000;
+  if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout <= 0 || timeout > 2_147_483_647) {
+    throw invalid('cloud.timeout', 'must be a positive whole number of milliseconds', o.timeout);
+  }
+  const signatureVersion = o.signatureVersion ?? 2;
+  if (signatureVersion !== 1 && signatureVersion !== 2) throw invalid('cloud.signatureVersion', 'must be 1 or 2', o.signatureVersion);
+  if (o.zone !== undefined && (typeof o.zone !== 'string' || !/^[A-Za-z0-9-]+$/.test(o.zone))) {
+    throw invalid('cloud.zone', 'must be a zone id such as "pek3"', o.zone);
+  }
+  if (o.http !== undefined && typeof (o.http as { request?: unknown } | null)?.request !== 'function') {
+    throw invalid('cloud.http', 'must be an axios instance', o.http);
+  }
+  if (o.clock !== undefined && typeof o.clock !== 'function') throw invalid('cloud.clock', 'must be a function returning ms since the epoch', o.clock);
+
+  return Object.freeze({
+    origin: url.origin,
+    getCredentials: opts.getCredentials,
+    timeout,
+    signatureVersion,
+    zone: opts.zone,
+    http: opts.http ?? createHttpClient(),
+    clock: opts.clock ?? Date.now,
+  });
+}
+
+function invalid(name: string, rule: string, value: unknown): SsoGuardError {
+  return new SsoGuardError('invalid_option', `"${name}" ${rule}; received ${received(value)}`);
+}
+
+function received(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v);
+  if (v === null || v === undefined || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
+}

@@ -1,0 +1,46 @@
+import { Authenticator } from './authenticate';
+import { resolveConfig, type Config } from './config';
+import { CredentialCache } from './credentials';
+import { RefreshCoordinator } from './refresh';
+import { Revocations } from './revocations';
+import { SessionCookie } from './session-cookie';
+import { SsoClient } from './sso-client';
+import { TransactionCookie } from './transaction-cookie';
+import type { SsoGuardOptions } from './options';
+
+/** Everything one `auth()` instance owns, built once at construction. No module-level state. */
+export interface Core {
+  readonly config: Config;
+  readonly sso: SsoClient;
+  readonly sessions: SessionCookie;
+  readonly transactions: TransactionCookie;
+  readonly cache: CredentialCache;
+  readonly refresher: RefreshCoordinator;
+  readonly revocations: Revocations;
+  readonly authenticator: Authenticator;
+  /** Relative URL of the login route. */
+  readonly loginPath: string;
+}
+
+/** Validates the options and builds the parts. Throws `invalid_option` for a bad option. */
+export function createCore(options: SsoGuardOptions | undefined): Core {
+  const config = resolveConfig(options);
+  const sso = new SsoClient(config);
+  const sessions = new SessionCookie(config);
+  const cache = new CredentialCache(config, sso);
+  const refresher = new RefreshCoordinator(config, sso);
+  // Revocations outlive cache entries (they last a whole session), so they get more room.
+  const revocations = new Revocations(Math.max(config.cache.max * 10, 100_000));
+  const authenticator = new Authenticator(config, sessions, cache, refresher, revocations);
+  return Object.freeze({
+    config,
+    sso,
+    sessions,
+    transactions: new TransactionCookie(config),
+    cache,
+    refresher,
+    revocations,
+    authenticator,
+    loginPath: config.basePath + config.routes.login,
+  });
+}

@@ -1,0 +1,9 @@
+import './types';
+
+export { auth, requiresAuth } from './middleware';
+export { SsoContext } from './context';
+export { SsoGuardError, CloudApiError, isSsoGuardError } from './errors';
+export type { SsoGuardErrorCode, SsoGuardErrorOptions, CloudApiErrorOptions } from './errors';
+export type { SsoGuardOptions, SessionOptions, CacheOptions, RoutesOptions, CloudOptions, RequiresAuthOptions } from './options';
+export type { SsoUser, SsoCredentials } from './sso-client';
+export { safeReturnTo } from './return-to';

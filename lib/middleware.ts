@@ -1,0 +1,105 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Outcome } from './authenticate';
+import { HOOKS, SsoContext, type GuardHooks } from './context';
+import { appendSetCookie } from './cookies';
+import { createCore } from './core';
+import { SsoGuardError } from './errors';
+import type { RequiresAuthOptions, SsoGuardOptions } from './options';
+import { isNavigation, redirect, sendError } from './respond';
+import { callback, login, logout } from './routes';
+
+function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown }).then === 'function';
+}
+
+/**
+ * The express-sso-guard middleware: serves `/login`, `/callback` and `/logout`, reads the session
+ * cookie on every other request, sets `req.sso` (and `req.user`), refreshes tokens when due, and,
+ * with `authRequired` (the default), answers signed-out requests with a login redirect (pages) or
+ * a 401 (APIs). Mount it at the app root: `app.use(auth({ ... }))`.
+ *
+ * Options are validated here, once; a bad option throws an `SsoGuardError` with code
+ * `invalid_option` naming it.
+ */
+export function auth(options?: SsoGuardOptions): RequestHandler {
+  const core = createCore(options);
+  const { config } = core;
+  const { login: loginRoute, callback: callbackRoute, logout: logoutRoute } = config.routes;
+  const realm = config.appOrigin;
+
+  function fail(req: Request, res: Response, next: NextFunction, err: SsoGuardError, invalidToken = false): void {
+    if (config.renderErrors) sendError(req, res, err, { realm, invalidToken, loginUrl: err.status === 400 ? core.loginPath : undefined });
+    else next(err);
+  }
+
+  const hooks: GuardHooks = {
+    deny(req, res, next, mode = 'auto') {
+      const ctx = req.sso;
+      if (ctx.error !== undefined) return fail(req, res, next, ctx.error);
+      if (mode === 'redirect' || (mode === 'auto' && isNavigation(req))) return redirect(res, hooks.loginUrl(req.originalUrl ?? req.url));
+      const message = ctx.reason === 'ended' ? 'Session expired; sign in again' : 'Sign-in required';
+      fail(req, res, next, new SsoGuardError('unauthenticated', message), ctx.reason === 'invalid_token');
+    },
+    loginUrl(returnTo) {
+      return returnTo === undefined ? core.loginPath : `${core.loginPath}?returnTo=${encodeURIComponent(returnTo)}`;
+    },
+  };
+
+  function isPublic(path: string): boolean {
+    if (config.publicPaths.includes(path)) return true;
+    for (const prefix of config.publicPrefixes) if (path.startsWith(prefix)) return true;
+    return false;
+  }
+
+  function proceed(req: Request, res: Response, next: NextFunction, path: string, outcome: Outcome): void {
+    if (outcome.setCookie !== undefined) appendSetCookie(res, outcome.setCookie);
+    const ctx = new SsoContext(hooks, outcome);
+    req.sso = ctx;
+    if (ctx.user !== undefined) {
+      req.user = ctx.user;
+      return next();
+    }
+    if (!config.authRequired || isPublic(path)) return next();
+    hooks.deny(req, res, next);
+  }
+
+  return function ssoGuard(req: Request, res: Response, next: NextFunction): void {
+    const url = req.url;
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const method = req.method;
+    if (path === loginRoute && (method === 'GET' || method === 'HEAD')) return login(core, req, res);
+    if (path === callbackRoute && method === 'GET') {
+      callback(core, req, res, (err) => fail(req, res, next, err)).catch(next);
+      return;
+    }
+    if (path === logoutRoute && (method === 'GET' || method === 'POST')) return logout(core, req, res);
+
+    let outcome: Outcome | Promise<Outcome>;
+    try {
+      outcome = core.authenticator.run(req.headers.cookie, req.headers.authorization);
+    } catch (err) {
+      return next(err);
+    }
+    if (isPromise(outcome)) outcome.then((o) => proceed(req, res, next, path, o), next);
+    else proceed(req, res, next, path, outcome);
+  };
+}
+
+/**
+ * Protects one route (use with `auth({ authRequired: false })`): signed-out navigations are
+ * redirected to login, other requests get 401 JSON with `WWW-Authenticate`; an SSO outage gives
+ * 502/503/504. Requires `auth()` to be mounted before it.
+ */
+export function requiresAuth(options: RequiresAuthOptions = {}): RequestHandler {
+  const mode = options.mode ?? 'auto';
+  if (mode !== 'auto' && mode !== 'redirect' && mode !== '401') {
+    throw new SsoGuardError('invalid_option', `"mode" must be "auto", "redirect" or "401"; received ${JSON.stringify(mode)}`);
+  }
+  return function requiresAuthGuard(req: Request, res: Response, next: NextFunction): void {
+    const ctx = req.sso as SsoContext | undefined;
+    if (ctx === undefined) return next(new SsoGuardError('invalid_option', 'requiresAuth() needs auth() to be mounted before it', { status: 500 }));
+    if (ctx.user !== undefined) return next();
+    ctx[HOOKS].deny(req, res, next, mode);
+  };
+}

@@ -1,0 +1,5 @@
+/**
+ * `express-sso-guard/testing`: an SSO emulator for local development and tests.
+ * Re-exports only.
+ */
+export * from './emulator';

@@ -1,0 +1,17 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: {
+    index: 'lib/index.ts',
+    'testing/index': 'lib/testing/index.ts',
+    'testing/bin': 'lib/testing/bin.ts',
+  },
+  format: ['cjs', 'esm'],
+  dts: { entry: { index: 'lib/index.ts', 'testing/index': 'lib/testing/index.ts' } },
+  target: 'node20',
+  platform: 'node',
+  clean: true,
+  sourcemap: false,
+  splitting: false,
+  shims: false,
+});
