@@ -21,7 +21,7 @@ export const APP_BASE_URL = 'http://app.test';
 
 /** A real listening emulator configured for the test client. */
 export function startTestEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  return startEmulator({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, autoApprove: true, ...options });
+  return startEmulator({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${APP_BASE_URL}/callback`], autoApprove: true, ...options });
 }
 
 /**

@@ -1,0 +1,10 @@
+import { resolveConfig } from '../../lib/config';
+import { SessionCookie, type SessionData } from '../../lib/session-cookie';
+import { testOptions } from './options';
+
+/** Opens a session cookie sealed with the test secret (tests only: the app never exposes this). */
+export function openSession(cookieHeader: string, secret?: string): SessionData {
+  const data = new SessionCookie(resolveConfig(testOptions(secret ? { secret } : {}), {})).read(cookieHeader).data;
+  if (data === undefined) throw new Error('cookie does not open');
+  return data;
+}
