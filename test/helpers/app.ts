@@ -7,7 +7,7 @@ import { startEmulator } from '../../lib/testing';
 import type { Emulator, EmulatorOptions } from '../../lib/testing';
 import { CLIENT_ID, CLIENT_SECRET, SECRET } from './options';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const express4 = require('express4') as typeof express5;
 
 /** Both Express majors users are on; integration suites run against each. */
