@@ -16,6 +16,8 @@ export interface Outcome {
   readonly result: CheckResult | undefined;
   /** The session (possibly refreshed) when authenticated through the cookie. */
   readonly session: SessionData | undefined;
+  /** The access token of a Bearer-authenticated request (cookie sessions carry theirs in `session`). */
+  readonly bearerToken?: string;
   /** Set-Cookie lines to send (new session, cleared cookies), when anything changed. */
   readonly setCookie: string[] | undefined;
   /** An upstream failure: the session is kept, but the request cannot be authenticated now. */
@@ -120,6 +122,24 @@ export class Authenticator {
     }
   }
 
+  /**
+   * A fresh check_token answer (skipping the cache), for callers whose temporary credentials
+   * expired. When the SSO rejects the access token and the session has a refresh token, the
+   * session is refreshed (coalesced like any refresh) and `session`/`setCookie` carry the result.
+   */
+  async fresh(accessToken: string, session: SessionData | undefined, names: readonly string[]): Promise<{ result: CheckResult; session?: SessionData; setCookie?: string[] }> {
+    const now = this.clock();
+    const expiresAt = session === undefined ? now + this.config.cache.ttl * 1000 : session.e * 1000;
+    const entry = await this.cache.lookup(tokenHash(accessToken), accessToken, expiresAt, true);
+    if (entry.kind === 'valid') return { result: entry.result };
+    if (session?.r === undefined) throw new SsoGuardError('unauthenticated', 'Session expired; sign in again');
+    const nowSec = Math.floor(now / 1000);
+    const next = await this.renew(session, nowSec);
+    const renewed = await this.cache.lookup(tokenHash(next.a), next.a, next.e * 1000);
+    if (renewed.kind !== 'valid') throw new SsoGuardError('unauthenticated', 'Session expired; sign in again');
+    return { result: renewed.result, session: next, setCookie: this.sessions.serialize(next, nowSec, names) };
+  }
+
   /** Refreshes (or adopts a remembered refresh of) a session's tokens. */
   private async renew(s: SessionData, nowSec: number): Promise<SessionData> {
     const { tokens, issuedAt } = await this.refresher.refresh(tokenHash(s.r!), s.a, s.r!);
@@ -145,7 +165,7 @@ export class Authenticator {
     const hash = tokenHash(token);
     const hit = this.cache.peek(hash, now);
     const done = (entry: CacheEntry): Outcome =>
-      entry.kind === 'valid' ? authenticated(entry.result, undefined, clear) : { ...ANONYMOUS, setCookie: clear, reason: 'invalid_token' };
+      entry.kind === 'valid' ? { ...authenticated(entry.result, undefined, clear), bearerToken: token } : { ...ANONYMOUS, setCookie: clear, reason: 'invalid_token' };
     if (hit !== undefined) return done(hit);
     return this.cache.lookup(hash, token, now + this.config.cache.ttl * 1000).then(done, (err: unknown) => {
       if (err instanceof SsoGuardError) return { ...ANONYMOUS, setCookie: clear, error: err };

@@ -1,10 +1,13 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Outcome } from './authenticate';
+import type { CloudClient } from './cloud/client';
 import type { SsoGuardError } from './errors';
 import type { SsoCredentials, SsoUser } from './sso-client';
 
 /** Internal hooks of the `auth()` instance that set a context; not part of the public API. */
 export interface GuardHooks {
+  /** Builds the cloud API client of a context (throws when `cloud.apiBaseUrl` is not configured). */
+  cloud(ctx: SsoContext): CloudClient;
   /** Answers an unauthenticated request (login redirect, 401 or the upstream error). */
   deny(req: Request, res: Response, next: NextFunction, mode?: 'auto' | 'redirect' | '401'): void;
   loginUrl(returnTo?: string): string;
@@ -18,31 +21,59 @@ export const HOOKS = Symbol('express-sso-guard.hooks');
  * signed in or not.
  */
 export class SsoContext {
-  /** The user from check_token, when signed in. */
-  readonly user: SsoUser | undefined;
-  /** The temporary credentials of the signed-in identity (`accessKey`, `secretKey`, STS `token`). */
-  readonly credentials: SsoCredentials | undefined;
+
   /**
    * Set when the SSO failed (unreachable, timeout, bad answer) while checking this request's
    * session: the session is kept, but this request is not authenticated. `requiresAuth()` answers
    * with it (502/503/504) instead of a login redirect.
    */
   readonly error: SsoGuardError | undefined;
-  /** When the access token expires (ms since the epoch), for cookie sessions. */
-  readonly expiresAt: number | undefined;
   /** @internal */
   readonly [HOOKS]: GuardHooks;
   /** @internal */
   readonly reason: Outcome['reason'];
+  /** @internal The outcome this context was built from; replaced when credentials are renewed. */
+  outcome: Outcome;
+  /** @internal The request and response, for renewals that must write the session cookie. */
+  readonly req: Request;
+  /** @internal */
+  readonly res: Response;
+  #cloud: CloudClient | undefined;
 
   /** @internal */
-  constructor(hooks: GuardHooks, outcome: Outcome) {
+  constructor(hooks: GuardHooks, outcome: Outcome, req: Request, res: Response) {
     this[HOOKS] = hooks;
-    this.user = outcome.result?.user;
-    this.credentials = outcome.result?.credentials;
+    this.outcome = outcome;
+    this.req = req;
+    this.res = res;
     this.error = outcome.error;
-    this.expiresAt = outcome.session === undefined ? undefined : outcome.session.e * 1000;
     this.reason = outcome.reason;
+  }
+
+  /** The user from check_token, when signed in. */
+  get user(): SsoUser | undefined {
+    return this.outcome.result?.user;
+  }
+
+  /** The temporary credentials of the signed-in identity (`accessKey`, `secretKey`, STS `token`). */
+  get credentials(): SsoCredentials | undefined {
+    return this.outcome.result?.credentials;
+  }
+
+  /** When the access token expires (ms since the epoch), for cookie sessions. */
+  get expiresAt(): number | undefined {
+    return this.outcome.session === undefined ? undefined : this.outcome.session.e * 1000;
+  }
+
+  /**
+   * Calls the cloud API as the signed-in user, signed with the temporary credentials:
+   * `await req.sso.cloud.call('DescribeInstances', { zone: 'pek3', 'status.1': 'running' })`.
+   * Expired credentials are renewed (check_token again, refreshing the session when needed)
+   * and a call answered with HTTP 401 is retried once. Needs `cloud.apiBaseUrl` (or CLOUD_API_URL).
+   */
+  get cloud(): CloudClient {
+    this.#cloud ??= this[HOOKS].cloud(this);
+    return this.#cloud;
   }
 
   /** Whether the request carries a valid session (or Bearer token, when enabled). */

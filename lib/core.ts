@@ -1,4 +1,6 @@
+import type { AxiosInstance } from 'axios';
 import { Authenticator } from './authenticate';
+import { createHttpClient } from './http';
 import { resolveConfig, type Config } from './config';
 import { CredentialCache } from './credentials';
 import { RefreshCoordinator } from './refresh';
@@ -18,6 +20,8 @@ export interface Core {
   readonly refresher: RefreshCoordinator;
   readonly revocations: Revocations;
   readonly authenticator: Authenticator;
+  /** HTTP client of cloud API calls (keep-alive, shared by every request's `req.sso.cloud`). */
+  readonly cloudHttp: AxiosInstance;
   /** Relative URL of the login route. */
   readonly loginPath: string;
 }
@@ -41,6 +45,7 @@ export function createCore(options: SsoGuardOptions | undefined): Core {
     refresher,
     revocations,
     authenticator,
+    cloudHttp: createHttpClient(),
     loginPath: config.basePath + config.routes.login,
   });
 }

@@ -7,3 +7,7 @@ export type { SsoGuardErrorCode, SsoGuardErrorOptions, CloudApiErrorOptions } fr
 export type { SsoGuardOptions, SessionOptions, CacheOptions, RoutesOptions, CloudOptions, RequiresAuthOptions } from './options';
 export type { SsoUser, SsoCredentials } from './sso-client';
 export { safeReturnTo } from './return-to';
+export { CloudClient } from './cloud/client';
+export type { CloudClientOptions, CloudCallOptions, CloudCredentials } from './cloud/client';
+export { signRequest, percentEncode, canonicalQuery, formatTimestamp } from './cloud/signer';
+export type { SignRequestInput, SignedRequest, SigningCredentials, SignatureVersion, CloudHttpMethod } from './cloud/signer';

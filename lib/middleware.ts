@@ -2,9 +2,11 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Outcome } from './authenticate';
 import { HOOKS, SsoContext, type GuardHooks } from './context';
 import { appendSetCookie } from './cookies';
+import { CloudClient } from './cloud/client';
 import { createCore } from './core';
 import { SsoGuardError } from './errors';
 import type { RequiresAuthOptions, SsoGuardOptions } from './options';
+import type { SsoCredentials } from './sso-client';
 import { isNavigation, redirect, sendError } from './respond';
 import { callback, login, logout } from './routes';
 
@@ -40,10 +42,37 @@ export function auth(options?: SsoGuardOptions): RequestHandler {
       const message = ctx.reason === 'ended' ? 'Session expired; sign in again' : 'Sign-in required';
       fail(req, res, next, new SsoGuardError('unauthenticated', message), ctx.reason === 'invalid_token');
     },
+    cloud(ctx) {
+      const apiBaseUrl = config.cloud.apiBaseUrl;
+      if (apiBaseUrl === undefined) throw new SsoGuardError('invalid_option', '"cloud.apiBaseUrl" (or CLOUD_API_URL) must be set to use req.sso.cloud');
+      return new CloudClient({
+        apiBaseUrl,
+        signatureVersion: config.cloud.signatureVersion,
+        timeout: config.cloud.timeout,
+        zone: config.cloud.zone,
+        http: core.cloudHttp,
+        clock: config.clock,
+        getCredentials: (opts) => credentialsFor(ctx, opts.forceRefresh),
+      });
+    },
     loginUrl(returnTo) {
       return returnTo === undefined ? core.loginPath : `${core.loginPath}?returnTo=${encodeURIComponent(returnTo)}`;
     },
   };
+
+  /** The context's credentials; fresh ones (renewing the session if needed) when forced. */
+  async function credentialsFor(ctx: SsoContext, forceRefresh: boolean): Promise<SsoCredentials> {
+    const current = ctx.outcome;
+    if (current.result === undefined) throw new SsoGuardError('unauthenticated', 'Sign-in required');
+    if (!forceRefresh) return current.result.credentials;
+    const token = current.session?.a ?? current.bearerToken;
+    if (token === undefined) throw new SsoGuardError('unauthenticated', 'Sign-in required');
+    const names = current.session === undefined ? [] : core.sessions.read(ctx.req.headers.cookie).names;
+    const fresh = await core.authenticator.fresh(token, current.session, names);
+    if (fresh.setCookie !== undefined) appendSetCookie(ctx.res, fresh.setCookie);
+    ctx.outcome = { ...current, result: fresh.result, session: fresh.session ?? current.session };
+    return fresh.result.credentials;
+  }
 
   function isPublic(path: string): boolean {
     if (config.publicPaths.includes(path)) return true;
@@ -53,7 +82,7 @@ export function auth(options?: SsoGuardOptions): RequestHandler {
 
   function proceed(req: Request, res: Response, next: NextFunction, path: string, outcome: Outcome): void {
     if (outcome.setCookie !== undefined) appendSetCookie(res, outcome.setCookie);
-    const ctx = new SsoContext(hooks, outcome);
+    const ctx = new SsoContext(hooks, outcome, req, res);
     req.sso = ctx;
     if (ctx.user !== undefined) {
       req.user = ctx.user;

@@ -50,6 +50,8 @@ export interface ResolvedOptions {
   readonly logger: (line: string) => void;
   /** Longest prefix first. */
   readonly routes: readonly ResolvedRoute[];
+  /** `undefined` when the cloud API is off; else the instance list (`undefined` inside: the demo list). */
+  readonly cloudApi: { instances: Array<Record<string, unknown>> | undefined } | undefined;
 }
 
 /** The built-in demo client. */
@@ -99,6 +101,7 @@ const OPTION_KEYS = [
   'clock',
   'logger',
   'routes',
+  'cloudApi',
 ] as const;
 
 const SETTING_KEYS = [
@@ -255,6 +258,15 @@ function resolveUsers(value: unknown): EmulatorUser[] {
   });
 }
 
+function resolveCloudApi(value: unknown): ResolvedOptions['cloudApi'] {
+  if (value === undefined || value === true) return { instances: undefined };
+  if (value === false) return undefined;
+  if (!isPlainObject(value) || Object.keys(value).some((k) => k !== 'instances')) throw fail('cloudApi', 'true, false or { instances }', value);
+  const instances = (value as { instances?: unknown }).instances;
+  if (instances !== undefined && (!Array.isArray(instances) || !instances.every(isPlainObject))) throw fail('cloudApi.instances', 'an array of objects', instances);
+  return { instances: instances as Array<Record<string, unknown>> | undefined };
+}
+
 function resolveRoutes(value: unknown): ResolvedRoute[] {
   if (value === undefined) return [];
   if (!isPlainObject(value)) throw fail('routes', 'an object of path prefix -> handler', value);
@@ -324,5 +336,6 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     clock: clock as () => number,
     logger: logger as (line: string) => void,
     routes: Object.freeze(resolveRoutes(options.routes)),
+    cloudApi: resolveCloudApi(options.cloudApi),
   });
 }

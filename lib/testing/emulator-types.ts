@@ -101,6 +101,13 @@ export interface EmulatorOptions {
    * and faulted under that name. The built-in `/sso/…` paths take precedence. Default `{}`.
    */
   routes?: Record<string, EmulatorRouteHandler>;
+  /**
+   * Serves the emulated cloud API at `/iam/` (signature, STS token and `time_stamp` checked
+   * against the temporary credentials this emulator hands out through check_token), answering
+   * `DescribeUsers` and `DescribeInstances`. `false` turns it off; an object sets the instance
+   * list `DescribeInstances` returns. A `routes['/iam/']` handler replaces it. Default `true`.
+   */
+  cloudApi?: boolean | { instances?: Array<Record<string, unknown>> };
 }
 
 /** The endpoints that are counted and can be faulted. `authorize` covers the sign-in page and its form. */

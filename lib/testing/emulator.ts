@@ -1,3 +1,4 @@
+import { createCloudApiHandler } from './cloud-api';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { answerWithFault, validateFault } from './emulator-faults';
@@ -73,6 +74,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const config = resolveOptions(options);
   const store = new EmulatorStore(config.clock, config.settings, config.users);
   const ctx: HandlerContext = { config, store };
+  const routes = [...config.routes];
+  if (config.cloudApi !== undefined && !routes.some((r) => r.prefix === '/iam')) {
+    const handler = createCloudApiHandler({ lookupAccessKey: (key) => store.lookupAccessKey(key), clock: config.clock, instances: config.cloudApi.instances });
+    routes.push({ prefix: '/iam', endpoint: 'iam', handler });
+  }
   const firstClientId = config.clients[0]?.clientId ?? '';
   const firstUserId = config.users[0]?.user_id ?? '';
   let counts = zeroCounts();
@@ -107,7 +113,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const findTarget = (path: string): Target | undefined => {
     const builtIn = BUILT_IN.get(path);
     if (builtIn) return builtIn;
-    const route = config.routes.find((r) => path === r.prefix || path.startsWith(`${r.prefix}/`));
+    const route = routes.find((r) => path === r.prefix || path.startsWith(`${r.prefix}/`));
     return route && { endpoint: route.endpoint, method: undefined, handler: (_ctx, req, res, body) => route.handler(req, res, body) };
   };
 

@@ -3,3 +3,4 @@
  * Re-exports only.
  */
 export * from './emulator';
+export * from './cloud-api';
