@@ -5,6 +5,7 @@ import { tokenHash } from './crypto';
 import { SsoGuardError } from './errors';
 import type { RefreshCoordinator } from './refresh';
 import type { Revocations } from './revocations';
+import type { Shared } from './shared';
 import type { SessionCookie, SessionData, SessionRead } from './session-cookie';
 import type { CheckResult } from './sso-client';
 
@@ -49,6 +50,7 @@ export class Authenticator {
     private readonly cache: CredentialCache,
     private readonly refresher: RefreshCoordinator,
     private readonly revocations: Revocations,
+    private readonly shared?: Shared,
   ) {
     this.clock = config.clock;
     this.absolute = config.session.absoluteDuration;
@@ -85,6 +87,11 @@ export class Authenticator {
     let session = s;
     let refreshed = false;
     try {
+      // First level missed: a logout on another instance may be known only to the store.
+      if (this.shared !== undefined && (await this.shared.get(`revoked:${s.i}`)) !== undefined) {
+        this.revocations.add(s.i, (s.c + this.absolute) * 1000);
+        return this.end(names, 'session was logged out (shared)');
+      }
       if (refreshDue) {
         if (s.r !== undefined) {
           try {
@@ -138,6 +145,21 @@ export class Authenticator {
     const renewed = await this.cache.lookup(tokenHash(next.a), next.a, next.e * 1000);
     if (renewed.kind !== 'valid') throw new SsoGuardError('unauthenticated', 'Session expired; sign in again');
     return { result: renewed.result, session: next, setCookie: this.sessions.serialize(next, nowSec, names) };
+  }
+
+  /**
+   * Logs a session out: it is refused from now on until it would have expired anyway, here and
+   * (with a shared store) on every instance, and its cached check_token answer is dropped.
+   */
+  async revoke(s: SessionData): Promise<void> {
+    const until = (s.c + this.absolute) * 1000;
+    this.revocations.add(s.i, until);
+    if (this.shared !== undefined) {
+      await this.shared.put(`revoked:${s.i}`, 1, until - this.clock());
+      await this.shared.publish({ kind: 'revoke', sessionId: s.i, until });
+    }
+    await this.cache.forget(tokenHash(s.a));
+    debug('session revoked');
   }
 
   /** Refreshes (or adopts a remembered refresh of) a session's tokens. */

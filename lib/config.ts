@@ -1,6 +1,7 @@
 import type { AxiosInstance } from 'axios';
 import { SsoGuardError } from './errors';
 import type { SsoGuardOptions } from './options';
+import type { SsoStore, SsoStoreTuning } from './store/types';
 
 /** The resolved, frozen configuration. The only place raw options are read is `resolveConfig`. */
 export interface Config {
@@ -40,11 +41,12 @@ export interface Config {
   };
   readonly clock: () => number;
   readonly httpClient: AxiosInstance | undefined;
+  readonly store: (SsoStore & SsoStoreTuning) | undefined;
 }
 
 const KNOWN: Record<string, readonly string[]> = {
   '': ['ssoBaseUrl', 'clientId', 'clientSecret', 'secret', 'appBaseUrl', 'authRequired', 'publicPaths', 'routes', 'session',
-    'transactionMaxAge', 'cache', 'tokenIssuer', 'userVerify', 'httpTimeout', 'bearer', 'renderErrors', 'cloud', 'clock', 'httpClient'],
+    'transactionMaxAge', 'cache', 'tokenIssuer', 'userVerify', 'httpTimeout', 'bearer', 'renderErrors', 'cloud', 'clock', 'httpClient', 'store'],
   routes: ['login', 'callback', 'logout'],
   session: ['name', 'rollingDuration', 'absoluteDuration', 'domain'],
   cache: ['max', 'ttl', 'invalidTtl'],
@@ -214,6 +216,11 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
     bad('httpClient', 'an axios instance', o.httpClient);
   }
 
+  const STORE_METHODS = ['get', 'set', 'delete', 'deleteIfEquals', 'publish', 'subscribe'] as const;
+  if (o.store !== undefined && (o.store === null || typeof o.store !== 'object' || STORE_METHODS.some((m) => typeof (o.store as unknown as Record<string, unknown>)[m] !== 'function'))) {
+    bad('store', `a store such as redisStore({ client }) (an object with ${STORE_METHODS.join(', ')})`, o.store);
+  }
+
   return Object.freeze({
     ssoBaseUrl: sso.href.replace(/\/+$/, ''),
     clientId,
@@ -240,5 +247,6 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
     cloud: Object.freeze(cloud),
     clock: o.clock ?? Date.now,
     httpClient: o.httpClient,
+    store: o.store,
   });
 }

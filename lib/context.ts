@@ -6,6 +6,8 @@ import type { SsoCredentials, SsoUser } from './sso-client';
 
 /** Internal hooks of the `auth()` instance that set a context; not part of the public API. */
 export interface GuardHooks {
+  /** Logs the context's session out everywhere and clears its cookie on the response. */
+  revoke(ctx: SsoContext): Promise<void>;
   /** Builds the cloud API client of a context (throws when `cloud.apiBaseUrl` is not configured). */
   cloud(ctx: SsoContext): CloudClient;
   /** Answers an unauthenticated request (login redirect, 401 or the upstream error). */
@@ -74,6 +76,15 @@ export class SsoContext {
   get cloud(): CloudClient {
     this.#cloud ??= this[HOOKS].cloud(this);
     return this.#cloud;
+  }
+
+  /**
+   * Ends this request's session: revoked on every instance (with a shared store) until it would
+   * have expired, its cached check_token answer dropped, its cookie cleared on this response.
+   * What `/logout` does, for apps with their own logout route. No SSO call (the SSO has no logout).
+   */
+  revokeSession(): Promise<void> {
+    return this[HOOKS].revoke(this);
   }
 
   /** Whether the request carries a valid session (or Bearer token, when enabled). */

@@ -6,6 +6,7 @@ import { CredentialCache } from './credentials';
 import { RefreshCoordinator } from './refresh';
 import { Revocations } from './revocations';
 import { SessionCookie } from './session-cookie';
+import { Shared } from './shared';
 import { SsoClient } from './sso-client';
 import { TransactionCookie } from './transaction-cookie';
 import type { SsoGuardOptions } from './options';
@@ -20,6 +21,10 @@ export interface Core {
   readonly refresher: RefreshCoordinator;
   readonly revocations: Revocations;
   readonly authenticator: Authenticator;
+  /** The shared store's view, when a store is configured. */
+  readonly shared: Shared | undefined;
+  /** Resolves once the instance listens to the store's events (immediately without a store). */
+  readonly ready: Promise<void>;
   /** HTTP client of cloud API calls (keep-alive, shared by every request's `req.sso.cloud`). */
   readonly cloudHttp: AxiosInstance;
   /** Relative URL of the login route. */
@@ -31,11 +36,19 @@ export function createCore(options: SsoGuardOptions | undefined): Core {
   const config = resolveConfig(options);
   const sso = new SsoClient(config);
   const sessions = new SessionCookie(config);
-  const cache = new CredentialCache(config, sso);
-  const refresher = new RefreshCoordinator(config, sso);
+  const shared = config.store === undefined ? undefined : new Shared(config.store, config.secrets);
+  const cache = new CredentialCache(config, sso, shared);
+  const refresher = new RefreshCoordinator(config, sso, shared);
   // Revocations outlive cache entries (they last a whole session), so they get more room.
   const revocations = new Revocations(Math.max(config.cache.max * 10, 100_000));
-  const authenticator = new Authenticator(config, sessions, cache, refresher, revocations);
+  const authenticator = new Authenticator(config, sessions, cache, refresher, revocations, shared);
+  const ready =
+    shared === undefined
+      ? Promise.resolve()
+      : shared.subscribe((event) => {
+          if (event.kind === 'revoke') revocations.add(event.sessionId, event.until);
+          else cache.delete(event.hash);
+        });
   return Object.freeze({
     config,
     sso,
@@ -45,6 +58,8 @@ export function createCore(options: SsoGuardOptions | undefined): Core {
     refresher,
     revocations,
     authenticator,
+    shared,
+    ready,
     cloudHttp: createHttpClient(),
     loginPath: config.basePath + config.routes.login,
   });

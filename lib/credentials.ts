@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import createDebug from 'debug';
 import type { Config } from './config';
 import { jwtExpiry } from './crypto';
+import type { Shared } from './shared';
 import type { CheckResult, SsoClient } from './sso-client';
 
 const debug = createDebug('express-sso-guard:cache');
@@ -14,7 +15,6 @@ export type CacheEntry =
 /** Shortest time an answer is cached, so an STS token that expires right now cannot cause a stampede. */
 const MIN_TTL_MS = 1000;
 
-
 /**
  * check_token through a bounded LRU. Entries carry their own expiry (checked against the injected
  * clock), so a hit costs one Map lookup and one comparison. Concurrent lookups of one token share
@@ -25,7 +25,11 @@ export class CredentialCache {
   private readonly inflight = new Map<string, Promise<CacheEntry>>();
   private readonly clock: () => number;
 
-  constructor(private readonly config: Config, private readonly sso: SsoClient) {
+  constructor(
+    private readonly config: Config,
+    private readonly sso: SsoClient,
+    private readonly shared?: Shared,
+  ) {
     this.lru = new LRUCache({ max: config.cache.max });
     this.clock = config.clock;
   }
@@ -51,13 +55,23 @@ export class CredentialCache {
     }
     let pending = this.inflight.get(hash);
     if (pending === undefined) {
-      pending = this.fetch(hash, accessToken, tokenExpiresAt).finally(() => this.inflight.delete(hash));
+      pending = this.fetch(hash, accessToken, tokenExpiresAt, force).finally(() => this.inflight.delete(hash));
       this.inflight.set(hash, pending);
     }
     return pending;
   }
 
-  private async fetch(hash: string, accessToken: string, tokenExpiresAt: number): Promise<CacheEntry> {
+  private async fetch(hash: string, accessToken: string, tokenExpiresAt: number, force: boolean): Promise<CacheEntry> {
+    const shared = this.shared;
+    if (shared !== undefined && !force) {
+      // Second level: another instance may already have asked the SSO.
+      const remote = await shared.get<CacheEntry>(`check:${hash}`);
+      const now = this.clock();
+      if (remote !== undefined && remote.until > now && (remote.kind === 'invalid' || remote.result?.credentials !== undefined)) {
+        debug('check_token answer from the shared store');
+        return this.keep(hash, remote, now);
+      }
+    }
     const result = await this.sso.checkToken(accessToken);
     const now = this.clock();
     let entry: CacheEntry;
@@ -71,13 +85,28 @@ export class CredentialCache {
       entry = { kind: 'valid', until, result };
       debug('check_token: valid, cached %dms', until - now);
     }
-    this.lru.set(hash, entry);
-    return entry;
+    if (shared !== undefined) await shared.put(`check:${hash}`, entry, entry.until - now);
+    return this.keep(hash, entry, now);
   }
 
-  /** Drops the cached answer of a token (logout). */
+  /** Puts an entry in the first level; with a shared store, only for `localTtl` at most. */
+  private keep(hash: string, entry: CacheEntry, now: number): CacheEntry {
+    const local = this.shared === undefined ? entry : { ...entry, until: Math.min(entry.until, now + this.shared.localTtl * 1000) };
+    this.lru.set(hash, local);
+    return local;
+  }
+
+  /** Drops the cached answer of a token here only (an invalidation from another instance). */
   delete(hash: string): void {
     this.lru.delete(hash);
+  }
+
+  /** Drops the cached answer of a token everywhere (logout). */
+  async forget(hash: string): Promise<void> {
+    this.lru.delete(hash);
+    if (this.shared === undefined) return;
+    await this.shared.delete(`check:${hash}`);
+    await this.shared.publish({ kind: 'drop', hash });
   }
 
   /** Number of entries held (for tests and metrics). */

@@ -1,6 +1,12 @@
 import './types';
 
 export { auth, requiresAuth } from './middleware';
+export type { SsoGuardMiddleware } from './middleware';
+export { redisStore } from './store/redis';
+export type { RedisStoreOptions } from './store/redis';
+export { memoryStore } from './store/memory';
+export type { SsoStore, SsoStoreTuning } from './store/types';
+export type { StoreStats } from './shared';
 export { SsoContext } from './context';
 export { SsoGuardError, CloudApiError, isSsoGuardError } from './errors';
 export type { SsoGuardErrorCode, SsoGuardErrorOptions, CloudApiErrorOptions } from './errors';

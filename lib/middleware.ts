@@ -6,6 +6,7 @@ import { CloudClient } from './cloud/client';
 import { createCore } from './core';
 import { SsoGuardError } from './errors';
 import type { RequiresAuthOptions, SsoGuardOptions } from './options';
+import type { StoreStats } from './shared';
 import type { SsoCredentials } from './sso-client';
 import { isNavigation, redirect, sendError } from './respond';
 import { callback, login, logout } from './routes';
@@ -23,7 +24,7 @@ function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
  * Options are validated here, once; a bad option throws an `SsoGuardError` with code
  * `invalid_option` naming it.
  */
-export function auth(options?: SsoGuardOptions): RequestHandler {
+export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   const core = createCore(options);
   const { config } = core;
   const { login: loginRoute, callback: callbackRoute, logout: logoutRoute } = config.routes;
@@ -54,6 +55,13 @@ export function auth(options?: SsoGuardOptions): RequestHandler {
         clock: config.clock,
         getCredentials: (opts) => credentialsFor(ctx, opts.forceRefresh),
       });
+    },
+    async revoke(ctx) {
+      const session = ctx.outcome.session;
+      if (session === undefined) return;
+      await core.authenticator.revoke(session);
+      appendSetCookie(ctx.res, core.sessions.clear(core.sessions.read(ctx.req.headers.cookie).names));
+      ctx.outcome = { ...ctx.outcome, result: undefined, session: undefined, reason: 'ended' };
     },
     loginUrl(returnTo) {
       return returnTo === undefined ? core.loginPath : `${core.loginPath}?returnTo=${encodeURIComponent(returnTo)}`;
@@ -92,7 +100,7 @@ export function auth(options?: SsoGuardOptions): RequestHandler {
     hooks.deny(req, res, next);
   }
 
-  return function ssoGuard(req: Request, res: Response, next: NextFunction): void {
+  function ssoGuard(req: Request, res: Response, next: NextFunction): void {
     const url = req.url;
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -102,7 +110,10 @@ export function auth(options?: SsoGuardOptions): RequestHandler {
       callback(core, req, res, (err) => fail(req, res, next, err)).catch(next);
       return;
     }
-    if (path === logoutRoute && (method === 'GET' || method === 'POST')) return logout(core, req, res);
+    if (path === logoutRoute && (method === 'GET' || method === 'POST')) {
+      logout(core, req, res).catch(next);
+      return;
+    }
 
     let outcome: Outcome | Promise<Outcome>;
     try {
@@ -112,7 +123,23 @@ export function auth(options?: SsoGuardOptions): RequestHandler {
     }
     if (isPromise(outcome)) outcome.then((o) => proceed(req, res, next, path, o), next);
     else proceed(req, res, next, path, outcome);
-  };
+  }
+
+  return Object.defineProperties(ssoGuard, {
+    ready: { value: core.ready },
+    storeStats: { get: () => core.shared?.stats },
+    close: { value: async () => core.config.store?.close?.() },
+  }) as SsoGuardMiddleware;
+}
+
+/** What `auth()` returns: the middleware, plus a handle on its shared store. */
+export interface SsoGuardMiddleware extends RequestHandler {
+  /** Resolves once the instance listens to its store's events (at once without a store). */
+  readonly ready: Promise<void>;
+  /** Health counters of the shared store (`available`, `failures`, `fallbacks`); undefined without one. */
+  readonly storeStats: StoreStats | undefined;
+  /** Stops listening to the store's events. The Redis client the app passed in stays open. */
+  close(): Promise<void>;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import type { AxiosInstance } from 'axios';
+import type { SsoStore, SsoStoreTuning } from './store/types';
 
 /** Options of the session cookie. */
 export interface SessionOptions {
@@ -84,6 +85,12 @@ export interface SsoGuardOptions {
    * When false it calls `next(err)` with an `SsoGuardError` (with `status`) for the app's error handler.
    */
   renderErrors?: boolean;
+  /**
+   * A shared store for several instances, e.g. `redisStore({ client })`: the check_token cache,
+   * refresh coordination and logout revocation are then shared, with the in-process cache kept in
+   * front. Default: none (in-process only).
+   */
+  store?: SsoStore & SsoStoreTuning;
   /** Cloud API client on `req.sso.cloud`. */
   cloud?: CloudOptions;
   /** Clock in milliseconds since the epoch. Default `Date.now`. For tests. */

@@ -2,12 +2,19 @@ import { LRUCache } from 'lru-cache';
 import createDebug from 'debug';
 import type { Config } from './config';
 import { SsoGuardError } from './errors';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Shared } from './shared';
 import type { SsoClient, TokenSet } from './sso-client';
 
 const debug = createDebug('express-sso-guard:refresh');
 
 /** How long the outcome of a refresh is remembered for requests still carrying the old cookie (ms). */
 export const OUTCOME_TTL_MS = 60_000;
+/** A refresh lock outlives the SSO timeout by this much, then expires if its owner died (ms). */
+const LOCK_MARGIN_MS = 1000;
+/** How often an instance waiting for another's refresh looks for the outcome (ms). */
+const POLL_MS = 50;
 
 /** New tokens and when the SSO issued them (ms), so every adopter computes the same expiry. */
 export interface RefreshOutcome {
@@ -28,7 +35,11 @@ export class RefreshCoordinator {
   private readonly outcomes: LRUCache<string, Remembered>;
   private readonly clock: () => number;
 
-  constructor(private readonly config: Config, private readonly sso: SsoClient) {
+  constructor(
+    private readonly config: Config,
+    private readonly sso: SsoClient,
+    private readonly shared?: Shared,
+  ) {
     this.outcomes = new LRUCache({ max: config.cache.max });
     this.clock = config.clock;
   }
@@ -46,10 +57,47 @@ export class RefreshCoordinator {
     }
     let pending = this.inflight.get(refreshHash);
     if (pending === undefined) {
-      pending = this.call(refreshHash, accessToken, refreshToken).finally(() => this.inflight.delete(refreshHash));
+      const run = this.shared === undefined ? this.call(refreshHash, accessToken, refreshToken) : this.coordinate(this.shared, refreshHash, accessToken, refreshToken);
+      pending = run.finally(() => this.inflight.delete(refreshHash));
       this.inflight.set(refreshHash, pending);
     }
     return pending;
+  }
+
+  /**
+   * Across instances: the one that takes the lock refreshes and publishes the outcome; the
+   * others poll for it and adopt it. A lock whose owner died expires after the SSO timeout plus a
+   * second, and then another instance takes over. Without the store, refresh locally.
+   */
+  private async coordinate(shared: Shared, refreshHash: string, accessToken: string, refreshToken: string): Promise<RefreshOutcome> {
+    const key = `refresh:${refreshHash}`;
+    const lockTtl = this.config.httpTimeout + LOCK_MARGIN_MS;
+    const deadline = performance.now() + lockTtl + this.config.httpTimeout;
+    for (;;) {
+      const known = await shared.get<Remembered>(key);
+      if (known !== undefined) return this.adopt(refreshHash, known);
+      const owner = await shared.lock(`lock:${refreshHash}`, lockTtl);
+      if (owner === null) return this.call(refreshHash, accessToken, refreshToken);
+      if (owner !== undefined) {
+        try {
+          const again = await shared.get<Remembered>(key);
+          if (again !== undefined) return this.adopt(refreshHash, again);
+          return await this.call(refreshHash, accessToken, refreshToken);
+        } finally {
+          await shared.unlock(`lock:${refreshHash}`, owner);
+        }
+      }
+      if (performance.now() >= deadline) throw new SsoGuardError('upstream_timeout', 'Timed out waiting for another instance to refresh the session');
+      await sleep(POLL_MS);
+    }
+  }
+
+  /** Takes over an outcome another instance stored. */
+  private adopt(refreshHash: string, known: Remembered): RefreshOutcome {
+    debug('adopting the refresh outcome of another instance');
+    this.outcomes.set(refreshHash, { ...known, until: this.clock() + (known.ok ? OUTCOME_TTL_MS : this.config.cache.invalidTtl * 1000) });
+    if (!known.ok) throw new SsoGuardError('refresh_rejected', 'The SSO refused the refresh token');
+    return known.outcome;
   }
 
   private async call(refreshHash: string, accessToken: string, refreshToken: string): Promise<RefreshOutcome> {
@@ -58,12 +106,16 @@ export class RefreshCoordinator {
       const tokens = await this.sso.refresh(accessToken, refreshToken);
       const issuedAt = this.clock();
       const outcome = { tokens, issuedAt };
-      this.outcomes.set(refreshHash, { ok: true, outcome, until: issuedAt + OUTCOME_TTL_MS });
+      const remembered: Remembered = { ok: true, outcome, until: issuedAt + OUTCOME_TTL_MS };
+      this.outcomes.set(refreshHash, remembered);
+      await this.shared?.put(`refresh:${refreshHash}`, remembered, OUTCOME_TTL_MS);
       debug('refreshed: new token valid %ds', tokens.expiresIn);
       return outcome;
     } catch (err) {
       if (err instanceof SsoGuardError && err.code === 'refresh_rejected') {
-        this.outcomes.set(refreshHash, { ok: false, until: this.clock() + this.config.cache.invalidTtl * 1000 });
+        const remembered: Remembered = { ok: false, until: this.clock() + this.config.cache.invalidTtl * 1000 };
+        this.outcomes.set(refreshHash, remembered);
+        await this.shared?.put(`refresh:${refreshHash}`, remembered, this.config.cache.invalidTtl * 1000);
       }
       debug('refresh failed: %s', err instanceof SsoGuardError ? err.code : 'error');
       throw err;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import createDebug from 'debug';
 import { appendSetCookie } from './cookies';
 import type { Core } from './core';
-import { randomToken, tokenHash } from './crypto';
+import { randomToken } from './crypto';
 import { SsoGuardError } from './errors';
 import { redirect } from './respond';
 import { safeReturnTo } from './return-to';
@@ -91,14 +91,9 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
 }
 
 /** `GET /logout?returnTo=/path`: revokes and clears the session locally (the SSO has no logout). */
-export function logout(core: Core, req: IncomingMessage, res: ServerResponse): void {
+export async function logout(core: Core, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const read = core.sessions.read(req.headers.cookie);
-  const s = read.data;
-  if (s !== undefined) {
-    core.revocations.add(s.i, (s.c + core.config.session.absoluteDuration) * 1000);
-    core.cache.delete(tokenHash(s.a));
-    debug('logout: session revoked');
-  }
+  if (read.data !== undefined) await core.authenticator.revoke(read.data);
   if (read.names.length > 0) appendSetCookie(res, core.sessions.clear(read.names));
   const query = strictQuery(req.url ?? '', MAX_QUERY * 2);
   const returnTo = safeReturnTo(query instanceof Map ? query.get('returnTo') : undefined, core.config.appOrigin);
