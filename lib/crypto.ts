@@ -57,6 +57,9 @@ export class Sealer {
     if (sealed.length < 44 || sealed.length > 16384) return undefined;
     const buf = Buffer.from(sealed, 'base64url');
     if (buf.length < HEADER + IV_LENGTH + TAG_LENGTH || buf[0] !== VERSION) return undefined;
+    // Node's decoder skips characters outside the alphabet and ignores trailing bits, so many
+    // strings decode to the same bytes: only the exact encoding we wrote opens (no malleability).
+    if (buf.toString('base64url') !== sealed) return undefined;
     const key = this.byKid.get(buf.readUInt32BE(1));
     if (key === undefined) return undefined;
     try {

@@ -1,0 +1,40 @@
+/**
+ * One app instance as its own process, for the multi-instance suite: `auth()` with a Redis store,
+ * configured from the environment; tells its parent its port over IPC.
+ */
+import express from 'express';
+import { createClient } from 'redis';
+import { auth } from '../../lib/middleware';
+import { redisStore } from '../../lib/store/redis';
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const client = createClient({ url: env.REDIS_URL, disableOfflineQueue: true, socket: { reconnectStrategy: () => 100 } });
+  client.on('error', () => undefined);
+  await client.connect();
+  const mw = auth({
+    ssoBaseUrl: env.SSO_BASE_URL,
+    appBaseUrl: env.APP_BASE_URL,
+    clientId: env.SSO_CLIENT_ID,
+    clientSecret: env.SSO_CLIENT_SECRET,
+    secret: env.SESSION_SECRET,
+    httpTimeout: Number(env.HTTP_TIMEOUT ?? 5000),
+    store: redisStore({ client, prefix: env.REDIS_PREFIX, timeout: 200 }),
+  });
+  await mw.ready;
+  const app = express();
+  app.use(mw);
+  app.get('/api/me', (req, res) => res.json({ user: req.sso.user, credentials: req.sso.credentials }));
+  app.get('/page', (req, res) => res.send(`hello ${req.sso.user?.user_name}`));
+  const server = app.listen(0, '127.0.0.1', () => {
+    process.send?.({ port: (server.address() as { port: number }).port });
+  });
+  process.on('message', (msg) => {
+    if (msg === 'stats') process.send?.({ stats: mw.storeStats });
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
