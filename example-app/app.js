@@ -3,20 +3,22 @@
 const express = require('express');
 const { auth, requiresAuth } = require('express-sso-guard');
 
-const page = (title, body) =>
-  `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>` +
-  '<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}code{background:#f3f3f3;padding:0 .3em}</style>' +
-  `</head><body>${body}</body></html>`;
+const escape = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+// Show enough of the temporary access key to recognise it, never the whole key.
+const mask = (key) => (key.length > 8 ? `${key.slice(0, 4)}…${key.slice(-2)}` : '…');
 
-const escape = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const mask = (key) => `${key.slice(0, 4)}…${key.slice(-2)}`;
+const page = (title, body) =>
+  `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
+  `<title>${escape(title)}</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}` +
+  'dt{font-weight:600}dd{margin:0 0 .6rem}code{background:#f3f3f3;padding:0 .3em}</style>' +
+  `</head><body>${body}</body></html>`;
 
 /** Builds the example app around the given express-sso-guard options. */
 function createApp(options) {
   const app = express();
   app.disable('x-powered-by');
 
-  // Sessions on every route; only the routes with requiresAuth() demand one.
+  // Reads the session on every route (req.sso); only the routes with requiresAuth() demand one.
   app.use(auth({ ...options, authRequired: false }));
 
   app.get('/', (req, res) => {
@@ -26,21 +28,19 @@ function createApp(options) {
     res.send(page('express-sso-guard example', `<h1>express-sso-guard example</h1>${who}`));
   });
 
+  // Pages: a signed-out visitor is sent to the sign-in page, then back here.
   app.get('/profile', requiresAuth(), (req, res) => {
     const { user, credentials } = req.sso;
-    res.send(
-      page(
-        'Profile',
-        `<h1>Profile</h1><dl><dt>User</dt><dd id="user-name">${escape(user.user_name)}</dd>` +
-          `<dt>User id</dt><dd id="user-id">${escape(user.user_id)}</dd>` +
-          `<dt>Email</dt><dd>${escape(user.email ?? '')}</dd>` +
-          `<dt>Temporary access key</dt><dd><code id="access-key">${escape(mask(credentials.accessKey))}</code></dd></dl>` +
-          '<p><a href="/">Home</a> · <a id="sign-out" href="/logout">Sign out</a></p>',
-      ),
-    );
+    const profile =
+      `<dl><dt>User</dt><dd id="user-name">${escape(user.user_name)}</dd>` +
+      `<dt>User id</dt><dd id="user-id">${escape(user.user_id)}</dd>` +
+      `<dt>Email</dt><dd id="user-email">${escape(user.email)}</dd>` +
+      `<dt>Temporary access key</dt><dd><code id="access-key">${escape(mask(credentials.accessKey))}</code></dd></dl>`;
+    res.send(page('Profile', `<h1>Profile</h1>${profile}<p><a href="/">Home</a> · <a id="sign-out" href="/logout">Sign out</a></p>`));
   });
 
-  app.get('/api/me', requiresAuth(), (req, res) => {
+  // APIs: a signed-out caller gets 401 JSON, never a redirect.
+  app.get('/api/me', requiresAuth({ mode: '401' }), (req, res) => {
     res.json({ user: req.sso.user, accessKey: req.sso.credentials.accessKey });
   });
 

@@ -1,46 +1,96 @@
 'use strict';
 // `npm start`: the example app on PORT, with the bundled SSO emulator when SSO_BASE_URL is unset.
-const { createApp } = require('./app');
+const http = require('node:http');
 const { startEmulator } = require('express-sso-guard/testing');
+const { createApp } = require('./app');
 
-const DEV_SECRET = 'development-only-secret-change-me-0123456789';
+const DEV_SECRET = 'development-only-secret-do-not-deploy-0123456789';
 
-async function main() {
-  const port = Number(process.env.PORT || 3000);
-  const appBaseUrl = process.env.APP_BASE_URL || `http://localhost:${port}`;
-  const clientId = process.env.SSO_CLIENT_ID || 'example-client';
-  const clientSecret = process.env.SSO_CLIENT_SECRET || 'example-secret';
-  let ssoBaseUrl = process.env.SSO_BASE_URL;
-  let emulator;
-  if (!ssoBaseUrl) {
-    emulator = await startEmulator({
-      clientId,
-      clientSecret,
-      redirectUris: [`${appBaseUrl}/callback`],
-      accessTokenTtl: Number(process.env.EMULATOR_ACCESS_TOKEN_TTL || 3600),
-    });
-    ssoBaseUrl = emulator.url;
-  }
-  const secret = process.env.SESSION_SECRET || DEV_SECRET;
-  if (!process.env.SESSION_SECRET) {
-    console.warn('WARNING: SESSION_SECRET is not set; using a development secret. Never do this in production.');
-  }
-
-  const app = createApp({ ssoBaseUrl, appBaseUrl, clientId, clientSecret, secret });
-  const server = app.listen(port, '127.0.0.1', () => {
-    console.log(`Example app:  ${appBaseUrl}`);
-    console.log(emulator ? `SSO emulator: ${emulator.url} (bundled; set SSO_BASE_URL to use a real SSO)` : `SSO:          ${ssoBaseUrl}`);
-  });
-
-  const stop = () => {
-    server.close();
-    if (emulator) emulator.close();
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+function portFrom(value = '3000') {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new Error(`PORT must be a port number (0 picks a free one); received ${JSON.stringify(value)}`);
+  return Number(value);
 }
 
-main().catch((err) => {
-  console.error(err.message);
-  process.exit(1);
-});
+function listen(server, port) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve(server.address().port);
+    });
+  });
+}
+
+function sessionSecret(env) {
+  if (env.SESSION_SECRET) return env.SESSION_SECRET;
+  if (env.NODE_ENV === 'production') throw new Error('SESSION_SECRET must be set (32+ random characters) when NODE_ENV=production');
+  console.warn(
+    '\n  WARNING: SESSION_SECRET is not set: sessions are sealed with a public development secret.\n' +
+      '  Set SESSION_SECRET to 32+ random characters (e.g. `openssl rand -base64 32`) before deploying.\n',
+  );
+  return DEV_SECRET;
+}
+
+/**
+ * Starts the example app on 127.0.0.1 (and, without SSO_BASE_URL, the SSO emulator) from `env`.
+ * `port` defaults to PORT, else 3000; 0 picks a free one.
+ * Resolves to `{ appUrl, port, ssoUrl, emulator, close }` (`emulator` only when bundled).
+ */
+async function start({ env = process.env, port = portFrom(env.PORT || undefined) } = {}) {
+  const secret = sessionSecret(env);
+  const server = http.createServer();
+  const actualPort = await listen(server, port);
+  let emulator;
+  const close = async () => {
+    await new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections(); // browsers keep connections open
+    });
+    await emulator?.close();
+  };
+
+  try {
+    const appUrl = (env.APP_BASE_URL || `http://localhost:${actualPort}`).replace(/\/+$/, '');
+    if (!URL.canParse(appUrl)) throw new Error(`APP_BASE_URL must be a URL such as https://app.example.com; received ${JSON.stringify(appUrl)}`);
+    let ssoUrl = env.SSO_BASE_URL;
+    let clientId = env.SSO_CLIENT_ID;
+    let clientSecret = env.SSO_CLIENT_SECRET;
+    if (ssoUrl) {
+      if (!clientId || !clientSecret) throw new Error('SSO_BASE_URL is set, so SSO_CLIENT_ID and SSO_CLIENT_SECRET must be set too');
+    } else {
+      clientId ||= 'example-client';
+      clientSecret ||= 'example-secret';
+      emulator = await startEmulator({
+        clientId,
+        clientSecret,
+        redirectUris: [`${appUrl}/callback`],
+        // Seconds; make it short (e.g. 30) to watch sessions refresh their tokens.
+        accessTokenTtl: Number(env.EMULATOR_ACCESS_TOKEN_TTL || 3600),
+      });
+      ssoUrl = emulator.url;
+    }
+    server.on('request', createApp({ ssoBaseUrl: ssoUrl, appBaseUrl: appUrl, clientId, clientSecret, secret }));
+    return { appUrl, port: actualPort, ssoUrl, emulator, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+module.exports = { start };
+
+if (require.main === module) {
+  start().then(
+    ({ appUrl, ssoUrl, emulator, close }) => {
+      console.log(`Example app:  ${appUrl}   <- open this in a browser`);
+      console.log(emulator ? `SSO emulator: ${ssoUrl}   (bundled; set SSO_BASE_URL to use a real SSO)` : `SSO:          ${ssoUrl}`);
+      const stop = () => close().then(() => console.log('Stopped.'));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    },
+    (err) => {
+      console.error(`Cannot start the example app: ${err.message}`);
+      process.exitCode = 1;
+    },
+  );
+}

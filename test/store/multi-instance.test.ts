@@ -9,7 +9,8 @@ import type { Emulator } from '../../lib/testing';
 import { startTestEmulator, APP_BASE_URL, cookiesFrom } from '../helpers/app';
 import { CLIENT_ID, CLIENT_SECRET, SECRET } from '../helpers/options';
 import { openSession } from '../helpers/session';
-import { REDIS_URL, cleanPrefix, dumpPrefix, freePort, redisAvailable, startRedisServer, uniquePrefix } from '../helpers/redis';
+import { REDIS_URL, cleanPrefix, dumpPrefix, freePort, startRedisServer, uniquePrefix } from '../helpers/redis';
+import { describeRedis } from '../helpers/describe-redis';
 import { startInstance, type Instance } from '../helpers/instances';
 
 jest.setTimeout(60_000);
@@ -44,12 +45,7 @@ function navigate(inst: Instance, path: string, cookie: string): Promise<{ statu
   });
 }
 
-let available = false;
-beforeAll(async () => {
-  available = await redisAvailable(true);
-});
-
-describe('several instances sharing Redis', () => {
+describeRedis('several instances sharing Redis', () => {
   let sso: Emulator;
   let instances: Instance[] = [];
   const prefix = uniquePrefix();
@@ -65,33 +61,28 @@ describe('several instances sharing Redis', () => {
   });
 
   beforeAll(async () => {
-    if (!available) return;
     sso = await startTestEmulator({ accessTokenTtl: 3600 });
     instances = await Promise.all([startInstance(env()), startInstance(env()), startInstance(env())]);
   });
   afterAll(async () => {
     for (const i of instances) i.kill();
-    if (!available) return;
     await sso.close();
     await cleanPrefix(prefix);
   });
   beforeEach(() => {
-    if (!available) return;
     sso.clearFaults();
     sso.setOptions({ accessTokenTtl: 3600 });
     sso.resetCounts();
   });
 
-  const maybe = (name: string, fn: () => Promise<void>) => it(name, async () => (available ? fn() : undefined));
-
-  maybe('1. a session made on instance 1 works on 2 and 3; the first request on each costs ONE check_token in total', async () => {
+  it('1. a session made on instance 1 works on 2 and 3; the first request on each costs ONE check_token in total', async () => {
     const cookie = await signIn(instances[0]!, sso);
     sso.resetCounts();
     for (const inst of instances) expect((await get(inst, '/api/me', cookie)).status).toBe(200);
     expect(sso.counts.check_token).toBe(1);
   });
 
-  maybe('2. 300 concurrent requests with one expired session over three instances: ONE refresh, all 200; the old cookie still works later', async () => {
+  it('2. 300 concurrent requests with one expired session over three instances: ONE refresh, all 200; the old cookie still works later', async () => {
     sso.setOptions({ accessTokenTtl: 2 });
     const cookie = await signIn(instances[0]!, sso);
     await new Promise((r) => setTimeout(r, 2100));
@@ -104,7 +95,7 @@ describe('several instances sharing Redis', () => {
     expect(sso.counts.refresh_token).toBe(1);
   });
 
-  maybe('3. logout on instance 2: the old cookie replayed on instances 1 and 3 gets 401 / login redirect', async () => {
+  it('3. logout on instance 2: the old cookie replayed on instances 1 and 3 gets 401 / login redirect', async () => {
     const cookie = await signIn(instances[0]!, sso);
     for (const inst of instances) expect((await get(inst, '/api/me', cookie)).status).toBe(200);
     expect((await get(instances[1]!, '/logout', cookie)).status).toBe(302);
@@ -115,7 +106,7 @@ describe('several instances sharing Redis', () => {
     expect(page.location).toMatch(/^\/login\?returnTo=/);
   });
 
-  maybe('6. no access token, refresh token, secret key or STS token in clear under the prefix', async () => {
+  it('6. no access token, refresh token, secret key or STS token in clear under the prefix', async () => {
     sso.setOptions({ accessTokenTtl: 2 });
     const cookie = await signIn(instances[0]!, sso);
     const me = (await (await get(instances[1]!, '/api/me', cookie)).json()) as { credentials: { secretKey: string; token: string } };
@@ -129,7 +120,7 @@ describe('several instances sharing Redis', () => {
     for (const [key, value] of dump) for (const s of secrets) expect(`${key}=${value}`).not.toContain(s);
   });
 
-  maybe('5. the owner of a refresh lock killed mid-refresh: another instance completes the refresh after the lock expires', async () => {
+  it('5. the owner of a refresh lock killed mid-refresh: another instance completes the refresh after the lock expires', async () => {
     sso.setOptions({ accessTokenTtl: 2 });
     const owner = await startInstance(env());
     try {
@@ -155,7 +146,7 @@ describe('several instances sharing Redis', () => {
   });
 });
 
-describe('Redis stopped mid-run', () => {
+describeRedis('Redis stopped mid-run', () => {
   let sso: Emulator;
   let redis: ChildProcess | undefined;
   let port = 0;
@@ -163,7 +154,6 @@ describe('Redis stopped mid-run', () => {
   const prefix = uniquePrefix();
 
   beforeAll(async () => {
-    if (!available) return;
     sso = await startTestEmulator({ accessTokenTtl: 3600 });
     port = await freePort();
     redis = await startRedisServer(port);
@@ -173,11 +163,10 @@ describe('Redis stopped mid-run', () => {
   afterAll(async () => {
     for (const i of instances) i.kill();
     redis?.kill('SIGKILL');
-    if (available) await sso.close();
+    await sso.close();
   });
 
   it('4. keeps serving from the in-process store with no 5xx, and shares again once Redis is back', async () => {
-    if (!available) return;
     const cookie = await signIn(instances[0]!, sso);
     for (const inst of instances) expect((await get(inst, '/api/me', cookie)).status).toBe(200);
     redis!.kill('SIGKILL');

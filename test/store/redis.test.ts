@@ -2,7 +2,8 @@ import { createClient } from 'redis';
 import IORedis from 'ioredis';
 import { redisStore } from '../../lib/store/redis';
 import type { SsoStore } from '../../lib/store/types';
-import { REDIS_URL, cleanPrefix, redisAvailable, uniquePrefix } from '../helpers/redis';
+import { REDIS_URL, cleanPrefix, uniquePrefix } from '../helpers/redis';
+import { describeRedis } from '../helpers/describe-redis';
 
 type Closable = { close(): Promise<void> };
 
@@ -25,31 +26,22 @@ const clients: Array<[string, () => Promise<{ client: unknown } & Closable>]> = 
   ],
 ];
 
-let available = false;
-beforeAll(async () => {
-  available = await redisAvailable();
-});
-
-describe.each(clients)('redisStore with %s', (_name, connect) => {
+describeRedis.each(clients)('redisStore with %s', (_name, connect) => {
   let store: SsoStore;
   let conn: { client: unknown } & Closable;
   const prefix = uniquePrefix();
 
   beforeAll(async () => {
-    if (!available) return;
     conn = await connect();
     store = redisStore({ client: conn.client, prefix });
   });
   afterAll(async () => {
-    if (!available) return;
     await store.close?.();
     await cleanPrefix(prefix);
     await conn.close();
   });
 
-  const maybe = (name: string, fn: () => Promise<void>) => it(name, async () => (available ? fn() : undefined));
-
-  maybe('gets, sets with PX and deletes under the prefix', async () => {
+  it('gets, sets with PX and deletes under the prefix', async () => {
     expect(await store.get('k')).toBeUndefined();
     expect(await store.set('k', 'v', 10_000)).toBe(true);
     expect(await store.get('k')).toBe('v');
@@ -60,7 +52,7 @@ describe.each(clients)('redisStore with %s', (_name, connect) => {
     expect(await store.get('short')).toBeUndefined();
   });
 
-  maybe('takes a lock with NX and releases it only for its owner', async () => {
+  it('takes a lock with NX and releases it only for its owner', async () => {
     expect(await store.set('lock', 'owner-1', 10_000, true)).toBe(true);
     expect(await store.set('lock', 'owner-2', 10_000, true)).toBe(false);
     await store.deleteIfEquals('lock', 'owner-2');
@@ -69,7 +61,7 @@ describe.each(clients)('redisStore with %s', (_name, connect) => {
     expect(await store.get('lock')).toBeUndefined();
   });
 
-  maybe('publishes to subscribers of the same prefix only', async () => {
+  it('publishes to subscribers of the same prefix only', async () => {
     const other = redisStore({ client: conn.client, prefix: `${prefix}other:` });
     const got: string[] = [];
     const otherGot: string[] = [];

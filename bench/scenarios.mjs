@@ -1,0 +1,233 @@
+/**
+ * The benchmark scenarios. Each one is a server that answers `GET <path>` with the same small JSON
+ * body, `{"user":"<id>"}`, after whatever authentication it stands for. `setup()` runs inside the
+ * scenario server process (bench/server.mjs): it builds the app, signs in once through the real
+ * flow and warms what has to be warm, then hands back the request to load.
+ *
+ * Only metadata lives at the top level; the packages of a scenario are imported inside its setup,
+ * so the orchestrator can read this file without loading Express, passport or the OIDC client.
+ */
+
+/** Cookie pairs (`a=1; b=2`) from Set-Cookie lines, dropping deleted cookies. */
+export function cookiePairs(setCookies, previous = '') {
+  const jar = new Map();
+  for (const pair of previous.split('; ').filter(Boolean)) jar.set(pair.split('=')[0], pair);
+  for (const line of setCookies) {
+    const pair = line.split(';')[0];
+    const name = pair.slice(0, pair.indexOf('='));
+    if (/max-age=0|expires=thu, 01 jan 1970/i.test(line)) jar.delete(name);
+    else jar.set(name, pair);
+  }
+  return [...jar.values()].join('; ');
+}
+
+async function get(url, cookie) {
+  const res = await fetch(url, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+  await res.arrayBuffer();
+  return res;
+}
+
+function expectStatus(res, status, what) {
+  if (res.status !== status) throw new Error(`${what}: expected HTTP ${status}, got ${res.status}`);
+}
+
+/** Loads a module from a package name that may be CommonJS. */
+async function load(name) {
+  const mod = await import(name);
+  return mod.default ?? mod;
+}
+
+const SECRET = 'bench-session-secret-at-least-32-characters';
+
+/**
+ * Signs in to an express-sso-guard app at `base` through the real routes: /login -> the
+ * emulator's authorize (autoApprove) -> /callback. Returns the session cookie pairs.
+ */
+export async function signInSsoGuard(base) {
+  const login = await get(`${base}/login?returnTo=/api/me`);
+  expectStatus(login, 302, 'GET /login');
+  const txn = cookiePairs(login.headers.getSetCookie());
+  const authorize = await get(login.headers.get('location'));
+  expectStatus(authorize, 302, 'emulator authorize');
+  const back = new URL(authorize.headers.get('location'));
+  const cb = await get(`${base}${back.pathname}${back.search}`, txn);
+  expectStatus(cb, 302, 'GET /callback');
+  const cookie = cookiePairs(cb.headers.getSetCookie());
+  if (!cookie.startsWith('sso_session=')) throw new Error(`no session cookie after /callback: ${cookie}`);
+  return cookie;
+}
+
+/** express-sso-guard signed in through /login -> emulator authorize (autoApprove) -> /callback. */
+async function ssoGuardSetup(expressName, { base, guardMode }) {
+  const express = await load(expressName);
+  const { auth, requiresAuth } = await import('express-sso-guard');
+  const { startEmulator } = await import('express-sso-guard/testing');
+  const sso = await startEmulator({ host: '127.0.0.1', port: 0, autoApprove: true, clientId: 'bench-client', clientSecret: 'bench-client-secret' });
+  const app = express();
+  const send = (req, res) => res.json({ user: req.sso.user.user_id });
+  if (guardMode === 'requiresAuth') {
+    app.use(auth({ ssoBaseUrl: sso.url, appBaseUrl: base, clientId: 'bench-client', clientSecret: 'bench-client-secret', secret: SECRET, authRequired: false }));
+    app.get('/public', (req, res) => res.json({ user: req.sso.user?.user_id ?? null }));
+    app.get('/api/me', requiresAuth(), send);
+  } else {
+    app.use(auth({ ssoBaseUrl: sso.url, appBaseUrl: base, clientId: 'bench-client', clientSecret: 'bench-client-secret', secret: SECRET }));
+    app.get('/api/me', send);
+  }
+  return {
+    handler: app,
+    async signIn() {
+      const cookie = await signInSsoGuard(base);
+      // Warm the check_token cache: the loaded requests are all cache hits.
+      expectStatus(await get(`${base}/api/me`, cookie), 200, 'warm-up request');
+      return { cookie };
+    },
+    close: () => sso.close(),
+  };
+}
+
+/** express-openid-connect against oauth2-mock-server, signed in through its own /login and /callback. */
+async function oidcSetup(expressName, { base }) {
+  const express = await load(expressName);
+  const { auth } = await import('express-openid-connect');
+  const { OAuth2Server } = await import('oauth2-mock-server');
+  const issuer = new OAuth2Server();
+  await issuer.issuer.keys.generate('RS256');
+  await issuer.start(0, '127.0.0.1');
+  const app = express();
+  app.use(auth({
+    issuerBaseURL: issuer.issuer.url,
+    baseURL: base,
+    // No '-': openid-client form-encodes the Basic credentials (`bench%2Dclient`) and the mock
+    // issuer puts that encoded id into `aud`, which then fails the audience check.
+    clientID: 'benchclient',
+    clientSecret: 'bench-client-secret',
+    secret: SECRET,
+    authRequired: true,
+    idpLogout: false,
+    // The mock issuer supports the code flow with response_mode=query only.
+    authorizationParams: { response_type: 'code', scope: 'openid profile email' },
+  }));
+  app.get('/api/me', (req, res) => res.json({ user: req.oidc.user.sub }));
+  return {
+    handler: app,
+    async signIn() {
+      const login = await get(`${base}/login?returnTo=/api/me`);
+      expectStatus(login, 302, 'GET /login');
+      const txn = cookiePairs(login.headers.getSetCookie());
+      const authorize = await get(login.headers.get('location'));
+      expectStatus(authorize, 302, 'issuer authorize');
+      const back = new URL(authorize.headers.get('location'));
+      const cb = await get(`${base}${back.pathname}${back.search}`, txn);
+      expectStatus(cb, 302, 'GET /callback');
+      const cookie = cookiePairs(cb.headers.getSetCookie(), txn).split('; ').filter((p) => p.startsWith('appSession')).join('; ');
+      if (!cookie.startsWith('appSession')) throw new Error('no appSession cookie after /callback');
+      expectStatus(await get(`${base}/api/me`, cookie), 200, 'warm-up request');
+      return { cookie };
+    },
+    close: () => issuer.stop(),
+  };
+}
+
+/** passport-local + express-session (MemoryStore), logged in once with a form POST. */
+async function passportSetup(expressName, { base }) {
+  const express = await load(expressName);
+  const session = await load('express-session');
+  const passport = await load('passport');
+  const { Strategy } = await load('passport-local');
+  const users = new Map([['bench-user', { id: 'bench-user', username: 'bench', password: 'bench-password' }]]);
+  passport.use(new Strategy((username, password, done) => {
+    const user = [...users.values()].find((u) => u.username === username && u.password === password);
+    done(null, user ?? false);
+  }));
+  passport.serializeUser((user, done) => done(null, user.id));
+  passport.deserializeUser((id, done) => done(null, users.get(id) ?? false));
+  const app = express();
+  app.use(session({ secret: SECRET, resave: false, saveUninitialized: false }));
+  app.use(passport.initialize());
+  app.use(passport.session());
+  app.post('/login', express.urlencoded({ extended: false }), passport.authenticate('local'), (req, res) => res.json({ user: req.user.id }));
+  app.get('/api/me', (req, res) => {
+    if (!req.isAuthenticated()) return res.status(401).json({ error: 'unauthenticated' });
+    res.json({ user: req.user.id });
+  });
+  return {
+    handler: app,
+    async signIn() {
+      const res = await fetch(`${base}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'username=bench&password=bench-password',
+        redirect: 'manual',
+      });
+      await res.arrayBuffer();
+      expectStatus(res, 200, 'POST /login');
+      const cookie = cookiePairs(res.headers.getSetCookie());
+      if (!cookie.startsWith('connect.sid=')) throw new Error('no connect.sid after login');
+      expectStatus(await get(`${base}/api/me`, cookie), 200, 'warm-up request');
+      return { cookie };
+    },
+    close: async () => {},
+  };
+}
+
+async function bareExpressSetup(expressName) {
+  const express = await load(expressName);
+  const app = express();
+  app.get('/api/me', (req, res) => res.json({ user: 'bench-user' }));
+  return { handler: app, signIn: async () => ({ cookie: undefined }), close: async () => {} };
+}
+
+async function rawSetup() {
+  const body = JSON.stringify({ user: 'bench-user' });
+  const handler = (req, res) => {
+    if (req.method === 'GET' && req.url === '/api/me') {
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.setHeader('content-length', Buffer.byteLength(body));
+      res.end(body);
+    } else {
+      res.statusCode = 404;
+      res.end();
+    }
+  };
+  return { handler, signIn: async () => ({ cookie: undefined }), close: async () => {} };
+}
+
+/**
+ * The scenarios, in table order. `major` names the bare Express scenario a ratio is taken
+ * against; `user` is what the loaded request must answer; `anonymous` is what the same request
+ * without a cookie must answer (proof the middleware is really guarding).
+ */
+export const SCENARIOS = [
+  { name: 'node:http (raw)', id: 'raw', major: 4, user: 'bench-user', setup: rawSetup },
+  { name: 'express 4 (bare)', id: 'express4', major: 4, user: 'bench-user', bare: true, setup: () => bareExpressSetup('express4') },
+  { name: 'express 5 (bare)', id: 'express5', major: 5, user: 'bench-user', bare: true, setup: () => bareExpressSetup('express') },
+  { name: 'express-sso-guard, express 4', id: 'sso4', major: 4, user: 'usr-alice', anonymous: 401, guard: true, setup: (o) => ssoGuardSetup('express4', o) },
+  { name: 'express-sso-guard, express 5', id: 'sso5', major: 5, user: 'usr-alice', anonymous: 401, guard: true, setup: (o) => ssoGuardSetup('express', o) },
+  {
+    name: 'express-sso-guard requiresAuth(), express 4',
+    id: 'sso4-route',
+    major: 4,
+    user: 'usr-alice',
+    anonymous: 401,
+    publicPath: '/public',
+    setup: (o) => ssoGuardSetup('express4', { ...o, guardMode: 'requiresAuth' }),
+  },
+  // Both peers run on Express 5: express-openid-connect builds its routes with `require('express')`,
+  // which is Express 5 in this install, so an Express 4 app would still run an Express 5 router.
+  {
+    name: 'express-openid-connect, express 5',
+    id: 'eoc5',
+    major: 5,
+    user: 'johndoe',
+    anonymous: 302,
+    anonymousAccept: 'text/html',
+    setup: (o) => oidcSetup('express', o),
+  },
+  { name: 'passport + express-session, express 5', id: 'passport5', major: 5, user: 'bench-user', anonymous: 401, setup: (o) => passportSetup('express', o) },
+];
+
+export function scenarioById(id) {
+  const s = SCENARIOS.find((x) => x.id === id);
+  if (s === undefined) throw new Error(`unknown scenario "${id}"; known: ${SCENARIOS.map((x) => x.id).join(', ')}`);
+  return s;
+}

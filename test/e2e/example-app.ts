@@ -1,0 +1,42 @@
+/**
+ * The example app (plain CommonJS, `example-app/server.js`) started in-process for tests.
+ * It requires the package by name; map the name to the sources so tests never run against a
+ * stale or missing `dist/` (jest.mock calls are hoisted above the require below).
+ */
+import type { Emulator } from '../../lib/testing';
+
+jest.mock('express-sso-guard', () => jest.requireActual('../../lib/index'), { virtual: true });
+jest.mock('express-sso-guard/testing', () => jest.requireActual('../../lib/testing/index'), { virtual: true });
+
+/** What `start()` of `example-app/server.js` resolves to. */
+export interface StartedExample {
+  /** `APP_BASE_URL`, or `http://localhost:<actual port>`, without a trailing slash. */
+  appUrl: string;
+  /** The port it listens on, on 127.0.0.1. */
+  port: number;
+  ssoUrl: string;
+  /** The bundled emulator; `undefined` when `SSO_BASE_URL` was given. */
+  emulator: Emulator | undefined;
+  close(): Promise<void>;
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** `start({ env, port })` of the example app: listens on 127.0.0.1 (port 0: a free one). */
+export const start = (require('../../example-app/server') as { start: (options?: { env?: Env; port?: number }) => Promise<StartedExample> }).start;
+
+/** A session secret for tests (the example app warns without one). */
+export const TEST_SECRET = 'example-app-test-session-secret-0123456789';
+
+/** `name=value; …` to send back, from Set-Cookie lines; deleted cookies dropped. */
+export function cookieHeader(setCookie: string[] | string | undefined, previous = ''): string {
+  const jar = new Map<string, string>();
+  for (const pair of previous.split('; ').filter(Boolean)) jar.set(pair.split('=')[0]!, pair);
+  for (const line of setCookie === undefined ? [] : ([] as string[]).concat(setCookie)) {
+    const pair = line.split(';')[0]!;
+    const name = pair.split('=')[0]!;
+    if (/;\s*Max-Age=0/i.test(line)) jar.delete(name);
+    else jar.set(name, pair);
+  }
+  return [...jar.values()].join('; ');
+}
