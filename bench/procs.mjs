@@ -46,8 +46,8 @@ function waitReady(child, what) {
 }
 
 /** Forks a scenario server; resolves once it has signed in: `{ child, port, path, cookie }`. */
-export async function startServer(id, execArgv = []) {
-  const child = fork(here('./server.mjs'), [id], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export async function startServer(id, execArgv = [], env = {}) {
+  const child = fork(here('./server.mjs'), [id], { execArgv, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await waitReady(child, `server ${id}`);
   return { child, port: ready.port, path: ready.path, cookie: ready.cookie };
 }
@@ -65,6 +65,20 @@ export function stopServer(server) {
 export async function usage(server) {
   const m = await ask(server.child, { type: 'usage' });
   return { cpuMicros: m.cpu.user + m.cpu.system, memory: m.memory };
+}
+
+/** Forks the identity provider of a scenario (bench/issuer.mjs): `{ url, close() }`. */
+export async function startIssuer(kind) {
+  const child = fork(here('./issuer.mjs'), [kind], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = await waitReady(child, `issuer ${kind}`);
+  return {
+    url: ready.url,
+    close: () => new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.send({ type: 'stop' });
+    }),
+  };
 }
 
 /** Forks the autocannon process. */

@@ -69,14 +69,38 @@ for (const [nodeId, t] of hits) {
   else if (cf.url.includes('/dist/')) pkg = 'express-sso-guard (dist)';
   else {
     const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(cf.url);
-    pkg = m ? m[1] : path.relative(root, fileURLToPath(cf.url));
+    pkg = m ? m[1] : path.relative(root, cf.url.startsWith('file:') ? fileURLToPath(cf.url) : cf.url);
   }
   byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + t);
 }
+
+// Inclusive time of the focus functions (the middleware itself and what it calls), not counting
+// what runs under Express's `next` (the rest of the app, called synchronously from the middleware).
+const focus = String(args.focus ?? 'ssoGuard,requiresAuthGuard').split(',');
+const inclusive = new Map(focus.map((f) => [f, 0]));
+const insideFocus = new Map();
+const walk = (nodeId, inside) => {
+  const n = byNode.get(nodeId);
+  const name = n.callFrame.functionName;
+  if (inside !== undefined && name === 'next' && /router|express/.test(n.callFrame.url)) inside = undefined;
+  const now = inside ?? (inclusive.has(name) ? name : undefined);
+  if (now !== undefined) {
+    const t = hits.get(nodeId) ?? 0;
+    inclusive.set(now, inclusive.get(now) + t);
+    const key = `${name || '(anonymous)'}  ${where(n.callFrame)}`;
+    insideFocus.set(key, (insideFocus.get(key) ?? 0) + t);
+  }
+  for (const c of n.children ?? []) walk(c, now);
+};
+walk(profile.nodes[0].id, undefined);
 
 const pct = (t) => `${((100 * t) / total).toFixed(1).padStart(5)}%`;
 console.log(`${scenario.name}: ${Math.round(r.rps)} req/s over ${duration} s; ${(total / 1000).toFixed(0)} ms sampled; profile ${path.relative(root, file)}\n`);
 console.log(`Top ${top} functions by self time:`);
 for (const [k, t] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(t)}  ${k}`);
+console.log('\nInclusive time (the function and what it calls, minus the rest of the app under `next`):');
+for (const [k, t] of inclusive) console.log(`  ${pct(t)}  ${k}  (${((t / r.total)).toFixed(1)} µs per request)`);
+console.log(`\nInside ${focus.join(' / ')}, by self time:`);
+for (const [k, t] of [...insideFocus].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(t)}  ${(t / r.total).toFixed(1).padStart(5)} µs/req  ${k}`);
 console.log('\nSelf time by package:');
 for (const [k, t] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${pct(t)}  ${k}`);

@@ -1,8 +1,12 @@
+import { startIssuer } from './procs.mjs';
+
 /**
  * The benchmark scenarios. Each one is a server that answers `GET <path>` with the same small JSON
  * body, `{"user":"<id>"}`, after whatever authentication it stands for. `setup()` runs inside the
  * scenario server process (bench/server.mjs): it builds the app, signs in once through the real
- * flow and warms what has to be warm, then hands back the request to load.
+ * flow and warms what has to be warm, then hands back the request to load. Identity providers
+ * (the SSO emulator, the OIDC mock issuer) run in a process of their own, as they would in
+ * production, so the measured process holds the app alone.
  *
  * Only metadata lives at the top level; the packages of a scenario are imported inside its setup,
  * so the orchestrator can read this file without loading Express, passport or the OIDC client.
@@ -40,6 +44,16 @@ async function load(name) {
 const SECRET = 'bench-session-secret-at-least-32-characters';
 
 /**
+ * The package under test: the build in dist/ (through the package's self-reference), or another
+ * build of it when SSO_GUARD_DIST names its directory (bench/ab.mjs compares builds that way).
+ */
+export function importGuard(sub = '') {
+  const dist = process.env.SSO_GUARD_DIST;
+  if (dist) return import(`${dist}/${sub ? `${sub}/` : ''}index.mjs`);
+  return import(`express-sso-guard${sub ? `/${sub}` : ''}`);
+}
+
+/**
  * Signs in to an express-sso-guard app at `base` through the real routes: /login -> the
  * emulator's authorize (autoApprove) -> /callback. Returns the session cookie pairs.
  */
@@ -60,9 +74,8 @@ export async function signInSsoGuard(base) {
 /** express-sso-guard signed in through /login -> emulator authorize (autoApprove) -> /callback. */
 async function ssoGuardSetup(expressName, { base, guardMode }) {
   const express = await load(expressName);
-  const { auth, requiresAuth } = await import('express-sso-guard');
-  const { startEmulator } = await import('express-sso-guard/testing');
-  const sso = await startEmulator({ host: '127.0.0.1', port: 0, autoApprove: true, clientId: 'bench-client', clientSecret: 'bench-client-secret' });
+  const { auth, requiresAuth } = await importGuard();
+  const sso = await startIssuer('emulator');
   const app = express();
   const send = (req, res) => res.json({ user: req.sso.user.user_id });
   if (guardMode === 'requiresAuth') {
@@ -89,13 +102,10 @@ async function ssoGuardSetup(expressName, { base, guardMode }) {
 async function oidcSetup(expressName, { base }) {
   const express = await load(expressName);
   const { auth } = await import('express-openid-connect');
-  const { OAuth2Server } = await import('oauth2-mock-server');
-  const issuer = new OAuth2Server();
-  await issuer.issuer.keys.generate('RS256');
-  await issuer.start(0, '127.0.0.1');
+  const issuer = await startIssuer('oidc');
   const app = express();
   app.use(auth({
-    issuerBaseURL: issuer.issuer.url,
+    issuerBaseURL: issuer.url,
     baseURL: base,
     // No '-': openid-client form-encodes the Basic credentials (`bench%2Dclient`) and the mock
     // issuer puts that encoded id into `aud`, which then fails the audience check.
@@ -124,7 +134,7 @@ async function oidcSetup(expressName, { base }) {
       expectStatus(await get(`${base}/api/me`, cookie), 200, 'warm-up request');
       return { cookie };
     },
-    close: () => issuer.stop(),
+    close: () => issuer.close(),
   };
 }
 
@@ -231,3 +241,5 @@ export function scenarioById(id) {
   if (s === undefined) throw new Error(`unknown scenario "${id}"; known: ${SCENARIOS.map((x) => x.id).join(', ')}`);
   return s;
 }
+
+

@@ -13,6 +13,17 @@ const page = (title, body) =>
   'dt{font-weight:600}dd{margin:0 0 .6rem}code{background:#f3f3f3;padding:0 .3em}</style>' +
   `</head><body>${body}</body></html>`;
 
+/** "Your instances": one signed cloud API call, so a newcomer sees the temporary keys at work. */
+async function instancesSection(req) {
+  try {
+    const out = await req.sso.cloud.call('DescribeInstances', { limit: 20 });
+    const rows = out.instance_set.map((i) => `<li>${escape(i.instance_name)} <code>${escape(i.instance_id)}</code> ${escape(i.status)} (${escape(i.zone)})</li>`);
+    return `<h2>Your instances</h2><ul id="instances">${rows.join('')}</ul>`;
+  } catch (err) {
+    return `<h2>Your instances</h2><p id="instances-error">The cloud API call failed: ${escape(err.message)}</p>`;
+  }
+}
+
 /** Builds the example app around the given express-sso-guard options. */
 function createApp(options) {
   const app = express();
@@ -29,19 +40,28 @@ function createApp(options) {
   });
 
   // Pages: a signed-out visitor is sent to the sign-in page, then back here.
-  app.get('/profile', requiresAuth(), (req, res) => {
+  app.get('/profile', requiresAuth(), async (req, res) => {
     const { user, credentials } = req.sso;
     const profile =
       `<dl><dt>User</dt><dd id="user-name">${escape(user.user_name)}</dd>` +
       `<dt>User id</dt><dd id="user-id">${escape(user.user_id)}</dd>` +
       `<dt>Email</dt><dd id="user-email">${escape(user.email)}</dd>` +
       `<dt>Temporary access key</dt><dd><code id="access-key">${escape(mask(credentials.accessKey))}</code></dd></dl>`;
-    res.send(page('Profile', `<h1>Profile</h1>${profile}<p><a href="/">Home</a> · <a id="sign-out" href="/logout">Sign out</a></p>`));
+    res.send(page('Profile', `<h1>Profile</h1>${profile}${await instancesSection(req)}<p><a href="/">Home</a> · <a id="sign-out" href="/logout">Sign out</a></p>`));
   });
 
   // APIs: a signed-out caller gets 401 JSON, never a redirect.
   app.get('/api/me', requiresAuth({ mode: '401' }), (req, res) => {
     res.json({ user: req.sso.user, accessKey: req.sso.credentials.accessKey });
+  });
+
+  // A cloud API call signed with the user's temporary keys.
+  app.get('/api/instances', requiresAuth({ mode: '401' }), async (req, res) => {
+    try {
+      res.json(await req.sso.cloud.call('DescribeInstances', { limit: 20 }));
+    } catch (err) {
+      res.status(err.status || 500).json({ error: err.code, message: err.message, ret_code: err.retCode });
+    }
   });
 
   return app;

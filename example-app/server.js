@@ -1,6 +1,8 @@
 'use strict';
 // `npm start`: the example app on PORT, with the bundled SSO emulator when SSO_BASE_URL is unset.
 const http = require('node:http');
+const { createClient } = require('redis');
+const { redisStore } = require('express-sso-guard');
 const { startEmulator } = require('express-sso-guard/testing');
 const { createApp } = require('./app');
 
@@ -41,12 +43,16 @@ async function start({ env = process.env, port = portFrom(env.PORT || undefined)
   const server = http.createServer();
   const actualPort = await listen(server, port);
   let emulator;
+  let redis;
+  let store;
   const close = async () => {
     await new Promise((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections(); // browsers keep connections open
     });
     await emulator?.close();
+    await store?.close();
+    await redis?.quit();
   };
 
   try {
@@ -69,7 +75,25 @@ async function start({ env = process.env, port = portFrom(env.PORT || undefined)
       });
       ssoUrl = emulator.url;
     }
-    server.on('request', createApp({ ssoBaseUrl: ssoUrl, appBaseUrl: appUrl, clientId, clientSecret, secret }));
+    // The cloud API the profile page calls with the user's temporary keys (the emulator serves one).
+    const cloudApiUrl = env.CLOUD_API_URL || emulator?.url;
+    // Several instances behind one APP_BASE_URL share the cache, refreshes and logouts through Redis.
+    if (env.REDIS_URL) {
+      redis = createClient({ url: env.REDIS_URL, disableOfflineQueue: true });
+      redis.on('error', (err) => console.warn(`Redis: ${err.message}`));
+      await redis.connect();
+      store = redisStore({ client: redis });
+    }
+    const options = {
+      ssoBaseUrl: ssoUrl,
+      appBaseUrl: appUrl,
+      clientId,
+      clientSecret,
+      secret,
+      ...(cloudApiUrl && { cloud: { apiBaseUrl: cloudApiUrl } }),
+      ...(store && { store }),
+    };
+    server.on('request', createApp(options));
     return { appUrl, port: actualPort, ssoUrl, emulator, close };
   } catch (err) {
     await close();

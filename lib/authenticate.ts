@@ -43,6 +43,12 @@ export class Authenticator {
   private readonly rolling: number;
   /** Seconds between rewrites of an unchanged cookie to extend its rolling lifetime. */
   private readonly touchAfter: number;
+  /**
+   * Access-token hash of each session object the cookie reader handed out. It keeps opened
+   * sessions (the same frozen object for the same cookie), so the hash of a returning cookie is
+   * computed once, not on every request; entries go when their session object does.
+   */
+  private readonly hashes = new WeakMap<SessionData, string>();
 
   constructor(
     private readonly config: Config,
@@ -70,7 +76,11 @@ export class Authenticator {
     const nowSec = Math.floor(now / 1000);
     if (nowSec >= s.c + this.absolute || nowSec >= s.u + this.rolling) return this.end(read.names, 'session lifetime over');
     if (this.revocations.has(s.i, now)) return this.end(read.names, 'session was logged out');
-    const hash = tokenHash(s.a);
+    let hash = this.hashes.get(s);
+    if (hash === undefined) {
+      hash = tokenHash(s.a);
+      this.hashes.set(s, hash);
+    }
     const entry = this.cache.peek(hash, now);
     const refreshDue = nowSec >= s.e - Math.min(s.l / 10, 60);
     if (!refreshDue && entry?.kind === 'valid') {

@@ -78,7 +78,9 @@ export function parseJsonObject(res: AxiosResponse<string>, what: string): Recor
 /** `ret_code` of a body, when it carries a non-zero one (the server's HTTP-200 error channel). */
 export function nonZeroRetCode(body: Record<string, unknown>): number | undefined {
   const rc = body.ret_code;
-  if (rc === undefined || rc === null || rc === 0 || rc === '0') return undefined;
+  if (rc === undefined || rc === null) return undefined;
   const n = typeof rc === 'number' ? rc : Number(rc);
+  // Zero however it is written ("0", "00", 0.0) is success, not an error "ret_code 0".
+  if (n === 0) return undefined;
   return Number.isFinite(n) ? n : -1;
 }

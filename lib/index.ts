@@ -1,5 +1,3 @@
-import './types';
-
 export { auth, requiresAuth } from './middleware';
 export type { SsoGuardMiddleware } from './middleware';
 export { redisStore } from './store/redis';

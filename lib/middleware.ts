@@ -30,18 +30,18 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   const { login: loginRoute, callback: callbackRoute, logout: logoutRoute } = config.routes;
   const realm = config.appOrigin;
 
-  function fail(req: Request, res: Response, next: NextFunction, err: SsoGuardError, invalidToken = false): void {
-    if (config.renderErrors) sendError(req, res, err, { realm, invalidToken, loginUrl: err.status === 400 ? core.loginPath : undefined });
+  function fail(req: Request, res: Response, next: NextFunction, err: SsoGuardError, invalidToken = false, json = false): void {
+    if (config.renderErrors) sendError(req, res, err, { realm, invalidToken, json, loginUrl: err.status === 400 ? core.loginPath : undefined });
     else next(err);
   }
 
   const hooks: GuardHooks = {
     deny(req, res, next, mode = 'auto') {
       const ctx = req.sso;
-      if (ctx.error !== undefined) return fail(req, res, next, ctx.error);
+      if (ctx.error !== undefined) return fail(req, res, next, ctx.error, false, mode === '401');
       if (mode === 'redirect' || (mode === 'auto' && isNavigation(req))) return redirect(res, hooks.loginUrl(req.originalUrl ?? req.url));
       const message = ctx.reason === 'ended' ? 'Session expired; sign in again' : 'Sign-in required';
-      fail(req, res, next, new SsoGuardError('unauthenticated', message), ctx.reason === 'invalid_token');
+      fail(req, res, next, new SsoGuardError('unauthenticated', message), ctx.reason === 'invalid_token', mode === '401');
     },
     cloud(ctx) {
       const apiBaseUrl = config.cloud.apiBaseUrl;

@@ -41,7 +41,7 @@ function escapeHtml(s: string): string {
  * calls, a tiny HTML page for navigations. The message is ours (never an upstream body) and holds
  * no secret. 401 answers carry `WWW-Authenticate`.
  */
-export function sendError(req: IncomingMessage, res: ServerResponse, err: SsoGuardError, options: { realm: string; invalidToken?: boolean; loginUrl?: string }): void {
+export function sendError(req: IncomingMessage, res: ServerResponse, err: SsoGuardError, options: { realm: string; invalidToken?: boolean; loginUrl?: string; json?: boolean }): void {
   debug('%s %s -> %d %s: %s', req.method, (req.url ?? '').split('?')[0], err.status, err.code, err.message);
   if (res.headersSent) {
     res.destroy();
@@ -54,7 +54,7 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: SsoGua
   }
   if (err.status === 503) res.setHeader('retry-after', '5');
   let body: string;
-  if (isNavigation(req)) {
+  if (!options.json && isNavigation(req)) {
     res.setHeader('content-type', 'text/html; charset=utf-8');
     const link = options.loginUrl === undefined ? '' : `<p><a href="${escapeHtml(options.loginUrl)}">Sign in again</a></p>`;
     body = `<!doctype html><meta charset="utf-8"><title>${err.status}</title><h1>${err.status}</h1><p>${escapeHtml(err.message)}</p>${link}\n`;

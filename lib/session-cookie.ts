@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Config } from './config';
 import { readCookies, serializeCookie, type CookieAttributes } from './cookies';
 import { Sealer } from './crypto';
@@ -53,11 +54,19 @@ export class SessionCookie {
   private readonly sealer: Sealer;
   private readonly name: string;
   private readonly attrs: Omit<CookieAttributes, 'maxAge'>;
+  /**
+   * Sessions already opened, by their sealed text: a browser sends the same cookie on every
+   * request, and decrypting, parsing and checking it again would give the same (frozen) session.
+   * Only cookies that opened are kept, so forged ones cannot fill it; bounded like the check_token
+   * cache, whose entries these sessions point to.
+   */
+  private readonly opened: LRUCache<string, { data: SessionData; stale: boolean }>;
 
   constructor(private readonly config: Config) {
     this.sealer = new Sealer(config.secrets, 'session');
     this.name = config.session.name;
     this.attrs = { path: '/', secure: config.secureCookies, domain: config.session.domain };
+    this.opened = new LRUCache({ max: config.cache.max });
   }
 
   /** Reads the session from a Cookie header. A cookie that does not open reads as signed out. */
@@ -77,6 +86,8 @@ export class SessionCookie {
       if (parts.length === 0) return { data: undefined, names, stale: false };
       sealed = parts.join('');
     }
+    const known = this.opened.get(sealed);
+    if (known !== undefined) return { data: known.data, names, stale: known.stale };
     const plain = this.sealer.open(sealed);
     if (plain === undefined) return { data: undefined, names, stale: false };
     let data: unknown;
@@ -86,7 +97,9 @@ export class SessionCookie {
       return { data: undefined, names, stale: false };
     }
     if (!isSession(data)) return { data: undefined, names, stale: false };
-    return { data, names, stale: this.sealer.isStale(sealed) };
+    const opened = { data: Object.freeze(data), stale: this.sealer.isStale(sealed) };
+    this.opened.set(sealed, opened);
+    return { data: opened.data, names, stale: opened.stale };
   }
 
   /**

@@ -65,9 +65,19 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
+/**
+ * Whether a token can travel unchanged in `Authorization: Bearer …` (visible ASCII). Anything else
+ * would be altered on the way (the HTTP client strips control characters, Node sends latin1), so
+ * the SSO would check a different token than the one we hold.
+ */
+function bearerSafe(token: string): boolean {
+  return /^[\x21-\x7e]+$/.test(token);
+}
+
 /** Reads a token answer; anything without the documented fields is an upstream error. */
 function tokenSet(body: Record<string, unknown>, what: string): TokenSet {
-  const accessToken = str(body.access_token);
+  const at = str(body.access_token);
+  const accessToken = at !== undefined && bearerSafe(at) ? at : undefined;
   const expiresIn = typeof body.expires_in === 'string' && /^\d+$/.test(body.expires_in) ? Number(body.expires_in) : body.expires_in;
   if (accessToken === undefined || typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
     throw new SsoGuardError('upstream_error', `${what} answered without a valid access_token/expires_in`);
@@ -127,6 +137,8 @@ export class SsoClient {
 
   /** Checks an access token. `undefined` means the SSO says the token is not valid. */
   async checkToken(accessToken: string): Promise<CheckResult | undefined> {
+    // A token that cannot be sent as it is (a Bearer header from a client) is not a valid token.
+    if (!bearerSafe(accessToken)) return undefined;
     const form: Record<string, string> = this.config.userVerify ? { is_filter_user_verify: '1' } : {};
     const { res, body } = await this.post('/sso/check_token/', 'SSO check_token', form, accessToken);
     if (refusal(res, body) !== undefined) return undefined;

@@ -4,6 +4,8 @@ import os from 'node:os';
 import request from 'supertest';
 import { startEmulator, type Emulator } from '../lib/testing';
 import { TEST_SECRET, cookieHeader, start, type Env, type StartedExample } from './e2e/example-app';
+import { describeRedis } from './helpers/describe-redis';
+import { REDIS_URL, cleanPrefix } from './helpers/redis';
 
 /**
  * Signs in through the app's real routes and the emulator's sign-in form (`fields`: the picked
@@ -103,6 +105,31 @@ describe('example app routes', () => {
       expect(res.body.user).toMatchObject({ user_id: 'usr-bob', user_name: 'bob', email: 'bob@example.com' });
       // The key is the one the SSO issued to this user through check_token.
       expect(sso.lookupAccessKey(res.body.accessKey)?.user.user_id).toBe('usr-bob');
+    });
+  });
+
+  describe('GET /api/instances', () => {
+    it('answers 401 JSON when signed out, without calling the cloud API', async () => {
+      sso.resetCounts();
+      const res = await request(app.appUrl).get('/api/instances').expect(401).expect('Content-Type', /json/);
+      expect(res.body.error).toBe('unauthenticated');
+      expect(sso.counts.iam).toBe(0);
+    });
+
+    it('returns the answer of a DescribeInstances call signed with the temporary keys', async () => {
+      const cookie = await signIn(app.appUrl, sso.url);
+      sso.resetCounts();
+      const res = await request(app.appUrl).get('/api/instances').set('Cookie', cookie).expect(200);
+      expect(res.body).toMatchObject({ ret_code: 0, action: 'DescribeInstancesResponse' });
+      expect(res.body.instance_set.length).toBeGreaterThan(0);
+      expect(sso.counts.iam).toBe(1);
+    });
+
+    it('shows "your instances" on the profile page from one signed call', async () => {
+      const cookie = await signIn(app.appUrl, sso.url);
+      const res = await request(app.appUrl).get('/profile').set('Cookie', cookie).set(HTML).expect(200);
+      expect(res.text).toContain('<h2>Your instances</h2><ul id="instances">');
+      expect(res.text).toContain('i-demo0001');
     });
   });
 
@@ -328,5 +355,35 @@ describe('example app environment', () => {
       expect(await connects('127.0.0.1', app.port)).toBe(false);
       expect(await connects('127.0.0.1', app.emulator!.port)).toBe(false);
     });
+  });
+});
+
+describeRedis('example app with REDIS_URL (two instances behind one APP_BASE_URL)', () => {
+  it('shares sessions, the check_token cache and logout through Redis', async () => {
+    const sso = await startEmulator({ clientId: 'example-client', clientSecret: 'example-secret' });
+    const prefix = 'sso-guard:';
+    const env = { SESSION_SECRET: TEST_SECRET, SSO_BASE_URL: sso.url, SSO_CLIENT_ID: 'example-client', SSO_CLIENT_SECRET: 'example-secret', APP_BASE_URL: 'http://localhost:3000', REDIS_URL };
+    const [a, b] = [await startQuietly(env), await startQuietly(env)];
+    try {
+      // The callback URL is APP_BASE_URL's; drive the flow against instance a's own port.
+      const login = await request(`http://127.0.0.1:${a.port}`).get('/login?returnTo=/profile').expect(302);
+      const form = new URLSearchParams({ ...Object.fromEntries(new URL(String(login.headers.location)).searchParams), user: 'usr-alice', action: 'approve' });
+      const approved = await fetch(`${sso.url}/sso/oauth2/approve`, { method: 'POST', body: form, redirect: 'manual' });
+      const back = new URL(approved.headers.get('location')!);
+      const cb = await request(`http://127.0.0.1:${a.port}`).get(`${back.pathname}${back.search}`).set('Cookie', cookieHeader(login.headers['set-cookie'])).expect(302);
+      const cookie = cookieHeader(cb.headers['set-cookie']);
+      sso.resetCounts();
+      await request(`http://127.0.0.1:${a.port}`).get('/api/me').set('Cookie', cookie).expect(200);
+      await request(`http://127.0.0.1:${b.port}`).get('/api/me').set('Cookie', cookie).expect(200);
+      expect(sso.counts.check_token).toBe(1);
+      await request(`http://127.0.0.1:${b.port}`).get('/logout').set('Cookie', cookie).expect(302);
+      await sleep(200);
+      await request(`http://127.0.0.1:${a.port}`).get('/api/me').set('Cookie', cookie).expect(401);
+    } finally {
+      await a.close();
+      await b.close();
+      await sso.close();
+      await cleanPrefix(prefix);
+    }
   });
 });

@@ -196,42 +196,8 @@ describe.each(EXPRESS_VERSIONS)('auth() middleware (%s)', (_name, express) => {
     });
   });
 
+  // Every endpoint x every fault x {page, API}, with timing and recovery: test/faults.test.ts.
   describe('SSO failures keep the session', () => {
-    const faults = [
-      ['down (reset)', { type: 'reset' }, 503],
-      ['5xx', { type: 'status', status: 500 }, 502],
-      ['503', { type: 'status', status: 503 }, 503],
-      ['garbage', { type: 'garbage' }, 502],
-      ['truncated JSON', { type: 'truncated' }, 502],
-      ['JSON without the fields', { type: 'missingFields' }, 502],
-      ['10 MB body', { type: 'huge' }, 502],
-      ['slow past the timeout', { type: 'slow', delayMs: 1500 }, 504],
-    ] as const;
-
-    it.each(faults)('check_token %s -> %d, then recovers', async (_label, fault, status) => {
-      const { cookie } = await signIn(app, sso);
-      sso.setFault('check_token', fault);
-      const started = Date.now();
-      const res = await request(app).get('/api/me').set('Cookie', cookie).set('Accept', JSON_ACCEPT);
-      expect(res.status).toBe(status);
-      expect(Date.now() - started).toBeLessThan(1500);
-      expect(res.body.error).toMatch(/^upstream_/);
-      expect(res.headers['set-cookie']).toBeUndefined();
-      sso.clearFaults();
-      await request(app).get('/api/me').set('Cookie', cookie).expect(200);
-    });
-
-    it.each(faults)('refresh_token %s -> %d, session kept, then recovers', async (_label, fault, status) => {
-      const { cookie } = await signIn(app, sso);
-      clock.advance(601_000);
-      sso.setFault('refresh_token', fault);
-      const res = await request(app).get('/api/me').set('Cookie', cookie).set('Accept', JSON_ACCEPT);
-      expect(res.status).toBe(status);
-      expect(res.headers['set-cookie']).toBeUndefined();
-      sso.clearFaults();
-      await request(app).get('/api/me').set('Cookie', cookie).expect(200);
-    });
-
     it('SSO entirely down -> 503 with a short HTML page for navigations', async () => {
       const { cookie } = await signIn(app, sso);
       await sso.down();
@@ -307,7 +273,8 @@ describe.each(EXPRESS_VERSIONS)('auth() middleware (%s)', (_name, express) => {
         x.get('/u', requiresAuth({ mode: '401' }), (_q, r) => r.send('x'));
       });
       await request(a).get('/r').set('Accept', JSON_ACCEPT).expect(302);
-      await request(a).get('/u').set('Accept', HTML_ACCEPT).expect(401);
+      const u = await request(a).get('/u').set('Accept', HTML_ACCEPT).expect(401);
+      expect(u.headers['content-type']).toMatch(/application\/json/);
       expect(() => requiresAuth({ mode: 'x' as never })).toThrow(/"mode"/);
     });
 

@@ -95,7 +95,7 @@ describe.each(EXPRESS_VERSIONS)('routes fuzzing (%s)', (_name, express) => {
       { weight: 1, arbitrary: fc.tuple(fc.string({ unit: 'binary', maxLength: 8 }), fc.constantFrom<Kind>('forged', 'garbage', 'huge')) },
     );
     const scenarioArb = fc.record({
-      params: fc.oneof(
+      params: fc.oneof<fc.Arbitrary<[string, Kind][]>[]>(
         fc.array(paramArb, { maxLength: 5 }),
         // Near-genuine: the real pair, in either order, with maybe something added.
         fc.tuple(fc.boolean(), fc.array(paramArb, { maxLength: 2 }), fc.nat()).map(([swap, extra, at]) => {

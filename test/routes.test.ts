@@ -141,19 +141,7 @@ describe.each(EXPRESS_VERSIONS)('routes (%s)', (_name, express) => {
       expect(res.text.length).toBeLessThan(400);
     });
 
-    it.each([
-      [{ type: 'status', status: 500 }, 502],
-      [{ type: 'garbage' }, 502],
-      [{ type: 'truncated' }, 502],
-      [{ type: 'missingFields' }, 502],
-      [{ type: 'status', status: 503 }, 503],
-      [{ type: 'reset' }, 503],
-    ] as const)('maps a token endpoint fault %j to %d', async (fault, status) => {
-      const { url, cookie } = await beginLogin(app);
-      const path = await approve(url);
-      sso.setFault('token', fault);
-      await expectRefused(path, cookie, status);
-    });
+    // Token endpoint faults (page and API, timing, recovery) are in test/faults.test.ts.
 
     it('maps an HTTP 200 ret_code answer to a refused code', async () => {
       const { url, cookie } = await beginLogin(app);

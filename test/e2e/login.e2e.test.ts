@@ -102,6 +102,9 @@ function recordSecrets(emulatorPort: number): { secrets: Set<string>; accessToke
     expect(await page.textContent('#user-email')).toBe('bob@example.com');
     const accessKey = ((await (await context.request.get(`${appUrl}/api/me`)).json()) as { accessKey: string }).accessKey;
     expect(await page.textContent('#access-key')).toBe(`${accessKey.slice(0, 4)}…${accessKey.slice(-2)}`);
+    // The profile shows the answer of a cloud API call signed with the user's temporary keys.
+    expect(await page.locator('#instances li').count()).toBeGreaterThan(0);
+    expect(emulator.counts.iam).toBeGreaterThan(0);
     await page.screenshot({ path: path.join(OUT_DIR, 'profile.png'), fullPage: true });
 
     // The browser holds one session cookie: HttpOnly, SameSite=Lax, and no token or key in it.
