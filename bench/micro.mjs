@@ -1,10 +1,10 @@
 /**
  * The middleware's own cost per request, without HTTP: `node bench/micro.mjs [--iterations=N]`.
  * Signs in once through the real routes (emulator, /login, /callback), warms the cache, then calls
- * the `auth()` middleware directly on real IncomingMessage/ServerResponse objects carrying the
- * session cookie, and reports nanoseconds per call (median of 7 batches). The loaded request of the
- * bench, minus Express and the socket: use it to see a hot-path change at once, then confirm it with
- * `npm run bench`.
+ * the `auth()` middleware on real IncomingMessage/ServerResponse objects carrying the session
+ * cookie: alone, and inside an Express 5 app against the same app without it (median of 7
+ * batches). The loaded request of the bench minus the socket: use it to see a hot-path change at
+ * once, then confirm it with `npm run bench`.
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -40,34 +40,49 @@ let user;
 const next = (err) => {
   if (err) throw err;
 };
-function once() {
+function request() {
   const req = new http.IncomingMessage(socket);
   req.method = 'GET';
   req.url = '/api/me';
   req.headers = { host: '127.0.0.1', accept: '*/*', cookie };
-  const res = new http.ServerResponse(req);
+  return [req, new http.ServerResponse(req)];
+}
+// The middleware alone, on fresh request objects (their creation measured apart and subtracted).
+function direct() {
+  const [req, res] = request();
   guard(req, res, next);
   user = req.sso.user;
-  return res;
 }
-// The request objects alone, to subtract.
-function bare() {
-  const req = new http.IncomingMessage(socket);
-  req.method = 'GET';
-  req.url = '/api/me';
-  req.headers = { host: '127.0.0.1', accept: '*/*', cookie };
-  return new http.ServerResponse(req);
+function objectsOnly() {
+  request();
 }
+// The same request through a whole Express app (no socket), with and without the middleware: the
+// difference is what the middleware adds inside Express (its router layer, and the properties it
+// adds to a request object whose prototype Express has swapped, which V8 makes slow).
+const bare = express();
+bare.get('/api/me', (req, res) => res.json({ user: 'bench-user' }));
+const guarded = express();
+guarded.use(guard);
+guarded.get('/api/me', (req, res) => res.json({ user: req.sso.user.user_id }));
+const through = (app) => () => {
+  const [req, res] = request();
+  app(req, res, next);
+};
 
 const time = (fn) => {
   const t = process.hrtime.bigint();
   for (let i = 0; i < iterations; i++) fn();
   return Number(process.hrtime.bigint() - t) / iterations;
 };
-time(once);
-time(bare);
-const samples = [];
-for (let i = 0; i < 7; i++) samples.push(time(once) - time(bare));
-samples.sort((a, b) => a - b);
+const measure = (a, b) => {
+  time(a);
+  time(b);
+  const xs = [];
+  for (let i = 0; i < 7; i++) xs.push(time(a) - time(b));
+  xs.sort((x, y) => x - y);
+  return xs;
+};
+const show = (label, xs) => console.log(`${label}: ${(xs[3] / 1000).toFixed(2)} µs per request (min ${(xs[0] / 1000).toFixed(2)}, max ${(xs[6] / 1000).toFixed(2)}; ${iterations} x 7)`);
+show('auth() middleware alone, authenticated cached request', measure(direct, objectsOnly));
 if (user?.user_id === undefined) throw new Error('the middleware did not authenticate the request');
-console.log(`auth() middleware, authenticated cached request: ${(samples[3] / 1000).toFixed(2)} µs per call (min ${(samples[0] / 1000).toFixed(2)}, max ${(samples[6] / 1000).toFixed(2)}; ${iterations} calls x 7)`);
+show('added to an Express 5 app (guarded app - bare app)', measure(through(guarded), through(bare)));
