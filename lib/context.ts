@@ -40,7 +40,7 @@ export class SsoContext {
   readonly req: Request;
   /** @internal */
   readonly res: Response;
-  #cloud: CloudClient | undefined;
+  private cloudClient: CloudClient | undefined;
 
   /** @internal */
   constructor(hooks: GuardHooks, outcome: Outcome, req: Request, res: Response) {
@@ -74,8 +74,8 @@ export class SsoContext {
    * and a call answered with HTTP 401 is retried once. Needs `cloud.apiBaseUrl` (or CLOUD_API_URL).
    */
   get cloud(): CloudClient {
-    this.#cloud ??= this[HOOKS].cloud(this);
-    return this.#cloud;
+    this.cloudClient ??= this[HOOKS].cloud(this);
+    return this.cloudClient;
   }
 
   /**

@@ -63,11 +63,11 @@ const MAX_MESSAGE_CHARS = 200;
  * the middleware builds one per request around that user's credentials.
  */
 export class CloudClient {
-  readonly #config: ResolvedCloudConfig;
+  private readonly config: ResolvedCloudConfig;
 
   /** Validates `opts` once; a bad option throws an `invalid_option` SsoGuardError naming it. */
   constructor(opts: CloudClientOptions) {
-    this.#config = resolveCloudOptions(opts);
+    this.config = resolveCloudOptions(opts);
   }
 
   /**
@@ -87,29 +87,29 @@ export class CloudClient {
     if (params !== null && typeof params === 'object' && 'action' in params) {
       throw new SsoGuardError('invalid_option', 'cloud call parameters must not contain "action"; pass it as the first argument');
     }
-    const { clock, zone } = this.#config;
+    const { clock, zone } = this.config;
     const callParams = zone !== undefined && (params.zone === undefined || params.zone === null) ? { ...params, zone } : params;
 
-    let creds = await this.#credentials(false);
+    let creds = await this.credentials(false);
     const expSec = jwtExpiry(creds.token);
     const exp = expSec === undefined ? undefined : expSec * 1000;
     if (exp !== undefined && exp - clock() <= REFRESH_MARGIN_MS) {
       debug('%s: STS token expires within %d ms, refreshing first', action, REFRESH_MARGIN_MS);
-      creds = await this.#credentials(true);
+      creds = await this.credentials(true);
     }
-    let attempt = await this.#attempt(action, method, callParams, creds);
+    let attempt = await this.attempt(action, method, callParams, creds);
     if (attempt.res.status === 401) {
       // The token expired (or was revoked) between check and use: one fresh set, one retry.
       debug('%s: HTTP 401, refreshing credentials and retrying once', action);
-      creds = await this.#credentials(true);
-      attempt = await this.#attempt(action, method, callParams, creds);
+      creds = await this.credentials(true);
+      attempt = await this.attempt(action, method, callParams, creds);
     }
     const redact = [creds.secretKey, creds.token, attempt.signature];
     return interpret<T>(action, attempt.res, redact);
   }
 
-  async #credentials(forceRefresh: boolean): Promise<CloudCredentials> {
-    const c = await this.#config.getCredentials({ forceRefresh });
+  private async credentials(forceRefresh: boolean): Promise<CloudCredentials> {
+    const c = await this.config.getCredentials({ forceRefresh });
     const ok = (v: unknown): boolean => typeof v === 'string' && v !== '';
     if (!c || !ok(c.accessKey) || !ok(c.secretKey) || !ok(c.token)) {
       throw new SsoGuardError('upstream_error', 'cloud credentials are incomplete (accessKey, secretKey and token are required)');
@@ -117,8 +117,8 @@ export class CloudClient {
     return c;
   }
 
-  async #attempt(action: string, method: CloudHttpMethod, params: Record<string, unknown>, creds: CloudCredentials): Promise<{ res: AxiosResponse<string>; signature: string }> {
-    const { origin, http, timeout, signatureVersion, clock } = this.#config;
+  private async attempt(action: string, method: CloudHttpMethod, params: Record<string, unknown>, creds: CloudCredentials): Promise<{ res: AxiosResponse<string>; signature: string }> {
+    const { origin, http, timeout, signatureVersion, clock } = this.config;
     const signed = signRequest(creds, { method, path: API_PATH, params: { action, ...params }, now: clock(), signatureVersion });
     const url = `${origin}${signed.path}`;
     const config =
