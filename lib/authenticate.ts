@@ -96,6 +96,8 @@ export class Authenticator {
     const names = read.names;
     let session = s;
     let refreshed = false;
+    /** An early refresh that failed upstream: not retried within this request. */
+    let earlyFailure: SsoGuardError | undefined;
     try {
       // First level missed: a logout on another instance may be known only to the store.
       if (this.shared !== undefined && (await this.shared.get(`revoked:${s.i}`)) !== undefined) {
@@ -111,6 +113,7 @@ export class Authenticator {
             // Refreshing early failed upstream while the token is still valid: use it meanwhile.
             if (!(err instanceof SsoGuardError) || err.code === 'refresh_rejected' || nowSec >= s.e) throw err;
             debug('early refresh failed (%s); token still valid', err.code);
+            earlyFailure = err;
           }
         } else if (nowSec >= s.e) {
           return this.end(names, 'access token expired and no refresh token');
@@ -119,6 +122,8 @@ export class Authenticator {
       if (refreshed) hash = tokenHash(session.a);
       if (refreshed || entry === undefined) entry = await this.cache.lookup(hash, session.a, session.e * 1000);
       if (entry.kind === 'invalid' && !refreshed && session.r !== undefined) {
+        // One refresh attempt per request: a second would double the wait on a failing SSO.
+        if (earlyFailure !== undefined) throw earlyFailure;
         debug('check_token rejected the access token: refreshing');
         session = await this.renew(session, nowSec);
         refreshed = true;

@@ -25,6 +25,15 @@ export interface RefreshOutcome {
 type Remembered = { ok: true; outcome: RefreshOutcome; until: number } | { ok: false; until: number };
 
 /**
+ * Whether a remembered outcome is the one the caller already holds: when refresh tokens do not
+ * rotate, a session refreshes again with the same refresh token, and must not re-adopt the
+ * tokens it is refreshing away from.
+ */
+function isOwnOutcome(known: Remembered, accessToken: string): boolean {
+  return known.ok && known.outcome.tokens.accessToken === accessToken;
+}
+
+/**
  * One refresh per refresh token. Concurrent callers share one in-flight call (cleared in
  * `finally`); the outcome is remembered for a minute, keyed by the hash of the old refresh token,
  * so a request that still carries the pre-refresh cookie adopts the new tokens instead of
@@ -52,7 +61,7 @@ export class RefreshCoordinator {
   refresh(refreshHash: string, accessToken: string, refreshToken: string): Promise<RefreshOutcome> {
     const now = this.clock();
     const known = this.outcomes.get(refreshHash);
-    if (known !== undefined && known.until > now) {
+    if (known !== undefined && known.until > now && !isOwnOutcome(known, accessToken)) {
       return known.ok ? Promise.resolve(known.outcome) : Promise.reject(new SsoGuardError('refresh_rejected', 'The SSO refused the refresh token'));
     }
     let pending = this.inflight.get(refreshHash);
@@ -75,13 +84,13 @@ export class RefreshCoordinator {
     const deadline = performance.now() + lockTtl + this.config.httpTimeout;
     for (;;) {
       const known = await shared.get<Remembered>(key);
-      if (known !== undefined) return this.adopt(refreshHash, known);
+      if (known !== undefined && !isOwnOutcome(known, accessToken)) return this.adopt(refreshHash, known);
       const owner = await shared.lock(`lock:${refreshHash}`, lockTtl);
       if (owner === null) return this.call(refreshHash, accessToken, refreshToken);
       if (owner !== undefined) {
         try {
           const again = await shared.get<Remembered>(key);
-          if (again !== undefined) return this.adopt(refreshHash, again);
+          if (again !== undefined && !isOwnOutcome(again, accessToken)) return this.adopt(refreshHash, again);
           return await this.call(refreshHash, accessToken, refreshToken);
         } finally {
           await shared.unlock(`lock:${refreshHash}`, owner);

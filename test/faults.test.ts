@@ -141,6 +141,27 @@ describe.each(EXPRESS_VERSIONS)('SSO faults (%s)', (_name, express) => {
     expect((await served.get('/api/me', { cookie })).status).toBe(200);
   });
 
+  it('refreshes at most once per request: an early refresh that fails upstream is not retried when check_token then refuses', async () => {
+    const a = createTestApp(express as ExpressFactory, sso, { clock, httpTimeout: HTTP_TIMEOUT, cache: { ttl: 1 } });
+    const { cookie } = await signIn(a, sso);
+    const one = await serve(a);
+    try {
+      expect((await one.get('/api/me', { cookie })).status).toBe(200);
+      clock.advance((TTL - 20) * 1000); // refresh due (a tenth early), token still valid
+      sso.revokeToken(openSession(cookie).a);
+      sso.setFault('refresh_token', { type: 'slow', delayMs: HTTP_TIMEOUT * 4 });
+      sso.resetCounts();
+      const started = Date.now();
+      const res = await one.get('/api/me', { cookie });
+      expect(res.status).toBe(504);
+      expect(Date.now() - started).toBeLessThan(HTTP_TIMEOUT + MARGIN);
+      expect(sso.counts.refresh_token).toBe(1);
+      expect(res.setCookie.filter(isSessionCookie)).toEqual([]);
+    } finally {
+      await one.close();
+    }
+  });
+
   it('refresh storm: 200 concurrent requests across 20 sessions expiring at once -> exactly 20 refresh calls, all 200', async () => {
     const sessions = await Promise.all(Array.from({ length: 20 }, () => signIn(app, sso)));
     clock.advance((TTL + 1) * 1000);

@@ -185,6 +185,19 @@ describe.each(EXPRESS_VERSIONS)('auth() middleware (%s)', (_name, express) => {
       expect(page.headers.location).toBe('/login?returnTo=%2Fpage');
     });
 
+    it('keeps refreshing sessions whose refresh token does not rotate, even with tokens under 60 s', async () => {
+      sso.setOptions({ rotateRefreshTokens: false, accessTokenTtl: 30 });
+      let { cookie } = await signIn(app, sso);
+      const first = openSession(cookie);
+      for (let i = 0; i < 6; i++) {
+        clock.advance(31_000);
+        const res = await request(app).get('/api/me').set('Cookie', cookie).expect(200);
+        cookie = cookiesFrom(setCookieOf(res), cookie);
+      }
+      expect(sso.counts.refresh_token).toBe(6);
+      expect(openSession(cookie).r).toBe(first.r);
+    });
+
     it('without a refresh token (iam_jwt), an expired session means signing in again', async () => {
       sso.setOptions({ refreshTokens: false });
       const { cookie } = await signIn(app, sso);
