@@ -77,12 +77,16 @@ const time = (fn) => {
 const measure = (a, b) => {
   time(a);
   time(b);
-  const xs = [];
-  for (let i = 0; i < 7; i++) xs.push(time(a) - time(b));
-  xs.sort((x, y) => x - y);
-  return xs;
+  const as = [];
+  const bs = [];
+  for (let i = 0; i < 7; i++) {
+    as.push(time(a));
+    bs.push(time(b));
+  }
+  const med = (xs) => xs.sort((x, y) => x - y)[3];
+  return { diff: med(as) - med(bs), a: med(as), b: med(bs) };
 };
-const show = (label, xs) => console.log(`${label}: ${(xs[3] / 1000).toFixed(2)} µs per request (min ${(xs[0] / 1000).toFixed(2)}, max ${(xs[6] / 1000).toFixed(2)}; ${iterations} x 7)`);
+const show = (label, m) => console.log(`${label}: ${(m.diff / 1000).toFixed(2)} µs per request (${(m.a / 1000).toFixed(2)} - ${(m.b / 1000).toFixed(2)}; medians of 7 x ${iterations})`);
 show('auth() middleware alone, authenticated cached request', measure(direct, objectsOnly));
 if (user?.user_id === undefined) throw new Error('the middleware did not authenticate the request');
 show('added to an Express 5 app (guarded app - bare app)', measure(through(guarded), through(bare)));

@@ -5,6 +5,7 @@ import { tokenHash } from './crypto';
 import { SsoGuardError } from './errors';
 import type { RefreshCoordinator } from './refresh';
 import type { Revocations } from './revocations';
+import type { ServerSessions } from './server-sessions';
 import type { Shared } from './shared';
 import type { SessionCookie, SessionData, SessionRead } from './session-cookie';
 import type { CheckResult } from './sso-client';
@@ -57,6 +58,7 @@ export class Authenticator {
     private readonly refresher: RefreshCoordinator,
     private readonly revocations: Revocations,
     private readonly shared?: Shared,
+    private readonly server?: ServerSessions,
   ) {
     this.clock = config.clock;
     this.absolute = config.session.absoluteDuration;
@@ -67,12 +69,37 @@ export class Authenticator {
   run(cookieHeader: string | undefined, authorization: string | undefined): Outcome | Promise<Outcome> {
     const now = this.clock();
     const read = this.sessions.read(cookieHeader);
-    const s = read.data;
+    let s = read.data;
     if (s === undefined) {
-      const clear = read.names.length > 0 ? this.sessions.clear(read.names) : undefined;
-      if (authorization !== undefined && this.config.bearer) return this.bearer(authorization, now, clear);
-      return clear === undefined ? ANONYMOUS : { ...ANONYMOUS, setCookie: clear };
+      if (read.pointer !== undefined && this.server !== undefined) {
+        const tokens = this.server.peek(read.pointer.i, now);
+        if (tokens === undefined) return this.loadServerSession(read, now);
+        s = { ...tokens, ...read.pointer };
+      } else {
+        const clear = read.names.length > 0 ? this.sessions.clear(read.names) : undefined;
+        if (authorization !== undefined && this.config.bearer) return this.bearer(authorization, now, clear);
+        return clear === undefined ? ANONYMOUS : { ...ANONYMOUS, setCookie: clear };
+      }
     }
+    return this.check(s, read, now);
+  }
+
+  /** A server-side session missing from the first level: its tokens from the store, then on. */
+  private async loadServerSession(read: SessionRead, now: number): Promise<Outcome> {
+    const pointer = read.pointer!;
+    let tokens;
+    try {
+      tokens = await this.server!.load(pointer.i, now);
+    } catch (err) {
+      if (err instanceof SsoGuardError) return { ...ANONYMOUS, error: err };
+      throw err;
+    }
+    if (tokens === undefined) return this.end(read.names, 'server-side session not found');
+    return this.check({ ...tokens, ...pointer }, read, now);
+  }
+
+  /** The session's lifetimes, revocation, cached check and refresh, once the session is known. */
+  private check(s: SessionData, read: SessionRead, now: number): Outcome | Promise<Outcome> {
     const nowSec = Math.floor(now / 1000);
     if (nowSec >= s.c + this.absolute || nowSec >= s.u + this.rolling) return this.end(read.names, 'session lifetime over');
     if (this.revocations.has(s.i, now)) return this.end(read.names, 'session was logged out');
@@ -173,6 +200,7 @@ export class Authenticator {
       await this.shared.put(`revoked:${s.i}`, 1, until - this.clock());
       await this.shared.publish({ kind: 'revoke', sessionId: s.i, until });
     }
+    await this.server?.delete(s.i);
     await this.cache.forget(tokenHash(s.a));
     debug('session revoked');
   }
@@ -181,7 +209,7 @@ export class Authenticator {
   private async renew(s: SessionData, nowSec: number): Promise<SessionData> {
     const { tokens, issuedAt } = await this.refresher.refresh(tokenHash(s.r!), s.a, s.r!);
     const issuedSec = Math.floor(issuedAt / 1000);
-    return {
+    const next: SessionData = {
       i: s.i,
       a: tokens.accessToken,
       // No refresh token in the answer: the SSO did not rotate it, the old one stays valid.
@@ -192,6 +220,32 @@ export class Authenticator {
       c: s.c,
       u: nowSec,
     };
+    await this.server?.save(next, this.clock(), (s.c + this.absolute) * 1000);
+    return next;
+  }
+
+  /** Starts a session (after the code exchange): Set-Cookie lines, and the tokens in the store with server-side sessions. */
+  async begin(s: SessionData, names: readonly string[]): Promise<string[]> {
+    await this.server?.save(s, this.clock(), (s.c + this.absolute) * 1000);
+    return this.sessions.serialize(s, s.c, names);
+  }
+
+  /** Revokes the session a Cookie header carries, if any (logout). Returns the cookie names to clear. */
+  async revokeCookie(cookieHeader: string | undefined): Promise<readonly string[]> {
+    const read = this.sessions.read(cookieHeader);
+    let s = read.data;
+    if (s === undefined && read.pointer !== undefined && this.server !== undefined) {
+      const now = this.clock();
+      const tokens = this.server.peek(read.pointer.i, now) ?? (await this.server.load(read.pointer.i, now).catch(() => undefined));
+      // Without the tokens (store down), still revoke the id: the session cannot come back.
+      s = tokens === undefined ? undefined : { ...tokens, ...read.pointer };
+      if (s === undefined) {
+        this.revocations.add(read.pointer.i, (read.pointer.c + this.absolute) * 1000);
+        await this.server.delete(read.pointer.i);
+      }
+    }
+    if (s !== undefined) await this.revoke(s);
+    return read.names;
   }
 
   private bearer(authorization: string, now: number, clear: string[] | undefined): Outcome | Promise<Outcome> {

@@ -24,6 +24,7 @@ export interface Config {
     readonly rollingDuration: number;
     readonly absoluteDuration: number;
     readonly domain: string | undefined;
+    readonly serverSide: boolean;
   };
   readonly transactionCookieName: string;
   readonly transactionMaxAge: number;
@@ -48,7 +49,7 @@ const KNOWN: Record<string, readonly string[]> = {
   '': ['ssoBaseUrl', 'clientId', 'clientSecret', 'secret', 'appBaseUrl', 'authRequired', 'publicPaths', 'routes', 'session',
     'transactionMaxAge', 'cache', 'tokenIssuer', 'userVerify', 'httpTimeout', 'bearer', 'renderErrors', 'cloud', 'clock', 'httpClient', 'store'],
   routes: ['login', 'callback', 'logout'],
-  session: ['name', 'rollingDuration', 'absoluteDuration', 'domain'],
+  session: ['name', 'rollingDuration', 'absoluteDuration', 'domain', 'serverSide'],
   cache: ['max', 'ttl', 'invalidTtl'],
   cloud: ['apiBaseUrl', 'signatureVersion', 'timeout', 'zone'],
 };
@@ -216,6 +217,8 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
     bad('httpClient', 'an axios instance', o.httpClient);
   }
 
+  const serverSide = bool('session.serverSide', sessionIn.serverSide, false);
+  if (serverSide && o.store === undefined) bad('session.serverSide', 'used with a "store" (e.g. redisStore({ client }))', serverSide);
   const STORE_METHODS = ['get', 'set', 'delete', 'deleteIfEquals', 'publish', 'subscribe'] as const;
   if (o.store !== undefined && (o.store === null || typeof o.store !== 'object' || STORE_METHODS.some((m) => typeof (o.store as unknown as Record<string, unknown>)[m] !== 'function'))) {
     bad('store', `a store such as redisStore({ client }) (an object with ${STORE_METHODS.join(', ')})`, o.store);
@@ -235,7 +238,7 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
     publicPrefixes: Object.freeze(publicPaths.filter((p) => p.endsWith('/*')).map((p) => p.slice(0, -1))),
     routes: Object.freeze(routes),
     callbackUrl: app.origin + basePath + routes.callback,
-    session: Object.freeze({ name, rollingDuration, absoluteDuration, domain: sessionIn.domain }),
+    session: Object.freeze({ name, rollingDuration, absoluteDuration, domain: sessionIn.domain, serverSide }),
     transactionCookieName: `${name}_txn`,
     transactionMaxAge,
     cache: Object.freeze(cache),

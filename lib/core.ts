@@ -6,6 +6,7 @@ import { CredentialCache } from './credentials';
 import { RefreshCoordinator } from './refresh';
 import { Revocations } from './revocations';
 import { SessionCookie } from './session-cookie';
+import { ServerSessions } from './server-sessions';
 import { Shared } from './shared';
 import { SsoClient } from './sso-client';
 import { TransactionCookie } from './transaction-cookie';
@@ -41,7 +42,8 @@ export function createCore(options: SsoGuardOptions | undefined): Core {
   const refresher = new RefreshCoordinator(config, sso, shared);
   // Revocations outlive cache entries (they last a whole session), so they get more room.
   const revocations = new Revocations(Math.max(config.cache.max * 10, 100_000));
-  const authenticator = new Authenticator(config, sessions, cache, refresher, revocations, shared);
+  const server = shared !== undefined && config.session.serverSide ? new ServerSessions(shared, config.cache.max) : undefined;
+  const authenticator = new Authenticator(config, sessions, cache, refresher, revocations, shared, server);
   const ready =
     shared === undefined
       ? Promise.resolve()

@@ -14,6 +14,12 @@ export interface SessionOptions {
    * Cookie `Domain` attribute. Default: none (host-only cookie, the safer choice).
    */
   domain?: string;
+  /**
+   * Keep the tokens in the shared `store` (encrypted) and only a random session id in the cookie:
+   * a small cookie, and a logout that deletes the tokens themselves. Requires `store`; while the
+   * store is unreachable, sessions not in the in-process first level answer 503. Default false.
+   */
+  serverSide?: boolean;
 }
 
 /** Options of the check_token cache. */

@@ -85,16 +85,15 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
     c: nowSec,
     u: nowSec,
   };
-  appendSetCookie(res, core.sessions.serialize(session, nowSec, core.sessions.read(req.headers.cookie).names));
+  appendSetCookie(res, await core.authenticator.begin(session, core.sessions.read(req.headers.cookie).names));
   debug('callback: session started');
   redirect(res, txn.returnTo);
 }
 
 /** `GET /logout?returnTo=/path`: revokes and clears the session locally (the SSO has no logout). */
 export async function logout(core: Core, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const read = core.sessions.read(req.headers.cookie);
-  if (read.data !== undefined) await core.authenticator.revoke(read.data);
-  if (read.names.length > 0) appendSetCookie(res, core.sessions.clear(read.names));
+  const names = await core.authenticator.revokeCookie(req.headers.cookie);
+  if (names.length > 0) appendSetCookie(res, core.sessions.clear(names));
   const query = strictQuery(req.url ?? '', MAX_QUERY * 2);
   const returnTo = safeReturnTo(query instanceof Map ? query.get('returnTo') : undefined, core.config.appOrigin);
   redirect(res, returnTo ?? `${core.config.basePath}/`);

@@ -27,6 +27,9 @@ export interface SessionData {
   u: number;
 }
 
+/** What the cookie holds with server-side sessions: the id and the times; the tokens are in the store. */
+export type SessionPointer = Pick<SessionData, 'i' | 'c' | 'u'>;
+
 /** Browsers keep about 4096 bytes per cookie, name and attributes included. */
 const CHUNK_SIZE = 3900;
 
@@ -34,6 +37,8 @@ const CHUNK_SIZE = 3900;
 export interface SessionRead {
   /** The session, when a cookie opened and parsed; undefined for no cookie or a bad one. */
   data: SessionData | undefined;
+  /** With server-side sessions: the id and times the cookie holds (the tokens are in the store). */
+  pointer?: SessionPointer;
   /** Names of the session cookies the request carried (to clear stale chunks). */
   names: readonly string[];
   /** True when the cookie was sealed with an older secret and should be resealed. */
@@ -41,6 +46,11 @@ export interface SessionRead {
 }
 
 const NONE: SessionRead = Object.freeze({ data: undefined, names: Object.freeze([]) as readonly string[], stale: false });
+
+function isPointer(v: unknown): v is SessionPointer & { p: 1 } {
+  const s = v as Record<string, unknown> | null;
+  return s !== null && typeof s === 'object' && s.p === 1 && typeof s.i === 'string' && s.i !== '' && Number.isFinite(s.c) && Number.isFinite(s.u);
+}
 
 function isSession(v: unknown): v is SessionData {
   if (v === null || typeof v !== 'object') return false;
@@ -60,7 +70,7 @@ export class SessionCookie {
    * Only cookies that opened are kept, so forged ones cannot fill it; bounded like the check_token
    * cache, whose entries these sessions point to.
    */
-  private readonly opened: LRUCache<string, { data: SessionData; stale: boolean }>;
+  private readonly opened: LRUCache<string, { data: SessionData | undefined; pointer?: SessionPointer; stale: boolean }>;
 
   constructor(private readonly config: Config) {
     this.sealer = new Sealer(config.secrets, 'session');
@@ -87,7 +97,7 @@ export class SessionCookie {
       sealed = parts.join('');
     }
     const known = this.opened.get(sealed);
-    if (known !== undefined) return { data: known.data, names, stale: known.stale };
+    if (known !== undefined) return { data: known.data, pointer: known.pointer, names, stale: known.stale };
     const plain = this.sealer.open(sealed);
     if (plain === undefined) return { data: undefined, names, stale: false };
     let data: unknown;
@@ -95,6 +105,12 @@ export class SessionCookie {
       data = JSON.parse(plain);
     } catch {
       return { data: undefined, names, stale: false };
+    }
+    if (this.config.session.serverSide && isPointer(data)) {
+      const pointer = Object.freeze({ i: data.i, c: data.c, u: data.u });
+      const opened = { data: undefined, pointer, stale: this.sealer.isStale(sealed) };
+      this.opened.set(sealed, opened);
+      return { ...opened, names };
     }
     if (!isSession(data)) return { data: undefined, names, stale: false };
     const opened = { data: Object.freeze(data), stale: this.sealer.isStale(sealed) };
@@ -108,7 +124,9 @@ export class SessionCookie {
    */
   serialize(data: SessionData, nowSec: number, previous: readonly string[]): string[] {
     const maxAge = Math.min(this.config.session.rollingDuration, data.c + this.config.session.absoluteDuration - nowSec);
-    const sealed = this.sealer.seal(JSON.stringify(data));
+    // Server-side sessions keep the tokens in the store; the cookie only points to them.
+    const payload = this.config.session.serverSide ? { i: data.i, c: data.c, u: data.u, p: 1 } : data;
+    const sealed = this.sealer.seal(JSON.stringify(payload));
     const out: string[] = [];
     const written = new Set<string>();
     if (sealed.length <= CHUNK_SIZE) {
