@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import createDebug from 'debug';
 import type { Config } from './config';
 import { jwtExpiry } from './crypto';
+import { Inflight } from './inflight';
 import type { Shared } from './shared';
 import type { CheckResult, SsoClient } from './sso-client';
 
@@ -22,7 +23,7 @@ const MIN_TTL_MS = 1000;
  */
 export class CredentialCache {
   private readonly lru: LRUCache<string, CacheEntry>;
-  private readonly inflight = new Map<string, Promise<CacheEntry>>();
+  private readonly inflight = new Inflight<CacheEntry>();
   private readonly clock: () => number;
 
   constructor(
@@ -53,12 +54,7 @@ export class CredentialCache {
       const hit = this.peek(hash, this.clock());
       if (hit !== undefined) return Promise.resolve(hit);
     }
-    let pending = this.inflight.get(hash);
-    if (pending === undefined) {
-      pending = this.fetch(hash, accessToken, tokenExpiresAt, force).finally(() => this.inflight.delete(hash));
-      this.inflight.set(hash, pending);
-    }
-    return pending;
+    return this.inflight.run(hash, () => this.fetch(hash, accessToken, tokenExpiresAt, force));
   }
 
   private async fetch(hash: string, accessToken: string, tokenExpiresAt: number, force: boolean): Promise<CacheEntry> {

@@ -4,6 +4,7 @@ import type { Config } from './config';
 import { SsoGuardError } from './errors';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Inflight } from './inflight';
 import type { Shared } from './shared';
 import type { SsoClient, TokenSet } from './sso-client';
 
@@ -40,7 +41,7 @@ function isOwnOutcome(known: Remembered, accessToken: string): boolean {
  * presenting a refresh token that rotation has already killed.
  */
 export class RefreshCoordinator {
-  private readonly inflight = new Map<string, Promise<RefreshOutcome>>();
+  private readonly inflight = new Inflight<RefreshOutcome>();
   private readonly outcomes: LRUCache<string, Remembered>;
   private readonly clock: () => number;
 
@@ -64,13 +65,9 @@ export class RefreshCoordinator {
     if (known !== undefined && known.until > now && !isOwnOutcome(known, accessToken)) {
       return known.ok ? Promise.resolve(known.outcome) : Promise.reject(new SsoGuardError('refresh_rejected', 'The SSO refused the refresh token'));
     }
-    let pending = this.inflight.get(refreshHash);
-    if (pending === undefined) {
-      const run = this.shared === undefined ? this.call(refreshHash, accessToken, refreshToken) : this.coordinate(this.shared, refreshHash, accessToken, refreshToken);
-      pending = run.finally(() => this.inflight.delete(refreshHash));
-      this.inflight.set(refreshHash, pending);
-    }
-    return pending;
+    return this.inflight.run(refreshHash, () =>
+      this.shared === undefined ? this.call(refreshHash, accessToken, refreshToken) : this.coordinate(this.shared, refreshHash, accessToken, refreshToken),
+    );
   }
 
   /**

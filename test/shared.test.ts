@@ -125,75 +125,58 @@ describe('shared store (two instances in one process, memoryStore)', () => {
     expect(sso.counts.check_token).toBe(0);
     expect(a.mw.storeStats!.available).toBe(true);
   });
-});
 
-describe('server-side sessions (session.serverSide)', () => {
-  let sso: Emulator;
-  let clock: FakeClock;
+  describe('server-side sessions (session.serverSide)', () => {
+    const serverSide = (store: SsoStore) => instance(store, { session: { serverSide: true } });
+    it('keeps only a session id in the cookie and the encrypted tokens in the store', async () => {
+      const rec = recordingStore(memoryStore({ clock }));
+      const a = serverSide(rec.store);
+      const { cookie } = await signIn(a, sso);
+      expect(cookie.length).toBeLessThan(200);
+      const pointer = new SessionCookie(resolveConfig(testOptions({ store: rec.store, session: { serverSide: true } }), {})).read(cookie);
+      expect(pointer.data).toBeUndefined();
+      expect(Object.keys(pointer.pointer!).sort()).toEqual(['c', 'i', 'u']);
+      const stored = rec.written.find((w) => w.startsWith(`session:${pointer.pointer!.i}=`));
+      expect(stored).toBeDefined();
+      await request(a).get('/api/me').set('Cookie', cookie).expect(200);
+    });
 
-  beforeAll(async () => {
-    clock = fakeClock(Date.now());
-    sso = await startTestEmulator({ clock, accessTokenTtl: 600 });
-  });
-  afterAll(() => sso.close());
-  beforeEach(() => sso.resetCounts());
+    it('serves the session on another instance, refreshes it once for every holder, and logs it out everywhere', async () => {
+      const rec = recordingStore(memoryStore({ clock }));
+      const [a, b] = [serverSide(rec.store), serverSide(rec.store)];
+      await Promise.all([a.mw.ready, b.mw.ready]);
+      const { cookie } = await signIn(a, sso);
+      await request(b).get('/api/me').set('Cookie', cookie).expect(200);
+      clock.advance(601_000);
+      sso.resetCounts();
+      await request(a).get('/api/me').set('Cookie', cookie).expect(200);
+      // The same cookie, on the other instance, uses the refreshed tokens from the store.
+      await request(b).get('/api/me').set('Cookie', cookie).expect(200);
+      expect(sso.counts.refresh_token).toBe(1);
+      await request(b).get('/logout').set('Cookie', cookie).expect(302);
+      await new Promise((r) => setImmediate(r));
+      const id = new SessionCookie(resolveConfig(testOptions({ store: rec.store, session: { serverSide: true } }), {})).read(cookie).pointer!.i;
+      expect(await rec.store.get(`session:${id}`)).toBeUndefined();
+      await request(a).get('/api/me').set('Cookie', cookie).expect(401);
+      await request(serverSide(rec.store)).get('/api/me').set('Cookie', cookie).expect(401);
+    });
 
-  function instance(store: SsoStore, options: SsoGuardOptions = {}) {
-    const app = express();
-    const mw = auth({ ssoBaseUrl: sso.url, appBaseUrl: APP_BASE_URL, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, secret: SECRET, clock, store, session: { serverSide: true }, ...options });
-    app.use(mw);
-    app.get('/api/me', (req, res) => res.json({ user: req.sso.user, credentials: req.sso.credentials }));
-    return Object.assign(app, { mw });
-  }
+    it('answers 503 (session kept) where the store is down and the session is not cached locally', async () => {
+      const rec = recordingStore(memoryStore({ clock }));
+      const [a, b] = [serverSide(rec.store), serverSide(rec.store)];
+      const { cookie } = await signIn(a, sso);
+      await request(a).get('/api/me').set('Cookie', cookie).expect(200);
+      rec.setMode('fail');
+      await request(a).get('/api/me').set('Cookie', cookie).expect(200);
+      const res = await request(b).get('/api/me').set('Cookie', cookie).expect(503);
+      expect(res.headers['set-cookie']).toBeUndefined();
+      rec.setMode('ok');
+    });
 
-  it('keeps only a session id in the cookie and the encrypted tokens in the store', async () => {
-    const rec = recordingStore(memoryStore({ clock }));
-    const a = instance(rec.store);
-    const { cookie } = await signIn(a, sso);
-    expect(cookie.length).toBeLessThan(200);
-    const pointer = new SessionCookie(resolveConfig(testOptions({ store: rec.store, session: { serverSide: true } }), {})).read(cookie);
-    expect(pointer.data).toBeUndefined();
-    expect(Object.keys(pointer.pointer!).sort()).toEqual(['c', 'i', 'u']);
-    const stored = rec.written.find((w) => w.startsWith(`session:${pointer.pointer!.i}=`));
-    expect(stored).toBeDefined();
-    await request(a).get('/api/me').set('Cookie', cookie).expect(200);
-  });
-
-  it('serves the session on another instance, refreshes it once for every holder, and logs it out everywhere', async () => {
-    const rec = recordingStore(memoryStore({ clock }));
-    const [a, b] = [instance(rec.store), instance(rec.store)];
-    await Promise.all([a.mw.ready, b.mw.ready]);
-    const { cookie } = await signIn(a, sso);
-    await request(b).get('/api/me').set('Cookie', cookie).expect(200);
-    clock.advance(601_000);
-    sso.resetCounts();
-    await request(a).get('/api/me').set('Cookie', cookie).expect(200);
-    // The same cookie, on the other instance, uses the refreshed tokens from the store.
-    await request(b).get('/api/me').set('Cookie', cookie).expect(200);
-    expect(sso.counts.refresh_token).toBe(1);
-    await request(b).get('/logout').set('Cookie', cookie).expect(302);
-    await new Promise((r) => setImmediate(r));
-    const id = new SessionCookie(resolveConfig(testOptions({ store: rec.store, session: { serverSide: true } }), {})).read(cookie).pointer!.i;
-    expect(await rec.store.get(`session:${id}`)).toBeUndefined();
-    await request(a).get('/api/me').set('Cookie', cookie).expect(401);
-    await request(instance(rec.store)).get('/api/me').set('Cookie', cookie).expect(401);
-  });
-
-  it('answers 503 (session kept) where the store is down and the session is not cached locally', async () => {
-    const rec = recordingStore(memoryStore({ clock }));
-    const [a, b] = [instance(rec.store), instance(rec.store)];
-    const { cookie } = await signIn(a, sso);
-    await request(a).get('/api/me').set('Cookie', cookie).expect(200);
-    rec.setMode('fail');
-    await request(a).get('/api/me').set('Cookie', cookie).expect(200);
-    const res = await request(b).get('/api/me').set('Cookie', cookie).expect(503);
-    expect(res.headers['set-cookie']).toBeUndefined();
-    rec.setMode('ok');
-  });
-
-  it('requires a store', () => {
-    expect(() => auth({ ssoBaseUrl: sso.url, appBaseUrl: APP_BASE_URL, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, secret: SECRET, session: { serverSide: true } })).toThrow(
-      '"session.serverSide" must be used with a "store"',
-    );
+    it('requires a store', () => {
+      expect(() => auth({ ssoBaseUrl: sso.url, appBaseUrl: APP_BASE_URL, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, secret: SECRET, session: { serverSide: true } })).toThrow(
+        '"session.serverSide" must be used with a "store"',
+      );
+    });
   });
 });
