@@ -241,5 +241,3 @@ export function scenarioById(id) {
   if (s === undefined) throw new Error(`unknown scenario "${id}"; known: ${SCENARIOS.map((x) => x.id).join(', ')}`);
   return s;
 }
-
-
