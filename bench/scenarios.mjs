@@ -74,16 +74,17 @@ export async function signInSsoGuard(base) {
 /** express-sso-guard signed in through /login -> emulator authorize (autoApprove) -> /callback. */
 async function ssoGuardSetup(expressName, { base, guardMode }) {
   const express = await load(expressName);
-  const { auth, requiresAuth } = await importGuard();
+  const { auth, requiresAuth, redisStore } = await importGuard();
   const sso = await startIssuer('emulator');
   const app = express();
+  const redis = guardMode === 'redis' ? await countingRedisStore(redisStore) : undefined;
   const send = (req, res) => res.json({ user: req.sso.user.user_id });
   if (guardMode === 'requiresAuth') {
     app.use(auth({ ssoBaseUrl: sso.url, appBaseUrl: base, clientId: 'bench-client', clientSecret: 'bench-client-secret', secret: SECRET, authRequired: false }));
     app.get('/public', (req, res) => res.json({ user: req.sso.user?.user_id ?? null }));
     app.get('/api/me', requiresAuth(), send);
   } else {
-    app.use(auth({ ssoBaseUrl: sso.url, appBaseUrl: base, clientId: 'bench-client', clientSecret: 'bench-client-secret', secret: SECRET }));
+    app.use(auth({ ssoBaseUrl: sso.url, appBaseUrl: base, clientId: 'bench-client', clientSecret: 'bench-client-secret', secret: SECRET, store: redis?.store }));
     app.get('/api/me', send);
   }
   return {
@@ -92,9 +93,40 @@ async function ssoGuardSetup(expressName, { base, guardMode }) {
       const cookie = await signInSsoGuard(base);
       // Warm the check_token cache: the loaded requests are all cache hits.
       expectStatus(await get(`${base}/api/me`, cookie), 200, 'warm-up request');
+      redis?.mark();
       return { cookie };
     },
-    close: () => sso.close(),
+    async close() {
+      // First-level hits must make no Redis call: the count covers warm-up and measured load.
+      if (redis) console.error(`redis store: ${redis.commandsSinceMark()} commands after warm-up`);
+      await redis?.close();
+      await sso.close();
+    },
+  };
+}
+
+/** A redisStore on REDIS_URL (default the local Redis) that counts the commands it sends. */
+async function countingRedisStore(redisStore) {
+  const { createClient } = await load('redis');
+  const client = createClient({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', disableOfflineQueue: true });
+  client.on('error', () => undefined);
+  await client.connect();
+  const inner = redisStore({ client, prefix: `sso-guard-bench:${process.pid}:` });
+  let commands = 0;
+  let marked = 0;
+  const counted = (name) => (...args) => {
+    commands++;
+    return inner[name](...args);
+  };
+  const store = { ...inner, get: counted('get'), set: counted('set'), delete: counted('delete'), deleteIfEquals: counted('deleteIfEquals'), publish: counted('publish') };
+  return {
+    store,
+    mark: () => (marked = commands),
+    commandsSinceMark: () => commands - marked,
+    async close() {
+      await inner.close();
+      await client.quit();
+    },
   };
 }
 
@@ -213,6 +245,7 @@ export const SCENARIOS = [
   { name: 'express 5 (bare)', id: 'express5', major: 5, user: 'bench-user', bare: true, setup: () => bareExpressSetup('express') },
   { name: 'express-sso-guard, express 4', id: 'sso4', major: 4, user: 'usr-alice', anonymous: 401, guard: true, setup: (o) => ssoGuardSetup('express4', o) },
   { name: 'express-sso-guard, express 5', id: 'sso5', major: 5, user: 'usr-alice', anonymous: 401, guard: true, setup: (o) => ssoGuardSetup('express', o) },
+  { name: 'express-sso-guard + Redis store, express 5', id: 'sso5-redis', major: 5, user: 'usr-alice', anonymous: 401, setup: (o) => ssoGuardSetup('express', { ...o, guardMode: 'redis' }) },
   {
     name: 'express-sso-guard requiresAuth(), express 4',
     id: 'sso4-route',
