@@ -65,8 +65,3 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: SsoGua
   res.setHeader('content-length', Buffer.byteLength(body));
   res.end(req.method === 'HEAD' ? undefined : body);
 }
-
-/** Wraps anything thrown into an SsoGuardError with a generic message (the cause is kept, not shown). */
-export function asSsoError(err: unknown): SsoGuardError {
-  return err instanceof SsoGuardError ? err : new SsoGuardError('upstream_error', 'Authentication failed', { cause: err });
-}
