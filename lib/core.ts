@@ -18,9 +18,6 @@ export interface Core {
   readonly sso: SsoClient;
   readonly sessions: SessionCookie;
   readonly transactions: TransactionCookie;
-  readonly cache: CredentialCache;
-  readonly refresher: RefreshCoordinator;
-  readonly revocations: Revocations;
   readonly authenticator: Authenticator;
   /** The shared store's view, when a store is configured. */
   readonly shared: Shared | undefined;
@@ -56,9 +53,6 @@ export function createCore(options: SsoGuardOptions | undefined): Core {
     sso,
     sessions,
     transactions: new TransactionCookie(config),
-    cache,
-    refresher,
-    revocations,
     authenticator,
     shared,
     ready,
