@@ -1,8 +1,8 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import createDebug from 'debug';
 import { CloudApiError, SsoGuardError } from '../errors';
-import { createHttpClient, nonZeroRetCode, parseJsonObject, send } from '../http';
-import { jwtExpiry } from '../crypto';
+import { createHttpClient, nonZeroRetCode, parseJsonObject, send } from '../sso/http';
+import { jwtExpiry } from '../util/crypto';
 import { signRequest, type CloudHttpMethod, type SignatureVersion } from './signer';
 
 const debug = createDebug('express-sso-guard:cloud');

@@ -2,5 +2,5 @@
  * `express-sso-guard/testing`: an SSO emulator for local development and tests.
  * Re-exports only.
  */
-export * from './emulator';
-export * from './cloud-api';
+export * from './emulator/emulator';
+export * from './emulator/cloud-api';

@@ -1,7 +1,7 @@
 import express5 from 'express';
 import type { Express, RequestHandler } from 'express';
 import request from 'supertest';
-import { auth, requiresAuth } from '../../lib/middleware';
+import { auth, requiresAuth } from '../../lib/express/middleware';
 import type { SsoGuardOptions } from '../../lib/options';
 import { startEmulator } from '../../lib/testing';
 import type { Emulator, EmulatorOptions } from '../../lib/testing';

@@ -1,4 +1,4 @@
-import type { CheckResult, SsoClient, TokenSet } from '../../lib/sso-client';
+import type { CheckResult, SsoClient, TokenSet } from '../../lib/sso/sso-client';
 
 /** A controllable stand-in for SsoClient in unit tests (integration tests use the real emulator). */
 export class FakeSso {

@@ -4,7 +4,7 @@
  */
 import express from 'express';
 import { createClient } from 'redis';
-import { auth } from '../../lib/middleware';
+import { auth } from '../../lib/express/middleware';
 import { redisStore } from '../../lib/store/redis';
 
 async function main(): Promise<void> {

@@ -1,5 +1,5 @@
 import { resolveConfig } from '../../lib/config';
-import { SessionCookie, type SessionData } from '../../lib/session-cookie';
+import { SessionCookie, type SessionData } from '../../lib/session/session-cookie';
 import { testOptions } from './options';
 
 /** Opens a session cookie sealed with the test secret (tests only: the app never exposes this). */

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
-import { parseCli, runCli } from '../../lib/testing/emulator-cli';
+import { parseCli, runCli } from '../../lib/testing/emulator/cli';
 
 function io(): { out: string[]; err: string[]; io: Parameters<typeof runCli>[2] } {
   const out: string[] = [];

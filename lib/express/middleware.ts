@@ -1,0 +1,161 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Outcome } from '../auth/authenticate';
+import { HOOKS, SsoContext, type GuardHooks } from './context';
+import { appendSetCookie } from '../session/cookies';
+import { CloudClient } from '../cloud/client';
+import { createCore } from '../instance';
+import { SsoGuardError } from '../errors';
+import type { RequiresAuthOptions, SsoGuardOptions } from '../options';
+import type { StoreStats } from '../store/shared-store';
+import type { SsoCredentials } from '../sso/sso-client';
+import { isNavigation, redirect, sendError } from './respond';
+import { callback, login, logout } from './routes';
+
+function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown }).then === 'function';
+}
+
+/**
+ * The express-sso-guard middleware: serves `/login`, `/callback` and `/logout`, reads the session
+ * cookie on every other request, sets `req.sso` (and `req.user`), refreshes tokens when due, and,
+ * with `authRequired` (the default), answers signed-out requests with a login redirect (pages) or
+ * a 401 (APIs). Mount it at the app root: `app.use(auth({ ... }))`.
+ *
+ * Options are validated here, once; a bad option throws an `SsoGuardError` with code
+ * `invalid_option` naming it.
+ */
+export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
+  const core = createCore(options);
+  const { config } = core;
+  const { login: loginRoute, callback: callbackRoute, logout: logoutRoute } = config.routes;
+  const realm = config.appOrigin;
+
+  function fail(req: Request, res: Response, next: NextFunction, err: SsoGuardError, invalidToken = false, json = false): void {
+    if (config.renderErrors) sendError(req, res, err, { realm, invalidToken, json, loginUrl: err.status === 400 ? core.loginPath : undefined });
+    else next(err);
+  }
+
+  const hooks: GuardHooks = {
+    deny(req, res, next, mode = 'auto') {
+      const ctx = req.sso;
+      if (ctx.error !== undefined) return fail(req, res, next, ctx.error, false, mode === '401');
+      if (mode === 'redirect' || (mode === 'auto' && isNavigation(req))) return redirect(res, hooks.loginUrl(req.originalUrl ?? req.url));
+      const message = ctx.reason === 'ended' ? 'Session expired; sign in again' : 'Sign-in required';
+      fail(req, res, next, new SsoGuardError('unauthenticated', message), ctx.reason === 'invalid_token', mode === '401');
+    },
+    cloud(ctx) {
+      const apiBaseUrl = config.cloud.apiBaseUrl;
+      if (apiBaseUrl === undefined) throw new SsoGuardError('invalid_option', '"cloud.apiBaseUrl" (or CLOUD_API_URL) must be set to use req.sso.cloud');
+      return new CloudClient({
+        apiBaseUrl,
+        signatureVersion: config.cloud.signatureVersion,
+        timeout: config.cloud.timeout,
+        zone: config.cloud.zone,
+        http: core.cloudHttp,
+        clock: config.clock,
+        getCredentials: (opts) => credentialsFor(ctx, opts.forceRefresh),
+      });
+    },
+    async revoke(ctx) {
+      const session = ctx.outcome.session;
+      if (session === undefined) return;
+      await core.authenticator.revoke(session);
+      appendSetCookie(ctx.res, core.sessions.clear(core.sessions.read(ctx.req.headers.cookie).names));
+      ctx.outcome = { ...ctx.outcome, result: undefined, session: undefined, reason: 'ended' };
+    },
+    loginUrl(returnTo) {
+      return returnTo === undefined ? core.loginPath : `${core.loginPath}?returnTo=${encodeURIComponent(returnTo)}`;
+    },
+  };
+
+  /** The context's credentials; fresh ones (renewing the session if needed) when forced. */
+  async function credentialsFor(ctx: SsoContext, forceRefresh: boolean): Promise<SsoCredentials> {
+    const current = ctx.outcome;
+    if (current.result === undefined) throw new SsoGuardError('unauthenticated', 'Sign-in required');
+    if (!forceRefresh) return current.result.credentials;
+    const token = current.session?.a ?? current.bearerToken;
+    if (token === undefined) throw new SsoGuardError('unauthenticated', 'Sign-in required');
+    const names = current.session === undefined ? [] : core.sessions.read(ctx.req.headers.cookie).names;
+    const fresh = await core.authenticator.fresh(token, current.session, names);
+    if (fresh.setCookie !== undefined) appendSetCookie(ctx.res, fresh.setCookie);
+    ctx.outcome = { ...current, result: fresh.result, session: fresh.session ?? current.session };
+    return fresh.result.credentials;
+  }
+
+  function isPublic(path: string): boolean {
+    if (config.publicPaths.includes(path)) return true;
+    for (const prefix of config.publicPrefixes) if (path.startsWith(prefix)) return true;
+    return false;
+  }
+
+  function proceed(req: Request, res: Response, next: NextFunction, path: string, outcome: Outcome): void {
+    if (outcome.setCookie !== undefined) appendSetCookie(res, outcome.setCookie);
+    const ctx = new SsoContext(hooks, outcome, req, res);
+    req.sso = ctx;
+    if (ctx.user !== undefined) {
+      req.user = ctx.user;
+      return next();
+    }
+    if (!config.authRequired || isPublic(path)) return next();
+    hooks.deny(req, res, next);
+  }
+
+  function ssoGuard(req: Request, res: Response, next: NextFunction): void {
+    const url = req.url;
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const method = req.method;
+    if (path === loginRoute && (method === 'GET' || method === 'HEAD')) return login(core, req, res);
+    if (path === callbackRoute && method === 'GET') {
+      callback(core, req, res, (err) => fail(req, res, next, err)).catch(next);
+      return;
+    }
+    if (path === logoutRoute && (method === 'GET' || method === 'POST')) {
+      logout(core, req, res).catch(next);
+      return;
+    }
+
+    let outcome: Outcome | Promise<Outcome>;
+    try {
+      outcome = core.authenticator.run(req.headers.cookie, req.headers.authorization);
+    } catch (err) {
+      return next(err);
+    }
+    if (isPromise(outcome)) outcome.then((o) => proceed(req, res, next, path, o), next);
+    else proceed(req, res, next, path, outcome);
+  }
+
+  return Object.defineProperties(ssoGuard, {
+    ready: { value: core.ready },
+    storeStats: { get: () => core.shared?.stats },
+    close: { value: async () => core.config.store?.close?.() },
+  }) as SsoGuardMiddleware;
+}
+
+/** What `auth()` returns: the middleware, plus a handle on its shared store. */
+export interface SsoGuardMiddleware extends RequestHandler {
+  /** Resolves once the instance listens to its store's events (at once without a store). */
+  readonly ready: Promise<void>;
+  /** Health counters of the shared store (`available`, `failures`, `fallbacks`); undefined without one. */
+  readonly storeStats: StoreStats | undefined;
+  /** Stops listening to the store's events. The Redis client the app passed in stays open. */
+  close(): Promise<void>;
+}
+
+/**
+ * Protects one route (use with `auth({ authRequired: false })`): signed-out navigations are
+ * redirected to login, other requests get 401 JSON with `WWW-Authenticate`; an SSO outage gives
+ * 502/503/504. Requires `auth()` to be mounted before it.
+ */
+export function requiresAuth(options: RequiresAuthOptions = {}): RequestHandler {
+  const mode = options.mode ?? 'auto';
+  if (mode !== 'auto' && mode !== 'redirect' && mode !== '401') {
+    throw new SsoGuardError('invalid_option', `"mode" must be "auto", "redirect" or "401"; received ${JSON.stringify(mode)}`);
+  }
+  return function requiresAuthGuard(req: Request, res: Response, next: NextFunction): void {
+    const ctx = req.sso as SsoContext | undefined;
+    if (ctx === undefined) return next(new SsoGuardError('invalid_option', 'requiresAuth() needs auth() to be mounted before it', { status: 500 }));
+    if (ctx.user !== undefined) return next();
+    ctx[HOOKS].deny(req, res, next, mode);
+  };
+}

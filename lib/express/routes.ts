@@ -1,0 +1,100 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import createDebug from 'debug';
+import { appendSetCookie } from '../session/cookies';
+import type { Core } from '../instance';
+import { randomToken } from '../util/crypto';
+import { SsoGuardError } from '../errors';
+import { redirect } from './respond';
+import { safeReturnTo } from './return-to';
+import type { SessionData } from '../session/session-cookie';
+
+const debug = createDebug('express-sso-guard:routes');
+
+/** Longest query string `/callback` accepts; real ones are a code and a state. */
+const MAX_QUERY = 4096;
+/** Longest single parameter value accepted on `/callback`. */
+const MAX_VALUE = 2048;
+const CALLBACK_PARAMS = new Set(['code', 'state', 'error', 'error_description', 'error_uri', 'session_state', 'iss']);
+
+/** A route's failure: handed to the middleware, which renders it or passes it to `next`. */
+export type Fail = (err: SsoGuardError) => void;
+
+/**
+ * Parses a query string strictly: a repeated or oversized parameter is an error, never silently
+ * resolved one way or another (HTTP parameter pollution).
+ */
+export function strictQuery(url: string, maxQuery = MAX_QUERY): Map<string, string> | SsoGuardError {
+  const q = url.indexOf('?');
+  const raw = q === -1 ? '' : url.slice(q + 1);
+  if (raw.length > maxQuery) return new SsoGuardError('invalid_request', 'Query string too long');
+  const out = new Map<string, string>();
+  for (const [key, value] of new URLSearchParams(raw)) {
+    const known = CALLBACK_PARAMS.has(key) || key === 'returnTo';
+    if (out.has(key)) return new SsoGuardError('invalid_request', known ? `Parameter "${key}" is repeated` : 'A parameter is repeated');
+    if (value.length > MAX_VALUE) return new SsoGuardError('invalid_request', known ? `Parameter "${key}" is too long` : 'A parameter is too long');
+    out.set(key, value);
+  }
+  return out;
+}
+
+/** `GET /login?returnTo=/path`: a new transaction cookie, then off to the SSO. */
+export function login(core: Core, req: IncomingMessage, res: ServerResponse): void {
+  const query = strictQuery(req.url ?? '', MAX_QUERY * 2);
+  const asked = query instanceof Map ? query.get('returnTo') : undefined;
+  const returnTo = safeReturnTo(asked, core.config.appOrigin) ?? `${core.config.basePath}/`;
+  if (asked !== undefined && returnTo !== asked) debug('login: returnTo refused or normalized');
+  const { state, setCookie } = core.transactions.begin(returnTo, core.config.clock());
+  appendSetCookie(res, [setCookie]);
+  redirect(res, core.sso.authorizeUrl(state));
+}
+
+/** `GET /callback?code&state`: checks the state, exchanges the code, starts the session. */
+export async function callback(core: Core, req: IncomingMessage, res: ServerResponse, fail: Fail): Promise<void> {
+  const query = strictQuery(req.url ?? '');
+  if (!(query instanceof Map)) return fail(query);
+  const state = query.get('state');
+  const now = core.config.clock();
+  // Find (and delete) the transaction first, whatever happens next: a callback is used once.
+  const { txn, clear } = state === undefined ? { txn: undefined, clear: undefined } : core.transactions.take(req.headers.cookie, state, now);
+  if (clear !== undefined) appendSetCookie(res, [clear]);
+  const error = query.get('error');
+  if (error !== undefined) {
+    const shown = /^[a-z_]{1,64}$/.test(error) ? ` (${error})` : '';
+    return fail(new SsoGuardError('access_denied', `Sign-in was not completed${shown}`));
+  }
+  if (state === undefined) return fail(new SsoGuardError('invalid_state', 'Missing state parameter'));
+  if (txn === undefined) return fail(new SsoGuardError('invalid_state', 'Unknown, expired or already used login state; please sign in again'));
+  const code = query.get('code');
+  if (code === undefined || code === '') return fail(new SsoGuardError('invalid_request', 'Missing code parameter'));
+
+  let tokens;
+  try {
+    tokens = await core.sso.exchangeCode(code);
+  } catch (err) {
+    if (err instanceof SsoGuardError) return fail(err);
+    throw err;
+  }
+  const nowSec = Math.floor(core.config.clock() / 1000);
+  const session: SessionData = {
+    i: randomToken(16),
+    a: tokens.accessToken,
+    ...(tokens.refreshToken === undefined ? {} : { r: tokens.refreshToken }),
+    t: tokens.tokenType,
+    e: nowSec + tokens.expiresIn,
+    l: tokens.expiresIn,
+    c: nowSec,
+    u: nowSec,
+  };
+  appendSetCookie(res, await core.authenticator.begin(session, core.sessions.read(req.headers.cookie).names));
+  debug('callback: session started');
+  redirect(res, txn.returnTo);
+}
+
+/** `GET /logout?returnTo=/path`: revokes and clears the session locally (the SSO has no logout). */
+export async function logout(core: Core, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const names = await core.authenticator.revokeCookie(req.headers.cookie);
+  if (names.length > 0) appendSetCookie(res, core.sessions.clear(names));
+  const query = strictQuery(req.url ?? '', MAX_QUERY * 2);
+  const returnTo = safeReturnTo(query instanceof Map ? query.get('returnTo') : undefined, core.config.appOrigin);
+  redirect(res, returnTo ?? `${core.config.basePath}/`);
+}

@@ -1,0 +1,150 @@
+import { LRUCache } from 'lru-cache';
+import type { Config } from '../config';
+import { readCookies, serializeCookie, type CookieAttributes } from './cookies';
+import { Sealer } from '../util/crypto';
+
+/**
+ * What the session cookie holds: tokens and their timing only. The user and the temporary keys
+ * come from the check_token cache. Short keys keep the cookie small (it travels on every request).
+ * Times are in whole seconds since the epoch.
+ */
+export interface SessionData {
+  /** random session id, kept across refreshes (revocation key) */
+  i: string;
+  /** access token */
+  a: string;
+  /** refresh token, absent when the issuer gives none (`iam_jwt`) */
+  r?: string;
+  /** token type */
+  t: string;
+  /** access token expiry */
+  e: number;
+  /** access token lifetime in seconds (`expires_in`), to refresh a tenth of it early */
+  l: number;
+  /** session creation (absolute lifetime) */
+  c: number;
+  /** last time the cookie was written (rolling lifetime) */
+  u: number;
+}
+
+/** What the cookie holds with server-side sessions: the id and the times; the tokens are in the store. */
+export type SessionPointer = Pick<SessionData, 'i' | 'c' | 'u'>;
+
+/** Browsers keep about 4096 bytes per cookie, name and attributes included. */
+const CHUNK_SIZE = 3900;
+
+/** The result of reading the session cookie of a request. */
+export interface SessionRead {
+  /** The session, when a cookie opened and parsed; undefined for no cookie or a bad one. */
+  data: SessionData | undefined;
+  /** With server-side sessions: the id and times the cookie holds (the tokens are in the store). */
+  pointer?: SessionPointer;
+  /** Names of the session cookies the request carried (to clear stale chunks). */
+  names: readonly string[];
+  /** True when the cookie was sealed with an older secret and should be resealed. */
+  stale: boolean;
+}
+
+const NONE: SessionRead = Object.freeze({ data: undefined, names: Object.freeze([]) as readonly string[], stale: false });
+
+function isPointer(v: unknown): v is SessionPointer & { p: 1 } {
+  const s = v as Record<string, unknown> | null;
+  return s !== null && typeof s === 'object' && s.p === 1 && typeof s.i === 'string' && s.i !== '' && Number.isFinite(s.c) && Number.isFinite(s.u);
+}
+
+function isSession(v: unknown): v is SessionData {
+  if (v === null || typeof v !== 'object') return false;
+  const s = v as Record<string, unknown>;
+  return typeof s.i === 'string' && s.i !== '' && typeof s.a === 'string' && s.a !== '' && (s.r === undefined || (typeof s.r === 'string' && s.r !== ''))
+    && typeof s.t === 'string' && Number.isFinite(s.e) && Number.isFinite(s.l) && Number.isFinite(s.c) && Number.isFinite(s.u);
+}
+
+/** Seals, opens, chunks and clears the session cookie. */
+export class SessionCookie {
+  private readonly sealer: Sealer;
+  private readonly name: string;
+  private readonly attrs: Omit<CookieAttributes, 'maxAge'>;
+  /**
+   * Sessions already opened, by their sealed text: a browser sends the same cookie on every
+   * request, and decrypting, parsing and checking it again would give the same (frozen) session.
+   * Only cookies that opened are kept, so forged ones cannot fill it; bounded like the check_token
+   * cache, whose entries these sessions point to.
+   */
+  private readonly opened: LRUCache<string, { data: SessionData | undefined; pointer?: SessionPointer; stale: boolean }>;
+
+  constructor(private readonly config: Config) {
+    this.sealer = new Sealer(config.secrets, 'session');
+    this.name = config.session.name;
+    this.attrs = { path: '/', secure: config.secureCookies, domain: config.session.domain };
+    this.opened = new LRUCache({ max: config.cache.max });
+  }
+
+  /** Reads the session from a Cookie header. A cookie that does not open reads as signed out. */
+  read(cookieHeader: string | undefined): SessionRead {
+    const jar = readCookies(cookieHeader, this.name);
+    if (jar === undefined) return NONE;
+    const names = [...jar.keys()];
+    let sealed = jar.get(this.name);
+    if (sealed === undefined) {
+      // Chunks must run 0..n-1 without gaps; anything else is not a session we wrote.
+      const parts: string[] = [];
+      for (let i = 0; ; i++) {
+        const part = jar.get(`${this.name}.${i}`);
+        if (part === undefined) break;
+        parts.push(part);
+      }
+      if (parts.length === 0) return { data: undefined, names, stale: false };
+      sealed = parts.join('');
+    }
+    const known = this.opened.get(sealed);
+    if (known !== undefined) return { data: known.data, pointer: known.pointer, names, stale: known.stale };
+    const plain = this.sealer.open(sealed);
+    if (plain === undefined) return { data: undefined, names, stale: false };
+    let data: unknown;
+    try {
+      data = JSON.parse(plain);
+    } catch {
+      return { data: undefined, names, stale: false };
+    }
+    if (this.config.session.serverSide && isPointer(data)) {
+      const pointer = Object.freeze({ i: data.i, c: data.c, u: data.u });
+      const opened = { data: undefined, pointer, stale: this.sealer.isStale(sealed) };
+      this.opened.set(sealed, opened);
+      return { ...opened, names };
+    }
+    if (!isSession(data)) return { data: undefined, names, stale: false };
+    const opened = { data: Object.freeze(data), stale: this.sealer.isStale(sealed) };
+    this.opened.set(sealed, opened);
+    return { data: opened.data, names, stale: opened.stale };
+  }
+
+  /**
+   * Set-Cookie lines that store `data`, chunked past the cookie size limit, and clear whichever
+   * of the request's session cookies the new set does not overwrite.
+   */
+  serialize(data: SessionData, nowSec: number, previous: readonly string[]): string[] {
+    const maxAge = Math.min(this.config.session.rollingDuration, data.c + this.config.session.absoluteDuration - nowSec);
+    // Server-side sessions keep the tokens in the store; the cookie only points to them.
+    const payload = this.config.session.serverSide ? { i: data.i, c: data.c, u: data.u, p: 1 } : data;
+    const sealed = this.sealer.seal(JSON.stringify(payload));
+    const out: string[] = [];
+    const written = new Set<string>();
+    if (sealed.length <= CHUNK_SIZE) {
+      out.push(serializeCookie(this.name, sealed, { ...this.attrs, maxAge }));
+      written.add(this.name);
+    } else {
+      for (let i = 0, n = 0; i < sealed.length; i += CHUNK_SIZE, n++) {
+        const name = `${this.name}.${n}`;
+        out.push(serializeCookie(name, sealed.slice(i, i + CHUNK_SIZE), { ...this.attrs, maxAge }));
+        written.add(name);
+      }
+    }
+    for (const name of previous) if (!written.has(name)) out.push(serializeCookie(name, '', { ...this.attrs, maxAge: 0 }));
+    return out;
+  }
+
+  /** Set-Cookie lines that delete every session cookie the request carried. */
+  clear(previous: readonly string[]): string[] {
+    return previous.map((name) => serializeCookie(name, '', { ...this.attrs, maxAge: 0 }));
+  }
+}

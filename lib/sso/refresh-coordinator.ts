@@ -1,0 +1,130 @@
+import { LRUCache } from 'lru-cache';
+import createDebug from 'debug';
+import type { Config } from '../config';
+import { SsoGuardError } from '../errors';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Inflight } from '../util/inflight';
+import type { Shared } from '../store/shared-store';
+import type { SsoClient, TokenSet } from './sso-client';
+
+const debug = createDebug('express-sso-guard:refresh');
+
+/** How long the outcome of a refresh is remembered for requests still carrying the old cookie (ms). */
+export const OUTCOME_TTL_MS = 60_000;
+/** A refresh lock outlives the SSO timeout by this much, then expires if its owner died (ms). */
+const LOCK_MARGIN_MS = 1000;
+/** How often an instance waiting for another's refresh looks for the outcome (ms). */
+const POLL_MS = 50;
+
+/** New tokens and when the SSO issued them (ms), so every adopter computes the same expiry. */
+export interface RefreshOutcome {
+  readonly tokens: TokenSet;
+  readonly issuedAt: number;
+}
+
+type Remembered = { ok: true; outcome: RefreshOutcome; until: number } | { ok: false; until: number };
+
+/**
+ * Whether a remembered outcome is the one the caller already holds: when refresh tokens do not
+ * rotate, a session refreshes again with the same refresh token, and must not re-adopt the
+ * tokens it is refreshing away from.
+ */
+function isOwnOutcome(known: Remembered, accessToken: string): boolean {
+  return known.ok && known.outcome.tokens.accessToken === accessToken;
+}
+
+/**
+ * One refresh per refresh token. Concurrent callers share one in-flight call (cleared in
+ * `finally`); the outcome is remembered for a minute, keyed by the hash of the old refresh token,
+ * so a request that still carries the pre-refresh cookie adopts the new tokens instead of
+ * presenting a refresh token that rotation has already killed.
+ */
+export class RefreshCoordinator {
+  private readonly inflight = new Inflight<RefreshOutcome>();
+  private readonly outcomes: LRUCache<string, Remembered>;
+  private readonly clock: () => number;
+
+  constructor(
+    private readonly config: Config,
+    private readonly sso: SsoClient,
+    private readonly shared?: Shared,
+  ) {
+    this.outcomes = new LRUCache({ max: config.cache.max });
+    this.clock = config.clock;
+  }
+
+  /**
+   * The new tokens for a refresh token: remembered, in flight, or from one new SSO call.
+   * Rejects with `refresh_rejected` when the SSO refuses (remembered briefly too), or with an
+   * upstream error (not remembered: the next request tries again).
+   */
+  refresh(refreshHash: string, accessToken: string, refreshToken: string): Promise<RefreshOutcome> {
+    const now = this.clock();
+    const known = this.outcomes.get(refreshHash);
+    if (known !== undefined && known.until > now && !isOwnOutcome(known, accessToken)) {
+      return known.ok ? Promise.resolve(known.outcome) : Promise.reject(new SsoGuardError('refresh_rejected', 'The SSO refused the refresh token'));
+    }
+    return this.inflight.run(refreshHash, () =>
+      this.shared === undefined ? this.call(refreshHash, accessToken, refreshToken) : this.coordinate(this.shared, refreshHash, accessToken, refreshToken),
+    );
+  }
+
+  /**
+   * Across instances: the one that takes the lock refreshes and publishes the outcome; the
+   * others poll for it and adopt it. A lock whose owner died expires after the SSO timeout plus a
+   * second, and then another instance takes over. Without the store, refresh locally.
+   */
+  private async coordinate(shared: Shared, refreshHash: string, accessToken: string, refreshToken: string): Promise<RefreshOutcome> {
+    const key = `refresh:${refreshHash}`;
+    const lockTtl = this.config.httpTimeout + LOCK_MARGIN_MS;
+    const deadline = performance.now() + lockTtl + this.config.httpTimeout;
+    for (;;) {
+      const known = await shared.get<Remembered>(key);
+      if (known !== undefined && !isOwnOutcome(known, accessToken)) return this.adopt(refreshHash, known);
+      const owner = await shared.lock(`lock:${refreshHash}`, lockTtl);
+      if (owner === null) return this.call(refreshHash, accessToken, refreshToken);
+      if (owner !== undefined) {
+        try {
+          const again = await shared.get<Remembered>(key);
+          if (again !== undefined && !isOwnOutcome(again, accessToken)) return this.adopt(refreshHash, again);
+          return await this.call(refreshHash, accessToken, refreshToken);
+        } finally {
+          await shared.unlock(`lock:${refreshHash}`, owner);
+        }
+      }
+      if (performance.now() >= deadline) throw new SsoGuardError('upstream_timeout', 'Timed out waiting for another instance to refresh the session');
+      await sleep(POLL_MS);
+    }
+  }
+
+  /** Takes over an outcome another instance stored. */
+  private adopt(refreshHash: string, known: Remembered): RefreshOutcome {
+    debug('adopting the refresh outcome of another instance');
+    this.outcomes.set(refreshHash, { ...known, until: this.clock() + (known.ok ? OUTCOME_TTL_MS : this.config.cache.invalidTtl * 1000) });
+    if (!known.ok) throw new SsoGuardError('refresh_rejected', 'The SSO refused the refresh token');
+    return known.outcome;
+  }
+
+  private async call(refreshHash: string, accessToken: string, refreshToken: string): Promise<RefreshOutcome> {
+    debug('refreshing');
+    try {
+      const tokens = await this.sso.refresh(accessToken, refreshToken);
+      const issuedAt = this.clock();
+      const outcome = { tokens, issuedAt };
+      const remembered: Remembered = { ok: true, outcome, until: issuedAt + OUTCOME_TTL_MS };
+      this.outcomes.set(refreshHash, remembered);
+      await this.shared?.put(`refresh:${refreshHash}`, remembered, OUTCOME_TTL_MS);
+      debug('refreshed: new token valid %ds', tokens.expiresIn);
+      return outcome;
+    } catch (err) {
+      if (err instanceof SsoGuardError && err.code === 'refresh_rejected') {
+        const remembered: Remembered = { ok: false, until: this.clock() + this.config.cache.invalidTtl * 1000 };
+        this.outcomes.set(refreshHash, remembered);
+        await this.shared?.put(`refresh:${refreshHash}`, remembered, this.config.cache.invalidTtl * 1000);
+      }
+      debug('refresh failed: %s', err instanceof SsoGuardError ? err.code : 'error');
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,148 @@
+import http from 'node:http';
+import { send, sendJson } from './http';
+import { ENDPOINTS, fail, isPlainObject, refuseUnknownKeys } from './options';
+import type { EmulatorEndpoint, Fault, FaultOptions } from './types';
+
+/** Default size of a `huge` answer: 10 MB. */
+export const DEFAULT_HUGE_BYTES = 10 * 1024 * 1024;
+
+/** Plausible-looking answers lacking documented fields (`missingFields`). */
+const PARTIAL_BODIES: Record<EmulatorEndpoint, Record<string, unknown>> = {
+  authorize: {},
+  token: { token_type: 'Bearer', expires_in: 3600 },
+  check_token: { access_key: 'TMPAAAAAAAAAAAAAAAAA', user: {} },
+  refresh_token: { token_type: 'Bearer', expires_in: 3600 },
+  iam: {},
+};
+
+/** The beginning of a plausible answer, cut mid-value (`truncated`). */
+const TRUNCATED_BODIES: Record<EmulatorEndpoint, string> = {
+  authorize: '{"error":"temporarily_unava',
+  token: '{"access_token":"q8Zb3kT1vW0',
+  check_token: '{"access_key":"TMP4Q7Z2M9K1","secret_key":"x7Hc',
+  refresh_token: '{"access_token":"Rr2pN8sL5e',
+  iam: '{"ret_code":0,"action":"DescribeInst',
+};
+
+const GARBAGE_PAGE = `<!DOCTYPE html>
+<html><head><title>Maintenance</title></head>
+<body><h1>We'll be right back</h1><p>The service is under maintenance.</p></body></html>
+`;
+
+function statusPage(status: number): string {
+  const reason = http.STATUS_CODES[status] ?? 'Error';
+  return `<!DOCTYPE html>\n<html><head><title>${status} ${reason}</title></head>\n<body><h1>${status} ${reason}</h1><hr><p>nginx</p></body></html>\n`;
+}
+
+/** Writes `bytes` bytes of `{"filler":"xxx…"}` (or just `x`s when too small), honouring backpressure. */
+function writeHuge(res: http.ServerResponse, bytes: number): void {
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': bytes, 'cache-control': 'no-store' });
+  const head = '{"filler":"';
+  const tail = '"}';
+  const framed = bytes >= head.length + tail.length;
+  let fill = framed ? bytes - head.length - tail.length : bytes;
+  const block = Buffer.alloc(64 * 1024, 'x');
+  if (framed) res.write(head);
+  const pump = (): void => {
+    while (fill > 0) {
+      if (res.destroyed) return; // the client gave up (e.g. its own size limit)
+      const piece = fill >= block.length ? block : block.subarray(0, fill);
+      fill -= piece.length;
+      if (!res.write(piece)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    res.end(framed ? tail : undefined);
+  };
+  pump();
+}
+
+/**
+ * Answers a request with an injected fault (`slow` is handled by the caller, which answers
+ * normally after the delay). The request body has been consumed already.
+ */
+export function answerWithFault(req: http.IncomingMessage, res: http.ServerResponse, fault: Exclude<Fault, { type: 'slow' }>, endpoint: EmulatorEndpoint, retCodeOnSuccess: boolean): void {
+  switch (fault.type) {
+    case 'reset':
+      // A TCP RST: the client sees ECONNRESET (or "socket hang up"), never an HTTP answer.
+      req.socket.resetAndDestroy();
+      return;
+    case 'hang':
+      return; // the socket stays open until the client gives up or the emulator closes
+    case 'status':
+      send(res, fault.status, fault.contentType ?? 'text/html; charset=utf-8', fault.body ?? statusPage(fault.status));
+      return;
+    case 'garbage':
+      send(res, 200, 'text/html; charset=utf-8', GARBAGE_PAGE);
+      return;
+    case 'truncated':
+      send(res, 200, 'application/json; charset=utf-8', TRUNCATED_BODIES[endpoint]);
+      return;
+    case 'retCode':
+      sendJson(res, 200, { ret_code: fault.retCode, message: fault.message ?? `emulated failure (ret_code ${fault.retCode})` });
+      return;
+    case 'missingFields':
+      sendJson(res, 200, retCodeOnSuccess ? { ret_code: 0, ...PARTIAL_BODIES[endpoint] } : PARTIAL_BODIES[endpoint]);
+      return;
+    case 'huge':
+      writeHuge(res, fault.bytes ?? DEFAULT_HUGE_BYTES);
+      return;
+    case 'custom':
+      send(res, fault.status, fault.contentType ?? 'application/json; charset=utf-8', fault.body);
+      return;
+  }
+}
+
+/** Validates a fault and its options; returns the number of calls it applies to (`undefined`: until cleared). */
+export function validateFault(endpoint: unknown, fault: unknown, opts: FaultOptions | undefined): number | undefined {
+  if (!ENDPOINTS.includes(endpoint as EmulatorEndpoint)) throw fail('endpoint', `one of ${ENDPOINTS.map((e) => `"${e}"`).join(', ')}`, endpoint);
+  if (opts !== undefined) {
+    if (!isPlainObject(opts)) throw fail('opts', 'an object { times? }', opts);
+    refuseUnknownKeys(opts, ['times'], 'setFault()');
+  }
+  const times = opts?.times;
+  if (times !== undefined && (typeof times !== 'number' || !Number.isInteger(times) || times < 1)) throw fail('times', 'a positive integer', times);
+  if (fault === null) return times;
+  if (!isPlainObject(fault)) throw fail('fault', 'a fault object such as { type: "reset" }, or null', fault);
+  const f = fault as Fault;
+  const status = (value: unknown): void => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 200 || value > 599) throw fail('fault.status', 'an integer from 200 to 599', value);
+  };
+  const optionalString = (name: string, value: unknown, headerSafe: boolean): void => {
+    if (value !== undefined && (typeof value !== 'string' || (headerSafe && /[\r\n]/.test(value)))) throw fail(name, headerSafe ? 'a string without line breaks' : 'a string', value);
+  };
+  switch (f.type) {
+    case 'reset':
+    case 'hang':
+    case 'garbage':
+    case 'truncated':
+    case 'missingFields':
+      break;
+    case 'slow':
+      if (typeof f.delayMs !== 'number' || !Number.isFinite(f.delayMs) || f.delayMs < 0) throw fail('fault.delayMs', 'a non-negative number of milliseconds', f.delayMs);
+      break;
+    case 'status':
+      status(f.status);
+      optionalString('fault.body', f.body, false);
+      optionalString('fault.contentType', f.contentType, true);
+      break;
+    case 'custom':
+      status(f.status);
+      if (typeof f.body !== 'string') throw fail('fault.body', 'a string', f.body);
+      optionalString('fault.contentType', f.contentType, true);
+      break;
+    case 'retCode':
+      if (typeof f.retCode !== 'number' || !Number.isInteger(f.retCode) || f.retCode === 0) throw fail('fault.retCode', 'a non-zero integer', f.retCode);
+      optionalString('fault.message', f.message, false);
+      break;
+    case 'huge':
+      if (f.bytes !== undefined && (typeof f.bytes !== 'number' || !Number.isInteger(f.bytes) || f.bytes < 1 || f.bytes > 2 ** 30)) {
+        throw fail('fault.bytes', 'an integer from 1 to 2^30', f.bytes);
+      }
+      break;
+    default:
+      throw fail('fault.type', '"reset", "hang", "slow", "status", "garbage", "truncated", "retCode", "missingFields", "huge" or "custom"', (f as { type?: unknown }).type);
+  }
+  return times;
+}

@@ -1,0 +1,153 @@
+import request from 'supertest';
+import type { Express, ErrorRequestHandler } from 'express';
+import type { Emulator } from '../../lib/testing';
+import { SsoGuardError } from '../../lib/errors';
+import { EXPRESS_VERSIONS, createTestApp, setCookieOf, signIn, startTestEmulator, type ExpressFactory } from '../helpers/app';
+import { fakeClock, type FakeClock } from '../helpers/clock';
+import { openSession } from '../helpers/session';
+
+/** Routes that use req.sso.cloud the way an app would. */
+function cloudRoutes(app: Express): void {
+  app.get('/instances', async (req, res, next) => {
+    try {
+      res.json(await req.sso.cloud.call('DescribeInstances', { zone: 'pek3', 'status.1': 'running' }));
+    } catch (err) {
+      next(err);
+    }
+  });
+  app.post('/users', async (req, res, next) => {
+    try {
+      res.json(await req.sso.cloud.call('DescribeUsers', {}, { method: 'POST' }));
+    } catch (err) {
+      next(err);
+    }
+  });
+  app.get('/forbidden', async (req, res, next) => {
+    try {
+      res.json(await req.sso.cloud.call('TerminateInstances', { 'instances.1': 'i-1' }));
+    } catch (err) {
+      next(err);
+    }
+  });
+  app.use(((err: SsoGuardError & { retCode?: number }, _req, res, _next) => {
+    res.status(err.status ?? 500).json({ code: err.code, retCode: err.retCode, message: err.message });
+  }) as ErrorRequestHandler);
+}
+
+describe.each(EXPRESS_VERSIONS)('req.sso (%s)', (_name, express) => {
+  let sso: Emulator;
+  let clock: FakeClock;
+  /** The emulator runs ahead of the app by this many ms (clock skew between hosts). */
+  let skew = 0;
+
+  beforeAll(async () => {
+    clock = fakeClock(Date.now());
+    sso = await startTestEmulator({ clock: () => clock() + skew, accessTokenTtl: 3600, stsTokenTtl: 600 });
+  });
+  afterAll(() => sso.close());
+  beforeEach(() => {
+    skew = 0;
+    sso.resetCounts();
+    sso.clearFaults();
+  });
+
+  const make = (options = {}) => createTestApp(express as ExpressFactory, sso, { clock, cloud: { apiBaseUrl: sso.url }, ...options }, cloudRoutes);
+
+  it('exposes user, credentials, expiresAt and isAuthenticated()', async () => {
+    const app = make({ authRequired: false }, );
+    const anon = await request(app).get('/public').expect(200);
+    expect(anon.body).toMatchObject({ authenticated: false, user: null, credentials: null });
+    const { cookie } = await signIn(app, sso);
+    const me = await request(app).get('/public').set('Cookie', cookie).expect(200);
+    expect(me.body.authenticated).toBe(true);
+  });
+
+  describe('cloud', () => {
+    it('signs a call with the temporary keys (GET) and the emulator verifies it', async () => {
+      const app = make();
+      const { cookie } = await signIn(app, sso);
+      const res = await request(app).get('/instances').set('Cookie', cookie).expect(200);
+      expect(res.body.ret_code).toBe(0);
+      expect(res.body.instance_set.length).toBeGreaterThan(0);
+      expect(res.body.instance_set.every((i: { status: string; zone: string }) => i.status === 'running' && i.zone === 'pek3')).toBe(true);
+      expect(sso.counts.iam).toBe(1);
+    });
+
+    it('signs POST calls as a form body', async () => {
+      const app = make();
+      const { cookie } = await signIn(app, sso);
+      const res = await request(app).post('/users').set('Cookie', cookie).expect(200);
+      expect(res.body.user_set[0].user_id).toBeTruthy();
+    });
+
+    it('surfaces API refusals as CloudApiError with ret_code and no secret', async () => {
+      const app = make();
+      const { cookie } = await signIn(app, sso);
+      const me = await request(app).get('/api/me').set('Cookie', cookie).expect(200);
+      const res = await request(app).get('/forbidden').set('Cookie', cookie).expect(502);
+      expect(res.body).toMatchObject({ code: 'cloud_api_error', retCode: 1400 });
+      for (const secret of [me.body.credentials.secretKey, me.body.credentials.token]) expect(res.text).not.toContain(secret);
+    });
+
+    it('renews expired temporary credentials transparently: API 401 -> check_token again -> retry once', async () => {
+      const app = make({ cache: { ttl: 3600 } });
+      const { cookie } = await signIn(app, sso);
+      const before = await request(app).get('/api/me').set('Cookie', cookie).expect(200);
+      // 40 s before the STS token's exp on the app's clock (outside the client's 30 s margin), but
+      // the API host's clock runs 59 s ahead (time_stamp still accepted): the API says 401.
+      clock.advance(560_000);
+      skew = 59_000;
+      sso.resetCounts();
+      const res = await request(app).get('/instances').set('Cookie', cookie);
+      expect(res.body).toMatchObject({ ret_code: 0 });
+      expect(res.status).toBe(200);
+      expect(sso.counts.iam).toBe(2);
+      expect(sso.counts.check_token).toBe(1);
+      const after = await request(app).get('/api/me').set('Cookie', cookie).expect(200);
+      expect(after.body.credentials.accessKey).not.toBe(before.body.credentials.accessKey);
+    });
+
+    it('refreshes the session when check_token rejects the token while renewing credentials', async () => {
+      const app = make({ cache: { ttl: 3600 } });
+      const { cookie } = await signIn(app, sso);
+      await request(app).get('/api/me').set('Cookie', cookie).expect(200);
+      clock.advance(560_000);
+      skew = 59_000;
+      // check_token refuses the access token once (as if revoked); the refresh token still works.
+      sso.setFault('check_token', { type: 'retCode', retCode: 2200, message: 'invalid token' }, { times: 1 });
+      sso.resetCounts();
+      const res = await request(app).get('/instances').set('Cookie', cookie).expect(200);
+      expect(res.body.ret_code).toBe(0);
+      expect(sso.counts.refresh_token).toBe(1);
+      const renewed = setCookieOf(res).find((c) => c.startsWith('sso_session='));
+      expect(renewed).toBeDefined();
+      expect(openSession(renewed!.split(';')[0]!).a).not.toBe(openSession(cookie).a);
+    });
+
+    it('refuses calls without a session (401, no API call)', async () => {
+      const app = make({ authRequired: false });
+      const res = await request(app).get('/instances').expect(401);
+      expect(res.body.code).toBe('unauthenticated');
+      expect(sso.counts.iam).toBe(0);
+    });
+
+    it('needs cloud.apiBaseUrl', async () => {
+      const app = createTestApp(express as ExpressFactory, sso, { clock }, cloudRoutes);
+      const { cookie } = await signIn(app, sso);
+      const res = await request(app).get('/instances').set('Cookie', cookie).expect(500);
+      expect(res.body.message).toMatch(/"cloud.apiBaseUrl"/);
+    });
+
+    it.each([
+      [{ type: 'status', status: 500 }, 502],
+      [{ type: 'garbage' }, 502],
+      [{ type: 'reset' }, 503],
+      [{ type: 'slow', delayMs: 1500 }, 504],
+    ] as const)('maps a cloud API fault %j to %d', async (fault, status) => {
+      const app = make({ cloud: { apiBaseUrl: sso.url, timeout: 400 } });
+      const { cookie } = await signIn(app, sso);
+      sso.setFault('iam', fault);
+      await request(app).get('/instances').set('Cookie', cookie).expect(status);
+    });
+  });
+});

@@ -1,0 +1,91 @@
+import { resolveConfig } from '../../lib/config';
+import { SessionCookie, type SessionData } from '../../lib/session/session-cookie';
+import { OLD_SECRET, SECRET, testOptions } from '../helpers/options';
+
+const NOW = 1_800_000_000;
+const session: SessionData = { i: 'sid', a: 'access-token-value', r: 'refresh-token-value', t: 'Bearer', e: NOW + 3600, l: 3600, c: NOW, u: NOW };
+
+function cookiePairs(setCookie: string[]): string {
+  return setCookie.map((c) => c.split(';')[0]).filter((p) => !p!.endsWith('=')).join('; ');
+}
+
+function make(overrides = {}) {
+  return new SessionCookie(resolveConfig(testOptions(overrides), {}));
+}
+
+describe('SessionCookie', () => {
+  it('round-trips a session and never shows the tokens', () => {
+    const sc = make();
+    const set = sc.serialize(session, NOW, []);
+    expect(set).toHaveLength(1);
+    expect(set[0]).toMatch(/^sso_session=[A-Za-z0-9_-]+; Max-Age=86400; Path=\/; HttpOnly; SameSite=Lax$/);
+    expect(set[0]).not.toContain('access-token-value');
+    expect(set[0]).not.toContain('refresh-token-value');
+    expect(sc.read(cookiePairs(set))).toEqual({ data: session, names: ['sso_session'], stale: false });
+  });
+
+  it('is Secure on https', () => {
+    expect(make({ appBaseUrl: 'https://app.test' }).serialize(session, NOW, [])[0]).toMatch(/; Secure$/);
+  });
+
+  it('caps Max-Age by the absolute lifetime left', () => {
+    const sc = make({ session: { rollingDuration: 1000, absoluteDuration: 5000 } });
+    expect(sc.serialize(session, NOW + 4500, [])[0]).toMatch(/Max-Age=500;/);
+  });
+
+  it('stays small for a typical session', () => {
+    const typical = { ...session, a: 'A'.repeat(43), r: 'R'.repeat(43), i: 'I'.repeat(22) };
+    const [line] = make().serialize(typical, NOW, []);
+    expect(line!.split(';')[0]!.length).toBeLessThanOrEqual(450);
+  });
+
+  it('chunks past 4 KB, reads the chunks back and clears leftovers', () => {
+    const sc = make();
+    const big = { ...session, a: 'x'.repeat(7000) };
+    const set = sc.serialize(big, NOW, ['sso_session']);
+    const names = set.map((c) => c.split('=')[0]);
+    expect(names).toEqual(['sso_session.0', 'sso_session.1', 'sso_session.2', 'sso_session']);
+    expect(set[3]).toMatch(/Max-Age=0/);
+    for (const line of set) expect(line.length).toBeLessThan(4096);
+    const read = sc.read(cookiePairs(set));
+    expect(read.data).toEqual(big);
+    // Back to one cookie: the chunks are cleared.
+    const small = sc.serialize(session, NOW, read.names);
+    expect(small.map((c) => c.split('=')[0])).toEqual(['sso_session', 'sso_session.0', 'sso_session.1', 'sso_session.2']);
+  });
+
+  it('reads tampered, truncated, foreign, gapped or garbage cookies as signed out', () => {
+    const sc = make();
+    const value = cookiePairs(sc.serialize(session, NOW, [])).split('=')[1]!;
+    const foreign = cookiePairs(make({ secret: 'z'.repeat(40) }).serialize(session, NOW, []));
+    const cases = [
+      `sso_session=${value.slice(0, -2)}`,
+      `sso_session=${value.slice(0, 10)}X${value.slice(11)}`,
+      foreign,
+      'sso_session=garbage',
+      'sso_session=',
+      `sso_session.1=${value}`,
+      `sso_session.0=${value.slice(0, 20)}; sso_session.2=${value.slice(20)}`,
+    ];
+    for (const header of cases) expect(sc.read(header).data).toBeUndefined();
+  });
+
+  it('refuses a sealed payload that is not a session', () => {
+    const sc = make();
+    const bad = { ...session, a: 42 } as unknown as SessionData;
+    expect(sc.read(cookiePairs(sc.serialize(bad, NOW, []))).data).toBeUndefined();
+  });
+
+  it('opens cookies of an older secret and flags them stale', () => {
+    const old = make({ secret: OLD_SECRET });
+    const rotated = make({ secret: [SECRET, OLD_SECRET] });
+    const read = rotated.read(cookiePairs(old.serialize(session, NOW, [])));
+    expect(read.data).toEqual(session);
+    expect(read.stale).toBe(true);
+    expect(rotated.read(cookiePairs(rotated.serialize(session, NOW, []))).stale).toBe(false);
+  });
+
+  it('clears every cookie it was given', () => {
+    expect(make().clear(['sso_session.0', 'sso_session.1']).map((c) => c.split(';')[0])).toEqual(['sso_session.0=', 'sso_session.1=']);
+  });
+});

@@ -1,0 +1,53 @@
+import { resolveConfig } from '../../lib/config';
+import { TransactionCookie } from '../../lib/session/transaction-cookie';
+import { testOptions } from '../helpers/options';
+
+const NOW = 1_800_000_000_000;
+const pair = (setCookie: string) => setCookie.split(';')[0]!;
+
+describe('TransactionCookie', () => {
+  const tc = () => new TransactionCookie(resolveConfig(testOptions(), {}));
+
+  it('begins with a fresh 256-bit state in an encrypted HttpOnly cookie scoped to the callback', () => {
+    const t = tc();
+    const { state, setCookie } = t.begin('/profile', NOW);
+    expect(Buffer.from(state, 'base64url').length).toBeGreaterThanOrEqual(16);
+    expect(setCookie).toMatch(/^sso_session_txn\.[A-Za-z0-9_-]{16}=[A-Za-z0-9_-]+; Max-Age=600; Path=\/callback; HttpOnly; SameSite=Lax$/);
+    expect(setCookie).not.toContain(state);
+    expect(setCookie).not.toContain('/profile');
+    expect(t.begin('/', NOW).state).not.toBe(state);
+  });
+
+  it('takes a transaction once', () => {
+    const t = tc();
+    const { state, setCookie } = t.begin('/profile', NOW);
+    const first = t.take(pair(setCookie), state, NOW + 1000);
+    expect(first.txn).toEqual({ state, returnTo: '/profile' });
+    expect(first.clear).toMatch(/Max-Age=0/);
+    expect(t.take(pair(setCookie), state, NOW + 2000).txn).toBeUndefined();
+  });
+
+  it('keeps concurrent logins apart (two tabs)', () => {
+    const t = tc();
+    const a = t.begin('/a', NOW);
+    const b = t.begin('/b', NOW);
+    const header = `${pair(a.setCookie)}; ${pair(b.setCookie)}`;
+    expect(t.take(header, b.state, NOW).txn?.returnTo).toBe('/b');
+    expect(t.take(header, a.state, NOW).txn?.returnTo).toBe('/a');
+  });
+
+  it('refuses an expired, forged or foreign transaction', () => {
+    const t = tc();
+    const { state, setCookie } = t.begin('/p', NOW);
+    expect(t.take(pair(setCookie), state, NOW + 601_000).txn).toBeUndefined();
+    const t2 = tc();
+    const other = t2.begin('/p', NOW);
+    const forged = `${other.state.slice(0, -1)}${other.state.endsWith('A') ? 'B' : 'A'}`;
+    expect(t2.take(pair(other.setCookie), forged, NOW).txn).toBeUndefined();
+    expect(t2.take(`${pair(other.setCookie).split('=')[0]}=garbage`, other.state, NOW).txn).toBeUndefined();
+    const foreign = new TransactionCookie(resolveConfig(testOptions({ secret: 'q'.repeat(40) }), {}));
+    const f = foreign.begin('/x', NOW);
+    expect(t2.take(pair(f.setCookie), f.state, NOW).txn).toBeUndefined();
+    expect(t2.take(undefined, f.state, NOW)).toEqual({ txn: undefined, clear: undefined });
+  });
+});
