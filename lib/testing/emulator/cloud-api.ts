@@ -22,6 +22,18 @@ export interface CloudApiEmulatorOptions {
   clock?: () => number;
   /** The fixed list `DescribeInstances` filters and returns. Default: three demo instances. */
   instances?: Array<Record<string, unknown>>;
+  /**
+   * The API host's own clock, in ms ahead (+) or behind (−) `clock`. `time_stamp` is judged by
+   * it and every answer's `Date` header shows it, as a real host with a drifting clock would.
+   * STS token expiry still follows `clock` (the SSO's time). Default 0.
+   */
+  clockOffset?: number;
+  /**
+   * How a call signed with an expired STS token is answered: `'status'` (default: HTTP 401 with
+   * ret_code 1200), or HTTP 200 with ret_code `1200` (authentication failed) or `2000` (session
+   * expired), the way the API reports errors in a 200.
+   */
+  expiredToken?: 'status' | 1200 | 2000;
 }
 
 /** Handles one request to the emulated cloud API; `body` is the request body already read. */
@@ -37,6 +49,8 @@ export const CLOUD_RET_CODES = Object.freeze({
   /** `time_stamp` missing, malformed or more than {@link MAX_CLOCK_SKEW_MS} off. */
   expired: 1300,
   permissionDenied: 1400,
+  /** Session expired (answered for an expired STS token with `expiredToken: 2000`). */
+  sessionExpired: 2000,
   internal: 5000,
 });
 
@@ -83,7 +97,13 @@ const fail = (ret_code: number, message: string, status = 200): Answer => ({ sta
  */
 export function createCloudApiHandler(opts: CloudApiEmulatorOptions): CloudApiHandler {
   if (typeof opts?.lookupAccessKey !== 'function') throw new Error('createCloudApiHandler: "lookupAccessKey" must be a function');
+  const clockOffset = opts.clockOffset ?? 0;
+  if (typeof clockOffset !== 'number' || !Number.isFinite(clockOffset)) throw new Error('createCloudApiHandler: "clockOffset" must be a finite number of milliseconds');
+  const expiredToken = opts.expiredToken ?? 'status';
+  if (expiredToken !== 'status' && expiredToken !== 1200 && expiredToken !== 2000) throw new Error('createCloudApiHandler: "expiredToken" must be "status", 1200 or 2000');
   const clock = opts.clock ?? Date.now;
+  /** The API host's time: what `time_stamp` is compared with and the `Date` header says. */
+  const hostClock = (): number => clock() + clockOffset;
   const instances = (opts.instances ?? DEMO_INSTANCES).map((i) => ({ ...i }));
 
   return function cloudApiHandler(req, res, body) {
@@ -95,7 +115,8 @@ export function createCloudApiHandler(opts: CloudApiEmulatorOptions): CloudApiHa
       answer = fail(CLOUD_RET_CODES.internal, 'internal error', 500);
     }
     const json = JSON.stringify(answer.body);
-    res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json), 'cache-control': 'no-store' });
+    // Explicit, so the header follows the emulated host clock rather than Node's wall clock.
+    res.writeHead(answer.status, { date: new Date(hostClock()).toUTCString(), 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json), 'cache-control': 'no-store' });
     res.end(json);
   };
 
@@ -135,15 +156,19 @@ export function createCloudApiHandler(opts: CloudApiEmulatorOptions): CloudApiHa
     const key = accessKey ? opts.lookupAccessKey(accessKey) : undefined;
     if (!key) return fail(CLOUD_RET_CODES.authFailed, 'access key not found');
     if (token === undefined || !equal(token, key.token)) return fail(CLOUD_RET_CODES.authFailed, 'invalid token');
-    const now = clock();
-    if (key.expiresAt <= now) return fail(CLOUD_RET_CODES.authFailed, 'token expired', 401);
+    if (key.expiresAt <= clock()) return expired();
     const ts = parseTimestamp(params.time_stamp);
     if (ts === undefined) return fail(CLOUD_RET_CODES.expired, 'time_stamp is missing or malformed');
-    if (Math.abs(ts - now) > MAX_CLOCK_SKEW_MS) return fail(CLOUD_RET_CODES.expired, 'time_stamp is too far from server time');
+    if (Math.abs(ts - hostClock()) > MAX_CLOCK_SKEW_MS) return fail(CLOUD_RET_CODES.expired, 'time_stamp is too far from server time');
     if (params.signature_method !== 'HmacSHA256') return fail(CLOUD_RET_CODES.authFailed, 'unsupported signature_method');
     if (params.signature_version !== '1' && params.signature_version !== '2') return fail(CLOUD_RET_CODES.authFailed, 'unsupported signature_version');
     if (!equal(signature, expectedSignature(key.secretKey, method, path, params))) return fail(CLOUD_RET_CODES.authFailed, 'signature mismatch');
     return { user: key.user };
+  }
+
+  function expired(): Answer {
+    if (expiredToken === 'status') return fail(CLOUD_RET_CODES.authFailed, 'token expired', 401);
+    return expiredToken === 2000 ? fail(CLOUD_RET_CODES.sessionExpired, 'session expired') : fail(CLOUD_RET_CODES.authFailed, 'token expired');
   }
 
   function dispatch(params: Record<string, string>, user: EmulatedAccessKey['user']): Answer {

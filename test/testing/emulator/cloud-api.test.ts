@@ -251,3 +251,72 @@ test('expectedStringToSign and expectedSignature ignore the signature parameter'
   expect(expectedStringToSign('GET', '/iam/', received)).toBe(`GET\n/iam/\n${s.query.replace(/&signature=.*$/, '')}`);
   expect(expectedSignature(CREDS.secretKey, 'GET', '/iam/', received)).toBe(s.signature);
 });
+
+describe('variants: the API host clock, expired-token answers', () => {
+  /** Runs `fn` against a handler started with `opts`, then closes it. */
+  async function withApi(opts: Partial<CloudApiEmulatorOptions>, fn: () => Promise<void>): Promise<void> {
+    const variant = await start(opts);
+    const saved = api;
+    api = variant;
+    try {
+      await fn();
+    } finally {
+      api = saved;
+      await variant.close();
+    }
+  }
+
+  /** GET with the answer's Date header. */
+  function callWithDate(at: number): Promise<{ body: Record<string, unknown>; date: string | undefined }> {
+    const s = signRequest(CREDS, { path: '/iam/', params: { action: 'DescribeUsers' }, now: at });
+    return new Promise((resolve, reject) => {
+      http
+        .get(`${api.url}${s.path}?${s.query}`, { agent }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ body: JSON.parse(text) as Record<string, unknown>, date: res.headers.date }));
+        })
+        .on('error', reject);
+    });
+  }
+
+  test('every answer carries a Date header from the emulator clock (not the wall clock)', async () => {
+    const ok = await callWithDate(T);
+    expect(ok).toEqual({ body: expect.objectContaining({ ret_code: 0 }), date: new Date(T).toUTCString() });
+    const skewed = await callWithDate(T + 90_000);
+    expect(skewed).toEqual({ body: { ret_code: 1300, message: 'time_stamp is too far from server time' }, date: new Date(T).toUTCString() });
+  });
+
+  test('clockOffset moves the API host clock: time_stamp is judged by it and the Date header shows it', async () => {
+    await withApi({ clockOffset: -90_000 }, async () => {
+      const refused = await callWithDate(T);
+      expect(refused).toEqual({ body: { ret_code: 1300, message: 'time_stamp is too far from server time' }, date: new Date(T - 90_000).toUTCString() });
+      expect((await callWithDate(T - 90_000)).body.ret_code).toBe(0);
+      expect((await callWithDate(T - 90_000 + 61_000)).body.ret_code).toBe(1300);
+    });
+  });
+
+  test.each([1200, 2000] as const)('expiredToken: %d answers an expired STS token with HTTP 200 and that ret_code', async (code) => {
+    await withApi({ expiredToken: code }, async () => {
+      const r = await call({ action: 'DescribeUsers' }, { creds: { accessKey: 'AKEXPIRED', secretKey: 'SKX', token: 'TX' } });
+      expect(r).toEqual({ status: 200, body: { ret_code: code, message: code === 2000 ? 'session expired' : 'token expired' } });
+      expect((await call({ action: 'DescribeUsers' })).body.ret_code).toBe(0);
+    });
+  });
+
+  test('expiredToken: "status" (the default) answers HTTP 401', async () => {
+    await withApi({ expiredToken: 'status' }, async () => {
+      const r = await call({ action: 'DescribeUsers' }, { creds: { accessKey: 'AKEXPIRED', secretKey: 'SKX', token: 'TX' } });
+      expect(r).toEqual({ status: 401, body: { ret_code: 1200, message: 'token expired' } });
+    });
+  });
+
+  test.each<[Partial<CloudApiEmulatorOptions>, RegExp]>([
+    [{ clockOffset: Number.NaN }, /"clockOffset" must be a finite number of milliseconds/],
+    [{ clockOffset: '90' as unknown as number }, /"clockOffset" must be a finite number of milliseconds/],
+    [{ expiredToken: 1300 as unknown as 1200 }, /"expiredToken" must be "status", 1200 or 2000/],
+  ])('refuses %j', (opts, message) => {
+    expect(() => createCloudApiHandler({ lookupAccessKey: () => undefined, ...opts })).toThrow(message);
+  });
+});
