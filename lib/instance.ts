@@ -1,5 +1,6 @@
 import type { AxiosInstance } from 'axios';
 import { Authenticator } from './auth/authenticate';
+import { CloudClockSkew } from './cloud/clock-skew';
 import { createHttpClient } from './sso/http';
 import { resolveConfig, type Config } from './config';
 import { CredentialCache } from './sso/check-token-cache';
@@ -25,6 +26,8 @@ export interface Core {
   readonly ready: Promise<void>;
   /** HTTP client of cloud API calls (keep-alive, shared by every request's `req.sso.cloud`). */
   readonly cloudHttp: AxiosInstance;
+  /** The cloud API host's clock offset, learned once and used by every request's `req.sso.cloud`. */
+  readonly cloudClockSkew: CloudClockSkew;
   /** Relative URL of the login route. */
   readonly loginPath: string;
 }
@@ -57,6 +60,7 @@ export function createCore(options: SsoGuardOptions | undefined): Core {
     shared,
     ready,
     cloudHttp: createHttpClient(),
+    cloudClockSkew: new CloudClockSkew(),
     loginPath: config.basePath + config.routes.login,
   });
 }

@@ -3,6 +3,7 @@ import createDebug from 'debug';
 import { CloudApiError, SsoGuardError } from '../errors';
 import { createHttpClient, nonZeroRetCode, parseJsonObject, send } from '../sso/http';
 import { jwtExpiry } from '../util/crypto';
+import { CloudClockSkew } from './clock-skew';
 import { signRequest, type CloudHttpMethod, type SignatureVersion } from './signer';
 
 const debug = createDebug('express-sso-guard:cloud');
@@ -21,7 +22,8 @@ export interface CloudClientOptions {
   apiBaseUrl: string;
   /**
    * Returns the user's current credentials. Called once per call, and with `forceRefresh: true`
-   * when the STS token expires within 30 s or the API answers HTTP 401.
+   * when the STS token expires within 30 s or the API refuses them (HTTP 401, or ret_code 1200
+   * authentication failed / 2000 session expired).
    */
   getCredentials: (opts: { forceRefresh: boolean }) => Promise<CloudCredentials>;
   /** Deadline per HTTP attempt, in ms (connect, headers and body). Default 5000. */
@@ -34,6 +36,12 @@ export interface CloudClientOptions {
   http?: AxiosInstance;
   /** Current time in ms, for `time_stamp` and token expiry. Default `Date.now`. */
   clock?: () => number;
+  /**
+   * Where the API host's clock offset (learned from a ret_code 1300 answer's `Date` header) is
+   * kept. Share one between clients so that what one call learned serves the next. Default: a
+   * new one per client.
+   */
+  clockSkew?: CloudClockSkew;
 }
 
 /** Options of one {@link CloudClient.call}. */
@@ -50,9 +58,14 @@ interface ResolvedCloudConfig {
   readonly zone: string | undefined;
   readonly http: AxiosInstance;
   readonly clock: () => number;
+  readonly clockSkew: CloudClockSkew;
 }
 
-const OPTION_NAMES = ['apiBaseUrl', 'getCredentials', 'timeout', 'signatureVersion', 'zone', 'http', 'clock'];
+const OPTION_NAMES = ['apiBaseUrl', 'getCredentials', 'timeout', 'signatureVersion', 'zone', 'http', 'clock', 'clockSkew'];
+/** `time_stamp` more than 60 s from the API host's clock. */
+const RET_CODE_CLOCK_SKEW = 1300;
+/** Credentials refused in an HTTP 200: 1200 authentication failed, 2000 session expired. */
+const AUTH_RET_CODES: ReadonlySet<number> = new Set([1200, 2000]);
 const API_PATH = '/iam/';
 /** Refresh before signing when the token has less left than this: a call must not die in flight. */
 const REFRESH_MARGIN_MS = 30_000;
@@ -72,8 +85,10 @@ export class CloudClient {
 
   /**
    * Calls `action` and resolves with the API's JSON answer. Rejects with {@link CloudApiError}
-   * on a non-zero `ret_code` or error status (after one refresh-and-retry on HTTP 401), and with
-   * an SsoGuardError `upstream_error`/`upstream_unavailable`/`upstream_timeout` otherwise.
+   * on a non-zero `ret_code` or error status, and with an SsoGuardError
+   * `upstream_error`/`upstream_unavailable`/`upstream_timeout` otherwise. Retries at most once
+   * with fresh credentials (HTTP 401, ret_code 1200 or 2000) and at most once re-signed with the
+   * API host's time (ret_code 1300 whose `Date` header shows our clock is off).
    */
   async call<T = Record<string, unknown>>(action: string, params: Record<string, unknown> = {}, opts: CloudCallOptions = {}): Promise<T> {
     // Action names reach logs and error messages, so only plain names are allowed.
@@ -97,11 +112,23 @@ export class CloudClient {
       debug('%s: STS token expires within %d ms, refreshing first', action, REFRESH_MARGIN_MS);
       creds = await this.credentials(true);
     }
+    // At most one re-signed retry for clock skew and one with fresh credentials, in any order.
+    let skewRetried = false;
+    let credentialsRetried = false;
     let attempt = await this.attempt(action, method, callParams, creds);
-    if (attempt.res.status === 401) {
-      // The token expired (or was revoked) between check and use: one fresh set, one retry.
-      debug('%s: HTTP 401, refreshing credentials and retrying once', action);
-      creds = await this.credentials(true);
+    for (;;) {
+      const refusal = refusalOf(attempt.res);
+      if (refusal === 'clock_skew' && !skewRetried && this.config.clockSkew.learn(attempt.res.headers.date, clock())) {
+        skewRetried = true;
+        debug('%s: ret_code 1300, re-signing with the API clock (offset %d ms) and retrying once', action, this.config.clockSkew.offsetMs);
+      } else if (refusal === 'credentials' && !credentialsRetried) {
+        // The token expired (or was revoked) between check and use: one fresh set, one retry.
+        credentialsRetried = true;
+        debug('%s: credentials refused, refreshing them and retrying once', action);
+        creds = await this.credentials(true);
+      } else {
+        break;
+      }
       attempt = await this.attempt(action, method, callParams, creds);
     }
     const redact = [creds.secretKey, creds.token, attempt.signature];
@@ -118,8 +145,9 @@ export class CloudClient {
   }
 
   private async attempt(action: string, method: CloudHttpMethod, params: Record<string, unknown>, creds: CloudCredentials): Promise<{ res: AxiosResponse<string>; signature: string }> {
-    const { origin, http, timeout, signatureVersion, clock } = this.config;
-    const signed = signRequest(creds, { method, path: API_PATH, params: { action, ...params }, now: clock(), signatureVersion });
+    const { origin, http, timeout, signatureVersion, clock, clockSkew } = this.config;
+    const now = clock() + clockSkew.offsetMs;
+    const signed = signRequest(creds, { method, path: API_PATH, params: { action, ...params }, now, signatureVersion });
     const url = `${origin}${signed.path}`;
     const config =
       method === 'GET'
@@ -135,6 +163,19 @@ export class CloudClient {
       throw err;
     }
   }
+}
+
+/** Why the API refused a call, when a retry can help: its clock disagrees, or the credentials are stale. */
+function refusalOf(res: AxiosResponse<string>): 'clock_skew' | 'credentials' | undefined {
+  if (res.status === 401) return 'credentials';
+  let retCode: number | undefined;
+  try {
+    retCode = nonZeroRetCode(parseJsonObject(res, 'cloud API'));
+  } catch {
+    return undefined; // not JSON: interpret() reports it
+  }
+  if (retCode === RET_CODE_CLOCK_SKEW) return 'clock_skew';
+  return retCode !== undefined && AUTH_RET_CODES.has(retCode) ? 'credentials' : undefined;
 }
 
 function interpret<T>(action: string, res: AxiosResponse<string>, redact: string[]): T {
@@ -204,6 +245,7 @@ function resolveCloudOptions(opts: CloudClientOptions): Readonly<ResolvedCloudCo
     throw invalid('cloud.http', 'must be an axios instance', o.http);
   }
   if (o.clock !== undefined && typeof o.clock !== 'function') throw invalid('cloud.clock', 'must be a function returning ms since the epoch', o.clock);
+  if (o.clockSkew !== undefined && !(o.clockSkew instanceof CloudClockSkew)) throw invalid('cloud.clockSkew', 'must be a CloudClockSkew', o.clockSkew);
 
   return Object.freeze({
     origin: url.origin,
@@ -213,6 +255,7 @@ function resolveCloudOptions(opts: CloudClientOptions): Readonly<ResolvedCloudCo
     zone: opts.zone,
     http: opts.http ?? createHttpClient(),
     clock: opts.clock ?? Date.now,
+    clockSkew: opts.clockSkew ?? new CloudClockSkew(),
   });
 }
 

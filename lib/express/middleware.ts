@@ -52,6 +52,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
         timeout: config.cloud.timeout,
         zone: config.cloud.zone,
         http: core.cloudHttp,
+        clockSkew: core.cloudClockSkew,
         clock: config.clock,
         getCredentials: (opts) => credentialsFor(ctx, opts.forceRefresh),
       });

@@ -31,7 +31,7 @@ let serverNow = T;
 let server: http.Server;
 let base: string;
 /** Replaces the emulator for one test, e.g. to hang or to answer garbage. */
-let override: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
+let override: ((req: http.IncomingMessage, res: http.ServerResponse, body: string) => void) | undefined;
 
 const emulator = createCloudApiHandler({ lookupAccessKey: (k) => keys.get(k), clock: () => serverNow });
 
@@ -43,7 +43,7 @@ beforeAll(async () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const url = req.url ?? '/';
       seen.push({ method: req.method ?? '', url, contentType: req.headers['content-type'], params: new URLSearchParams(req.method === 'POST' ? body : url.split('?')[1]) });
-      if (override) override(req, res);
+      if (override) override(req, res, body);
       else emulator(req, res, body);
     });
   });
@@ -144,14 +144,15 @@ describe('calls', () => {
   });
 
   test.each([
-    [61_000, 1300],
-    [-61_000, 1300],
-    [59_000, 0],
-  ])('a client clock %d ms off the API gives ret_code %d', async (skew, code) => {
-    const { c } = client([issue('AK1')], { clock: () => T + skew });
-    const p = c.call('DescribeUsers');
-    if (code === 0) await expect(p).resolves.toMatchObject({ ret_code: 0 });
-    else expect(await failure(p)).toMatchObject({ retCode: code });
+    [59_000, 1],
+    [-59_000, 1],
+    [61_000, 2],
+    [-61_000, 2],
+  ])('a client clock %d ms off the API succeeds with %d request(s)', async (skew, requests) => {
+    const { c, calls } = client([issue('AK1')], { clock: () => T + skew });
+    await expect(c.call('DescribeUsers')).resolves.toMatchObject({ ret_code: 0 });
+    expect(seen).toHaveLength(requests);
+    expect(calls).toEqual([false]);
   });
 });
 
@@ -195,6 +196,60 @@ describe('credentials', () => {
     expect(err).toMatchObject({ httpStatus: 401, retCode: 1200, message: 'DescribeUsers failed: ret_code 1200: token expired' });
     expect(calls).toEqual([false, true]);
     expect(seen).toHaveLength(2);
+  });
+
+  describe.each([1200, 2000] as const)('ret_code %d in an HTTP 200 (credentials refused) is handled like HTTP 401', (retCode) => {
+    const variant = createCloudApiHandler({ lookupAccessKey: (k) => keys.get(k), clock: () => serverNow, expiredToken: retCode });
+    beforeEach(() => {
+      override = (req, res, body) => variant(req, res, body);
+    });
+
+    test('fresh credentials, one retry, success', async () => {
+      const { c, calls } = client([issue('STALE', { live: false }), issue('NEW')]);
+      await expect(c.call('DescribeUsers')).resolves.toMatchObject({ ret_code: 0 });
+      expect(calls).toEqual([false, true]);
+      expect(seen.map((s) => s.params.get('access_key_id'))).toEqual(['STALE', 'NEW']);
+    });
+
+    test('refused again: a CloudApiError with that ret_code, no third attempt', async () => {
+      const { c, calls } = client([issue('S1', { live: false }), issue('S2', { live: false })]);
+      const err = await failure(c.call('DescribeUsers', {}, { method: 'POST' }));
+      expect(err).toBeInstanceOf(CloudApiError);
+      expect(err).toMatchObject({ retCode, httpStatus: 200, message: `DescribeUsers failed: ret_code ${retCode}: ${retCode === 2000 ? 'session expired' : 'token expired'}` });
+      expect(calls).toEqual([false, true]);
+      expect(seen).toHaveLength(2);
+    });
+
+    test('as a string ret_code too', async () => {
+      override = (_req, res) => res.end(JSON.stringify({ ret_code: String(retCode), message: 'refused' }));
+      const { c, calls } = client([issue('AK1')]);
+      expect(await failure(c.call('DescribeUsers'))).toMatchObject({ retCode });
+      expect(calls).toEqual([false, true]);
+      expect(seen).toHaveLength(2);
+    });
+  });
+
+  test('other ret_codes (1100, 1400, 5000) are not retried', async () => {
+    for (const retCode of [1100, 1400, 5000]) {
+      seen = [];
+      override = (_req, res) => res.end(JSON.stringify({ ret_code: retCode, message: 'no' }));
+      const { c, calls } = client([issue('AK1')]);
+      expect(await failure(c.call('DescribeUsers'))).toMatchObject({ retCode });
+      expect([calls, seen.length]).toEqual([[false], 1]);
+    }
+  });
+
+  test('a session expiry and a 1300 on one call: one retry with fresh credentials and one re-signed', async () => {
+    const variant = createCloudApiHandler({ lookupAccessKey: (k) => keys.get(k), clock: () => serverNow, expiredToken: 2000 });
+    override = (req, res, body) => variant(req, res, body);
+    const { c, calls } = client([issue('STALE', { live: false }), issue('NEW')], { clock: () => T + 90_000 });
+    await expect(c.call('DescribeUsers')).resolves.toMatchObject({ ret_code: 0 });
+    expect(calls).toEqual([false, true]);
+    expect(seen.map((s) => [s.params.get('access_key_id'), s.params.get('time_stamp')])).toEqual([
+      ['STALE', '2024-03-01T12:01:30Z'], // 2000: the emulator checks expiry before time_stamp
+      ['NEW', '2024-03-01T12:01:30Z'], // 1300
+      ['NEW', '2024-03-01T12:00:00Z'],
+    ]);
   });
 
   test('incomplete credentials are an upstream_error', async () => {
