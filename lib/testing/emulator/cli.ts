@@ -19,6 +19,12 @@ Options:
   --error-style <style>    "status" (HTTP 400/401, default) or "ret_code" (HTTP 200 + ret_code)
   --no-refresh-tokens      do not issue refresh tokens
   --no-rotate              return the same refresh token on refresh
+  --cloud-api-clock-offset <s>
+                           the cloud API host's clock offset in seconds, e.g. =-90
+                           (time_stamp judged by it, 1300 beyond 60 s; Date header)
+  --cloud-api-expired-token <status|1200|2000>
+                           answer an expired STS token with HTTP 401 (status, default)
+                           or HTTP 200 and that ret_code
   -h, --help               show this help
 `;
 
@@ -53,6 +59,8 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       'error-style': { type: 'string' },
       'no-refresh-tokens': { type: 'boolean' },
       'no-rotate': { type: 'boolean' },
+      'cloud-api-clock-offset': { type: 'string' },
+      'cloud-api-expired-token': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -79,7 +87,27 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   }
   if (values['no-refresh-tokens']) options.refreshTokens = false;
   if (values['no-rotate']) options.rotateRefreshTokens = false;
+  const cloudApi = cloudApiFlags(values['cloud-api-clock-offset'], values['cloud-api-expired-token']);
+  if (cloudApi !== undefined) options.cloudApi = cloudApi;
   return { help: false, options };
+}
+
+/** The cloud API variant flags as `cloudApi` options, or `undefined` when none is given. */
+function cloudApiFlags(offset: string | undefined, expired: string | undefined): Exclude<EmulatorOptions['cloudApi'], boolean> {
+  if (offset === undefined && expired === undefined) return undefined;
+  const cloudApi: Exclude<EmulatorOptions['cloudApi'], boolean | undefined> = {};
+  if (offset !== undefined) {
+    const seconds = Number(offset);
+    if (offset.trim() === '' || !Number.isFinite(seconds) || Math.abs(seconds) > 86_400) {
+      throw new Error(`--cloud-api-clock-offset must be a number of seconds from -86400 to 86400; received ${JSON.stringify(offset)}`);
+    }
+    cloudApi.clockOffset = seconds * 1000;
+  }
+  if (expired !== undefined) {
+    if (expired !== 'status' && expired !== '1200' && expired !== '2000') throw new Error(`--cloud-api-expired-token must be "status", "1200" or "2000"; received ${JSON.stringify(expired)}`);
+    cloudApi.expiredToken = expired === 'status' ? expired : expired === '1200' ? 1200 : 2000;
+  }
+  return cloudApi;
 }
 
 /**

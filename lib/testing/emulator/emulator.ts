@@ -76,7 +76,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const ctx: HandlerContext = { config, store };
   const routes = [...config.routes];
   if (config.cloudApi !== undefined && !routes.some((r) => r.prefix === '/iam')) {
-    const handler = createCloudApiHandler({ lookupAccessKey: (key) => store.lookupAccessKey(key), clock: config.clock, instances: config.cloudApi.instances });
+    const handler = createCloudApiHandler({ lookupAccessKey: (key) => store.lookupAccessKey(key), clock: config.clock, ...config.cloudApi });
     routes.push({ prefix: '/iam', endpoint: 'iam', handler });
   }
   const firstClientId = config.clients[0]?.clientId ?? '';

@@ -50,8 +50,8 @@ export interface ResolvedOptions {
   readonly logger: (line: string) => void;
   /** Longest prefix first. */
   readonly routes: readonly ResolvedRoute[];
-  /** `undefined` when the cloud API is off; else the instance list (`undefined` inside: the demo list). */
-  readonly cloudApi: { instances: Array<Record<string, unknown>> | undefined } | undefined;
+  /** `undefined` when the cloud API is off; else its options (`instances` `undefined`: the demo list). */
+  readonly cloudApi: { instances: Array<Record<string, unknown>> | undefined; clockOffset: number; expiredToken: 'status' | 1200 | 2000 } | undefined;
 }
 
 /** The built-in demo client. */
@@ -259,12 +259,16 @@ function resolveUsers(value: unknown): EmulatorUser[] {
 }
 
 function resolveCloudApi(value: unknown): ResolvedOptions['cloudApi'] {
-  if (value === undefined || value === true) return { instances: undefined };
+  const defaults = { instances: undefined, clockOffset: 0, expiredToken: 'status' } as const;
+  if (value === undefined || value === true) return defaults;
   if (value === false) return undefined;
-  if (!isPlainObject(value) || Object.keys(value).some((k) => k !== 'instances')) throw fail('cloudApi', 'true, false or { instances }', value);
-  const instances = (value as { instances?: unknown }).instances;
+  const keys = ['instances', 'clockOffset', 'expiredToken'];
+  if (!isPlainObject(value) || Object.keys(value).some((k) => !keys.includes(k))) throw fail('cloudApi', 'true, false or { instances, clockOffset, expiredToken }', value);
+  const { instances, clockOffset = 0, expiredToken = 'status' } = value as { instances?: unknown; clockOffset?: unknown; expiredToken?: unknown };
   if (instances !== undefined && (!Array.isArray(instances) || !instances.every(isPlainObject))) throw fail('cloudApi.instances', 'an array of objects', instances);
-  return { instances: instances as Array<Record<string, unknown>> | undefined };
+  if (typeof clockOffset !== 'number' || !Number.isFinite(clockOffset)) throw fail('cloudApi.clockOffset', 'a finite number of milliseconds', clockOffset);
+  if (expiredToken !== 'status' && expiredToken !== 1200 && expiredToken !== 2000) throw fail('cloudApi.expiredToken', '"status", 1200 or 2000', expiredToken);
+  return { instances: instances as Array<Record<string, unknown>> | undefined, clockOffset, expiredToken };
 }
 
 function resolveRoutes(value: unknown): ResolvedRoute[] {

@@ -105,9 +105,13 @@ export interface EmulatorOptions {
    * Serves the emulated cloud API at `/iam/` (signature, STS token and `time_stamp` checked
    * against the temporary credentials this emulator hands out through check_token), answering
    * `DescribeUsers` and `DescribeInstances`. `false` turns it off; an object sets the instance
-   * list `DescribeInstances` returns. A `routes['/iam/']` handler replaces it. Default `true`.
+   * list `DescribeInstances` returns and the API host's variants: `clockOffset` (ms the API
+   * host's clock runs ahead (+) or behind (−) `clock`: `time_stamp` is judged by it, ret_code
+   * 1300 beyond 60 s, and every answer's `Date` header shows it) and `expiredToken` (how an
+   * expired STS token is answered: `'status'` HTTP 401 by default, or HTTP 200 with ret_code
+   * `1200` or `2000`). A `routes['/iam/']` handler replaces it. Default `true`.
    */
-  cloudApi?: boolean | { instances?: Array<Record<string, unknown>> };
+  cloudApi?: boolean | { instances?: Array<Record<string, unknown>>; clockOffset?: number; expiredToken?: 'status' | 1200 | 2000 };
 }
 
 /** The endpoints that are counted and can be faulted. `authorize` covers the sign-in page and its form. */
