@@ -14,5 +14,7 @@ export { safeReturnTo } from './express/return-to';
 export { CloudClient } from './cloud/client';
 export type { CloudClientOptions, CloudCallOptions, CloudCredentials } from './cloud/client';
 export { CloudClockSkew, MAX_CLOCK_SKEW_OFFSET_MS } from './cloud/clock-skew';
+export { parseCloudInfo } from './cloud/cloud-info';
+export type { CloudInfo } from './cloud/cloud-info';
 export { signRequest, percentEncode, canonicalQuery, formatTimestamp } from './cloud/signer';
 export type { SignRequestInput, SignedRequest, SigningCredentials, SignatureVersion, CloudHttpMethod } from './cloud/signer';
