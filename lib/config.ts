@@ -1,4 +1,5 @@
 import type { AxiosInstance } from 'axios';
+import { parseCloudInfo } from './cloud/cloud-info';
 import { SsoGuardError } from './errors';
 import type { SsoGuardOptions } from './options';
 import type { SsoStore, SsoStoreTuning } from './store/types';
@@ -47,7 +48,7 @@ export interface Config {
 
 const KNOWN: Record<string, readonly string[]> = {
   '': ['ssoBaseUrl', 'clientId', 'clientSecret', 'secret', 'appBaseUrl', 'authRequired', 'publicPaths', 'routes', 'session',
-    'transactionMaxAge', 'cache', 'tokenIssuer', 'userVerify', 'httpTimeout', 'bearer', 'renderErrors', 'cloud', 'clock', 'httpClient', 'store'],
+    'transactionMaxAge', 'cache', 'tokenIssuer', 'userVerify', 'httpTimeout', 'bearer', 'renderErrors', 'cloud', 'clock', 'httpClient', 'store', 'cloudInfo'],
   routes: ['login', 'callback', 'logout'],
   session: ['name', 'rollingDuration', 'absoluteDuration', 'domain', 'serverSide'],
   cache: ['max', 'ttl', 'invalidTtl'],
@@ -142,6 +143,33 @@ function routePath(name: string, value: unknown, fallback: string): string {
   return value;
 }
 
+/**
+ * The SSO and cloud API addresses (raw, validated by the caller). `cloudInfo` (AppCenter's
+ * cloud_info) replaces `ssoBaseUrl` + `cloud.apiBaseUrl` and cannot be combined with them.
+ * Otherwise each address comes from its option, then its variable (SSO_BASE_URL,
+ * CLOUD_API_URL; empty = unset), then APPCENTER_CLOUD_INFO (read only when needed).
+ */
+function serverAddresses(o: SsoGuardOptions, cloudApiBaseUrl: unknown, env: NodeJS.ProcessEnv): { sso: unknown; api: unknown } {
+  const fromCloudInfo = (source: string, value: unknown): { sso: string; api: string } => {
+    try {
+      const info = parseCloudInfo(value);
+      return { sso: info.ssoBaseUrl, api: info.apiBaseUrl };
+    } catch (err) {
+      throw new SsoGuardError('invalid_option', `${source}: ${(err as Error).message}`);
+    }
+  };
+  if (o.cloudInfo !== undefined) {
+    if (o.ssoBaseUrl !== undefined || cloudApiBaseUrl !== undefined) {
+      throw new SsoGuardError('invalid_option', '"cloudInfo" replaces "ssoBaseUrl" and "cloud.apiBaseUrl"; give one or the other');
+    }
+    return fromCloudInfo('"cloudInfo"', o.cloudInfo);
+  }
+  const sso = o.ssoBaseUrl ?? (env.SSO_BASE_URL || undefined);
+  const api = cloudApiBaseUrl ?? (env.CLOUD_API_URL || undefined);
+  const info = (sso === undefined || api === undefined) && env.APPCENTER_CLOUD_INFO ? fromCloudInfo('APPCENTER_CLOUD_INFO', env.APPCENTER_CLOUD_INFO) : undefined;
+  return { sso: sso ?? info?.sso ?? env.SSO_BASE_URL, api: api ?? info?.api };
+}
+
 const COOKIE_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
 
 /** Resolves and validates the options once; throws `SsoGuardError('invalid_option')` naming the option. */
@@ -150,7 +178,8 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
   refuseUnknown(options, '');
   const o = options;
 
-  const sso = httpUrl('ssoBaseUrl', o.ssoBaseUrl ?? env.SSO_BASE_URL);
+  const servers = serverAddresses(o, o.cloud?.apiBaseUrl, env);
+  const sso = httpUrl('ssoBaseUrl', servers.sso);
   const app = httpUrl('appBaseUrl', o.appBaseUrl ?? env.APP_BASE_URL);
   const clientId = nonEmpty('clientId', o.clientId ?? env.SSO_CLIENT_ID);
   const clientSecret = nonEmpty('clientSecret', o.clientSecret ?? env.SSO_CLIENT_SECRET);
@@ -202,7 +231,7 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
   const httpTimeout = positive('httpTimeout', o.httpTimeout, 5000, 'milliseconds');
 
   const cloudIn = section(o.cloud, 'cloud');
-  const cloudUrl = cloudIn.apiBaseUrl ?? env.CLOUD_API_URL;
+  const cloudUrl = servers.api;
   const cloud = {
     apiBaseUrl: cloudUrl === undefined || cloudUrl === '' ? undefined : httpUrl('cloud.apiBaseUrl', cloudUrl).origin,
     signatureVersion: cloudIn.signatureVersion ?? 2,

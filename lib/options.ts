@@ -49,6 +49,13 @@ export interface RoutesOptions {
 export interface SsoGuardOptions {
   /** The SSO server's origin, e.g. `https://sso.example.com`. Default `process.env.SSO_BASE_URL`. */
   ssoBaseUrl?: string;
+  /**
+   * AppCenter's `cloud_info` (base64 of JSON `{ "sso_server", "api_server" }`, see
+   * `parseCloudInfo`): sets `ssoBaseUrl` and `cloud.apiBaseUrl` together, and cannot be combined
+   * with them. Default `process.env.APPCENTER_CLOUD_INFO`, which fills only the addresses that
+   * neither their option nor `SSO_BASE_URL` / `CLOUD_API_URL` give.
+   */
+  cloudInfo?: string;
   /** OAuth client id. Default `process.env.SSO_CLIENT_ID`. */
   clientId?: string;
   /** OAuth client secret. Default `process.env.SSO_CLIENT_SECRET`. Never logged. */

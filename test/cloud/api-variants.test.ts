@@ -53,6 +53,17 @@ describe.each(EXPRESS_VERSIONS)('req.sso.cloud against the emulator variants (%s
     expect(sso?.counts.iam).toBe(4);
   });
 
+  test('auth({ cloudInfo }) signs in against sso_server and calls api_server', async () => {
+    sso = await startTestEmulator({ clock });
+    const cloudInfo = Buffer.from(JSON.stringify({ sso_server: sso.url, api_server: sso.url.replace('127.0.0.1', 'localhost') })).toString('base64');
+    const app = createTestApp(express as ExpressFactory, sso, { clock, ssoBaseUrl: undefined, cloudInfo }, cloudRoutes);
+    const { cookie } = await signIn(app, sso);
+    expect(sso.counts.token).toBe(1);
+    const res = await request(app).get('/users').set('Cookie', cookie).expect(200);
+    expect(res.body.ret_code).toBe(0);
+    expect(sso.counts.iam).toBe(1);
+  });
+
   test('without the skew, one call per request', async () => {
     const { app, cookie } = await setUp({});
     await request(app).get('/users').set('Cookie', cookie).expect(200);
