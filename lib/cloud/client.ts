@@ -118,7 +118,7 @@ export class CloudClient {
     let attempt = await this.attempt(action, method, callParams, creds);
     for (;;) {
       const refusal = refusalOf(attempt.res);
-      if (refusal === 'clock_skew' && !skewRetried && this.config.clockSkew.learn(attempt.res.headers.date, clock())) {
+      if (refusal === 'clock_skew' && !skewRetried && this.config.clockSkew.learn(attempt.res.headers.date, clock(), attempt.offset)) {
         skewRetried = true;
         debug('%s: ret_code 1300, re-signing with the API clock (offset %d ms) and retrying once', action, this.config.clockSkew.offsetMs);
       } else if (refusal === 'credentials' && !credentialsRetried) {
@@ -144,9 +144,10 @@ export class CloudClient {
     return c;
   }
 
-  private async attempt(action: string, method: CloudHttpMethod, params: Record<string, unknown>, creds: CloudCredentials): Promise<{ res: AxiosResponse<string>; signature: string }> {
+  private async attempt(action: string, method: CloudHttpMethod, params: Record<string, unknown>, creds: CloudCredentials): Promise<{ res: AxiosResponse<string>; signature: string; offset: number }> {
     const { origin, http, timeout, signatureVersion, clock, clockSkew } = this.config;
-    const now = clock() + clockSkew.offsetMs;
+    const offset = clockSkew.offsetMs;
+    const now = clock() + offset;
     const signed = signRequest(creds, { method, path: API_PATH, params: { action, ...params }, now, signatureVersion });
     const url = `${origin}${signed.path}`;
     const config =
@@ -156,7 +157,7 @@ export class CloudClient {
     try {
       const res = await send(http, config, timeout, `cloud API ${action}`);
       debug('%s: HTTP %d', action, res.status);
-      return { res, signature: signed.signature };
+      return { res, signature: signed.signature, offset };
     } catch (err) {
       // send() keeps only a scrubbed cause (no request config), so the error can be rethrown as is.
       if (err instanceof SsoGuardError) debug('%s: %s', action, err.code);

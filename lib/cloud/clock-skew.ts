@@ -24,17 +24,19 @@ export class CloudClockSkew {
   }
 
   /**
-   * Learns the offset from a 1300 answer's `Date` header, read at local time `localNow`.
-   * Returns `true` when a new offset was taken (the caller then re-signs and retries once), and
-   * `false` (keeping the old one) when the header is missing, malformed, more than
-   * {@link MAX_CLOCK_SKEW_OFFSET_MS} away, or says the current offset is already right.
+   * Learns the offset from a 1300 answer's `Date` header, read at local time `localNow`, for a
+   * request signed with offset `usedOffset` (default: the current one). Returns `true` when the
+   * request should be re-signed with the (now stored) offset and retried once, and `false`
+   * (keeping the old offset) when the header is missing, malformed, more than
+   * {@link MAX_CLOCK_SKEW_OFFSET_MS} away, or says `usedOffset` was already right.
    */
-  learn(dateHeader: unknown, localNow: number): boolean {
+  learn(dateHeader: unknown, localNow: number, usedOffset: number = this.offset): boolean {
     if (typeof dateHeader !== 'string' || !IMF_FIXDATE.test(dateHeader)) return false;
     const serverNow = Date.parse(dateHeader);
     if (!Number.isFinite(serverNow)) return false;
     const offset = serverNow - localNow;
-    if (Math.abs(offset) > MAX_CLOCK_SKEW_OFFSET_MS || Math.abs(offset - this.offset) < RESOLUTION_MS) return false;
+    // Compared with the offset the refused request used: another call may have learned it meanwhile.
+    if (Math.abs(offset) > MAX_CLOCK_SKEW_OFFSET_MS || Math.abs(offset - usedOffset) < RESOLUTION_MS) return false;
     this.offset = offset;
     return true;
   }

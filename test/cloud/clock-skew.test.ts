@@ -115,6 +115,26 @@ describe('the app clock 90 s ahead of the API', () => {
   });
 });
 
+test('a call signed before a concurrent call learned the offset still retries (it compares with the offset it used)', async () => {
+  const skew = new CloudClockSkew();
+  const { c } = client(() => T + 90_000, { clockSkew: skew });
+  let first = true;
+  override = (res) => {
+    if (first) {
+      first = false;
+      // Another request's 1300 taught the shared skew the offset while this one was in flight.
+      expect(skew.learn(new Date(T).toUTCString(), T + 90_000)).toBe(true);
+      answer1300(new Date(T).toUTCString())(res);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ ret_code: 0 }));
+  };
+  await expect(c.call('DescribeUsers')).resolves.toMatchObject({ ret_code: 0 });
+  expect(stamps).toEqual([iso(T + 90_000), iso(T)]);
+  expect(skew.offsetMs).toBe(-90_000);
+});
+
 describe('when the Date header cannot help, the 1300 is a CloudApiError after one request', () => {
   test.each([
     ['no Date header', undefined],
