@@ -44,6 +44,21 @@ const FAULTS: [string, Fault | 'down', number][] = [
   ['truncated JSON', { type: 'truncated' }, 502],
   ['JSON without the fields', { type: 'missingFields' }, 502],
   ['a 10 MB body', { type: 'huge' }, 502],
+  // Issue 10 section 4: a proxy's or WAF's page, or a transient ret_code, is not the SSO refusing.
+  ['HTML 400 page', { type: 'status', status: 400 }, 502],
+  ['HTML 401 page', { type: 'status', status: 401 }, 502],
+  ['HTML 403 page', { type: 'status', status: 403 }, 502],
+  ['HTML 404 page', { type: 'status', status: 404 }, 502],
+  ['HTML 405 page', { type: 'status', status: 405 }, 502],
+  ['HTTP 408', { type: 'status', status: 408 }, 504],
+  ['HTTP 429', { type: 'status', status: 429 }, 503],
+  ['JSON 403 access denied', { type: 'custom', status: 403, body: '{"error":"access_denied"}' }, 502],
+  ['JSON 400 invalid_request (e.g. a proxy dropped the Authorization header)', { type: 'custom', status: 400, body: '{"error":"invalid_request"}' }, 502],
+  ['ret_code 1100 (format error)', { type: 'retCode', retCode: 1100 }, 502],
+  ['ret_code 5000 (internal error)', { type: 'retCode', retCode: 5000 }, 502],
+  ['ret_code 5100 (busy)', { type: 'retCode', retCode: 5100 }, 503],
+  ['ret_code 5300 (upgrading)', { type: 'retCode', retCode: 5300 }, 503],
+  ['ret_code 5999 (another 5xxx)', { type: 'retCode', retCode: 5999 }, 502],
 ];
 const ENDPOINTS = ['token', 'check_token', 'refresh_token'] as const;
 const MATRIX = ENDPOINTS.flatMap((endpoint) => (['page', 'API'] as const).flatMap((mode) => FAULTS.map(([label, fault, status]) => [endpoint, mode, label, status, fault] as const)));
