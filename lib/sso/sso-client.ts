@@ -70,12 +70,13 @@ function str(v: unknown): string | undefined {
 }
 
 /**
- * Whether a token can travel unchanged in `Authorization: Bearer …` (visible ASCII). Anything else
- * would be altered on the way (the HTTP client strips control characters, Node sends latin1), so
- * the SSO would check a different token than the one we hold.
+ * Whether a token has the Bearer token syntax of RFC 6750 (b64token). Nothing else can travel
+ * unchanged in `Authorization: Bearer …`, and the SSO refuses anything else as a malformed request
+ * (not as an invalid token): such a token is not valid, without asking, and an SSO issuing one is
+ * answering something unusable (an upstream error at the exchange, not a session that never works).
  */
 function bearerSafe(token: string): boolean {
-  return /^[\x21-\x7e]+$/.test(token);
+  return /^[A-Za-z0-9\-._~+/]+=*$/.test(token);
 }
 
 /** The check_token fields of a body, when all are there and well-formed. */

@@ -103,8 +103,8 @@ export function answerArb(endpoint: JsonEndpoint): fc.Arbitrary<SsoAnswer> {
 
 const plainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v !== '';
-/** A token the app will send back in `Authorization: Bearer …`: visible ASCII only. */
-const sendable = (v: unknown): v is string => typeof v === 'string' && /^[\x21-\x7e]+$/.test(v);
+/** A token the app will send back in `Authorization: Bearer …`: RFC 6750 b64token syntax. */
+const sendable = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9\-._~+/]+=*$/.test(v);
 
 /** ret_code: 'none' (absent, null, 0 in any integer form), 'refusing', 'busy', 'server', 'other' or 'bad'. */
 function retCodeClass(rc: unknown): string {

@@ -30,6 +30,8 @@ const MODES = {
 } as const;
 type Mode = keyof typeof MODES;
 
+const ENDPOINTS = ['token', 'check_token', 'refresh_token'] as const;
+
 /** What the SSO does, and the status the user must get for it. `down` stops the whole SSO. */
 const FAULTS: [string, Fault | 'down', number][] = [
   ['down', 'down', 503],
@@ -59,8 +61,23 @@ const FAULTS: [string, Fault | 'down', number][] = [
   ['ret_code 5100 (busy)', { type: 'retCode', retCode: 5100 }, 503],
   ['ret_code 5300 (upgrading)', { type: 'retCode', retCode: 5300 }, 503],
   ['ret_code 5999 (another 5xxx)', { type: 'retCode', retCode: 5999 }, 502],
+  ['ret_code "5100" (a string)', { type: 'retCode', retCode: '5100' }, 503],
+  ['ret_code "5000" (a string)', { type: 'retCode', retCode: '5000' }, 502],
+  ['JSON 400 unsupported_grant_type', { type: 'oauthError', error: 'unsupported_grant_type' }, 502],
 ];
-const ENDPOINTS = ['token', 'check_token', 'refresh_token'] as const;
+
+/** Definitive refusals: they end the session (check_token, refresh_token) or refuse the code (token). */
+const REFUSALS: [string, Fault][] = [
+  ['JSON 401 invalid_token', { type: 'oauthError', error: 'invalid_token' }],
+  ['JSON 400 invalid_grant', { type: 'oauthError', error: 'invalid_grant' }],
+  ['JSON 401 invalid_client', { type: 'oauthError', error: 'invalid_client' }],
+  ['ret_code 1200 (authentication failed)', { type: 'retCode', retCode: 1200 }],
+  ['ret_code 1400 (access denied)', { type: 'retCode', retCode: 1400 }],
+  ['ret_code 2000 (session expired)', { type: 'retCode', retCode: 2000 }],
+  ['ret_code 2100 (not found: invalid grant)', { type: 'retCode', retCode: 2100 }],
+  ['ret_code "2200" (invalid token, as a string)', { type: 'retCode', retCode: '2200' }],
+];
+const REFUSAL_MATRIX = ENDPOINTS.flatMap((endpoint) => (['page', 'API'] as const).flatMap((mode) => REFUSALS.map(([label, fault]) => [endpoint, mode, label, fault] as const)));
 const MATRIX = ENDPOINTS.flatMap((endpoint) => (['page', 'API'] as const).flatMap((mode) => FAULTS.map(([label, fault, status]) => [endpoint, mode, label, status, fault] as const)));
 
 function isSessionCookie(line: string): boolean {
@@ -147,6 +164,40 @@ describe.each(EXPRESS_VERSIONS)('SSO faults (%s)', (_name, express) => {
     const next = await served.get(path, { cookie, accept });
     expect(next.status).toBe(200);
     if (endpoint === 'refresh_token') expect(openSession(cookiesFrom(next.setCookie)).a).not.toBe(openSession(cookie).a);
+  });
+
+  it.each(REFUSAL_MATRIX)('%s %s, SSO refuses with %s: the login is refused or the session ends', async (endpoint, mode, _label, fault) => {
+    const { path, accept } = MODES[mode];
+    if (endpoint === 'token') {
+      const login = await served.get('/login?returnTo=/dest');
+      const state = new URL(login.headers.location!).searchParams.get('state')!;
+      const code = sso.approve({ redirectUri: REDIRECT_URI });
+      sso.setFault(endpoint, fault);
+      const res = await served.get(`/callback?code=${code}&state=${state}`, { cookie: cookiesFrom(login.setCookie), accept });
+      expect(res.status).toBe(400);
+      if (mode === 'API') expect(JSON.parse(res.body).error).toBe('code_rejected');
+      expect(res.setCookie.filter(isSessionCookie)).toEqual([]);
+      return;
+    }
+    // check_token refusing a session without a refresh token ends it; with one it would refresh.
+    if (endpoint === 'check_token') sso.setOptions({ refreshTokens: false });
+    try {
+      const { cookie } = await signIn(app, sso);
+      if (endpoint === 'refresh_token') clock.advance((TTL + 1) * 1000);
+      sso.setFault(endpoint, fault);
+      const res = await served.get(path, { cookie, accept });
+      if (mode === 'page') {
+        expect(res.status).toBe(302);
+        expect(res.headers.location).toBe(`/login?returnTo=${encodeURIComponent(path)}`);
+      } else {
+        expect(res.status).toBe(401);
+      }
+      const cleared = res.setCookie.filter(isSessionCookie);
+      expect(cleared.length).toBeGreaterThan(0);
+      expect(cleared.every((c) => /Max-Age=0/.test(c))).toBe(true);
+    } finally {
+      sso.setOptions({ refreshTokens: true });
+    }
   });
 
   it.each(ENDPOINTS)('%s slow but within the timeout is just slow', async (endpoint) => {

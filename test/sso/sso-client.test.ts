@@ -272,7 +272,7 @@ describe('SsoClient against a raw HTTP server', () => {
 
     it('never sends a token that cannot travel unchanged in a header: it is simply not valid', async () => {
       raw.requests.length = 0;
-      for (const token of ['a\nb', 'caf\u00e9', 'x\u2603', ' padded ', 'two words']) expect(await c.checkToken(token)).toBeUndefined();
+      for (const token of ['a\nb', 'caf\u00e9', 'x\u2603', ' padded ', 'two words', '"quoted"', 'a!b', 'x=y']) expect(await c.checkToken(token)).toBeUndefined();
       expect(raw.requests).toHaveLength(0);
     });
   });

@@ -19,6 +19,11 @@ Options:
   --error-style <style>    "status" (HTTP 400/401, default) or "ret_code" (HTTP 200 + ret_code)
   --no-refresh-tokens      do not issue refresh tokens
   --no-rotate              return the same refresh token on refresh
+  --ret-code-on-success    add ret_code 0 to successful answers (default: none)
+  --ret-code-type <type>   write ret_code as a "number" (default) or a "string"
+  --refresh-with-credentials
+                           refresh answers also carry access_key, secret_key,
+                           token and user (the account guide's variant)
   -h, --help               show this help
 `;
 
@@ -53,6 +58,9 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       'error-style': { type: 'string' },
       'no-refresh-tokens': { type: 'boolean' },
       'no-rotate': { type: 'boolean' },
+      'ret-code-on-success': { type: 'boolean' },
+      'ret-code-type': { type: 'string' },
+      'refresh-with-credentials': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -79,6 +87,13 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   }
   if (values['no-refresh-tokens']) options.refreshTokens = false;
   if (values['no-rotate']) options.rotateRefreshTokens = false;
+  if (values['ret-code-on-success']) options.retCodeOnSuccess = true;
+  const retCodeType = values['ret-code-type'];
+  if (retCodeType !== undefined) {
+    if (retCodeType !== 'number' && retCodeType !== 'string') throw new Error(`--ret-code-type must be "number" or "string"; received ${JSON.stringify(retCodeType)}`);
+    options.retCodeType = retCodeType;
+  }
+  if (values['refresh-with-credentials']) options.refreshWithCredentials = true;
   return { help: false, options };
 }
 
