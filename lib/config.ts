@@ -2,6 +2,7 @@ import type { AxiosInstance } from 'axios';
 import { SsoGuardError } from './errors';
 import type { SsoGuardOptions } from './options';
 import type { SsoStore, SsoStoreTuning } from './store/types';
+import { resolveAuthorizationParams, resolveTokenIssuer, type TokenIssuer } from './sso/sso-options';
 
 /** The resolved, frozen configuration. The only place raw options are read is `resolveConfig`. */
 export interface Config {
@@ -29,7 +30,9 @@ export interface Config {
   readonly transactionCookieName: string;
   readonly transactionMaxAge: number;
   readonly cache: { readonly max: number; readonly ttl: number; readonly invalidTtl: number };
-  readonly tokenIssuer: string | undefined;
+  readonly tokenIssuer: TokenIssuer | undefined;
+  /** Extra authorize URL parameters (the protected ones refused at construction). */
+  readonly authorizationParams: Readonly<Record<string, string>>;
   readonly userVerify: boolean;
   readonly httpTimeout: number;
   readonly bearer: boolean;
@@ -47,7 +50,7 @@ export interface Config {
 
 const KNOWN: Record<string, readonly string[]> = {
   '': ['ssoBaseUrl', 'clientId', 'clientSecret', 'secret', 'appBaseUrl', 'authRequired', 'publicPaths', 'routes', 'session',
-    'transactionMaxAge', 'cache', 'tokenIssuer', 'userVerify', 'httpTimeout', 'bearer', 'renderErrors', 'cloud', 'clock', 'httpClient', 'store'],
+    'transactionMaxAge', 'cache', 'tokenIssuer', 'authorizationParams', 'userVerify', 'httpTimeout', 'bearer', 'renderErrors', 'cloud', 'clock', 'httpClient', 'store'],
   routes: ['login', 'callback', 'logout'],
   session: ['name', 'rollingDuration', 'absoluteDuration', 'domain', 'serverSide'],
   cache: ['max', 'ttl', 'invalidTtl'],
@@ -192,9 +195,8 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
     invalidTtl: positive('cache.invalidTtl', cacheIn.invalidTtl, 5, 'seconds'),
   };
 
-  if (o.tokenIssuer !== undefined && !['sso', 'iam', 'iam_jwt'].includes(o.tokenIssuer)) {
-    bad('tokenIssuer', '"sso", "iam" or "iam_jwt"', o.tokenIssuer);
-  }
+  const tokenIssuer = resolveTokenIssuer(o.tokenIssuer);
+  const authorizationParams = resolveAuthorizationParams(o.authorizationParams);
   const publicPaths = o.publicPaths ?? [];
   if (!Array.isArray(publicPaths) || publicPaths.some((p) => typeof p !== 'string' || !p.startsWith('/'))) {
     bad('publicPaths', 'an array of paths starting with "/"', publicPaths);
@@ -242,7 +244,8 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
     transactionCookieName: `${name}_txn`,
     transactionMaxAge,
     cache: Object.freeze(cache),
-    tokenIssuer: o.tokenIssuer,
+    tokenIssuer,
+    authorizationParams,
     userVerify: bool('userVerify', o.userVerify, false),
     httpTimeout,
     bearer: bool('bearer', o.bearer, false),

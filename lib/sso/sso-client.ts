@@ -112,7 +112,9 @@ export class SsoClient {
 
   /** The URL the browser is sent to for sign-in. */
   authorizeUrl(state: string): string {
+    // The protected parameters first; authorizationParams cannot name them (refused at construction).
     const q = new URLSearchParams({ client_id: this.config.clientId, state, response_type: 'code', redirect_uri: this.config.callbackUrl });
+    for (const [name, value] of Object.entries(this.config.authorizationParams)) q.append(name, value);
     return `${this.config.ssoBaseUrl}/sso/oauth2/?${q.toString()}`;
   }
 
