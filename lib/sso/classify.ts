@@ -40,7 +40,8 @@ export interface Answer {
 export interface Row {
   /** HTTP status: a list, a class, or `'*'`. */
   status: readonly number[] | '2xx' | '2xx/400/401' | '*';
-  body: 'JSON object' | 'not JSON' | '*';
+  /** `'JSON object'`: the body parses as one; `'*'`: any body (HTML, text, empty, truncated, ...). */
+  body: 'JSON object' | '*';
   /** `ret_code` kind; `'*'`: any. */
   retCode: RetCodeKind | '*';
   /** For 400/401 JSON errors: whether `error` is one of {@link REFUSING_ERRORS}. */
@@ -104,7 +105,6 @@ export function classifyRow(answer: Answer): Row {
   for (const row of CLASSIFICATION) {
     if (!statusMatches(row.status, status)) continue;
     if (row.body === 'JSON object' && json === undefined) continue;
-    if (row.body === 'not JSON' && json !== undefined) continue;
     if (row.retCode !== '*' && row.retCode !== rc) continue;
     if (row.error !== undefined && row.error !== error) continue;
     if (row.bearerInvalidToken === true && !bearerInvalid) continue;
