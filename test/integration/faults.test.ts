@@ -14,7 +14,8 @@ import { auth } from '../../lib/express/middleware';
 
 // Fault injection of issue 5: every SSO endpoint x every failure x {page, API} over real HTTP,
 // with the answer's status and timing, the session kept through transient faults, and recovery;
-// a refresh storm; and any answer of each endpoint mapped to its documented outcome.
+// a refresh storm; and any answer of each endpoint mapped to its documented outcome. FAULTS and
+// REFUSALS reach every row of the README's "What ends a session" table (lib/sso/classify.ts).
 
 trackUnhandledRejections();
 
@@ -64,6 +65,8 @@ const FAULTS: [string, Fault | 'down', number][] = [
   ['ret_code "5100" (a string)', { type: 'retCode', retCode: '5100' }, 503],
   ['ret_code "5000" (a string)', { type: 'retCode', retCode: '5000' }, 502],
   ['JSON 400 unsupported_grant_type', { type: 'oauthError', error: 'unsupported_grant_type' }, 502],
+  ['ret_code "busy" (not a code)', { type: 'custom', status: 200, body: '{"ret_code":"busy","message":"x"}' }, 502],
+  ['HTTP 200 JSON invalid_grant (an error needs a 400/401 or a ret_code)', { type: 'custom', status: 200, body: '{"error":"invalid_grant"}' }, 502],
 ];
 
 /** Definitive refusals: they end the session (check_token, refresh_token) or refuse the code (token). */
