@@ -3,6 +3,7 @@ import { parseCloudInfo } from './cloud/cloud-info';
 import { SsoGuardError } from './errors';
 import type { SsoGuardOptions } from './options';
 import type { SsoStore, SsoStoreTuning } from './store/types';
+import { resolveAuthorizationParams, resolveTokenIssuer, type TokenIssuer } from './sso/sso-options';
 
 /** The resolved, frozen configuration. The only place raw options are read is `resolveConfig`. */
 export interface Config {
@@ -30,7 +31,9 @@ export interface Config {
   readonly transactionCookieName: string;
   readonly transactionMaxAge: number;
   readonly cache: { readonly max: number; readonly ttl: number; readonly invalidTtl: number };
-  readonly tokenIssuer: string | undefined;
+  readonly tokenIssuer: TokenIssuer | undefined;
+  /** Extra authorize URL parameters (the protected ones refused at construction). */
+  readonly authorizationParams: Readonly<Record<string, string>>;
   readonly userVerify: boolean;
   readonly httpTimeout: number;
   readonly bearer: boolean;
@@ -48,7 +51,7 @@ export interface Config {
 
 const KNOWN: Record<string, readonly string[]> = {
   '': ['ssoBaseUrl', 'clientId', 'clientSecret', 'secret', 'appBaseUrl', 'authRequired', 'publicPaths', 'routes', 'session',
-    'transactionMaxAge', 'cache', 'tokenIssuer', 'userVerify', 'httpTimeout', 'bearer', 'renderErrors', 'cloud', 'clock', 'httpClient', 'store', 'cloudInfo'],
+    'transactionMaxAge', 'cache', 'tokenIssuer', 'authorizationParams', 'userVerify', 'httpTimeout', 'bearer', 'renderErrors', 'cloud', 'clock', 'httpClient', 'store', 'cloudInfo'],
   routes: ['login', 'callback', 'logout'],
   session: ['name', 'rollingDuration', 'absoluteDuration', 'domain', 'serverSide'],
   cache: ['max', 'ttl', 'invalidTtl'],
@@ -221,9 +224,8 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
     invalidTtl: positive('cache.invalidTtl', cacheIn.invalidTtl, 5, 'seconds'),
   };
 
-  if (o.tokenIssuer !== undefined && !['sso', 'iam', 'iam_jwt'].includes(o.tokenIssuer)) {
-    bad('tokenIssuer', '"sso", "iam" or "iam_jwt"', o.tokenIssuer);
-  }
+  const tokenIssuer = resolveTokenIssuer(o.tokenIssuer);
+  const authorizationParams = resolveAuthorizationParams(o.authorizationParams);
   const publicPaths = o.publicPaths ?? [];
   if (!Array.isArray(publicPaths) || publicPaths.some((p) => typeof p !== 'string' || !p.startsWith('/'))) {
     bad('publicPaths', 'an array of paths starting with "/"', publicPaths);
@@ -271,7 +273,8 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
     transactionCookieName: `${name}_txn`,
     transactionMaxAge,
     cache: Object.freeze(cache),
-    tokenIssuer: o.tokenIssuer,
+    tokenIssuer,
+    authorizationParams,
     userVerify: bool('userVerify', o.userVerify, false),
     httpTimeout,
     bearer: bool('bearer', o.bearer, false),

@@ -82,8 +82,18 @@ export interface SsoGuardOptions {
   transactionMaxAge?: number;
   /** check_token cache. */
   cache?: CacheOptions;
-  /** Sent as `token_issuer` on the token request when set (`sso`, `iam`, `iam_jwt`). Default: not sent. */
-  tokenIssuer?: 'sso' | 'iam' | 'iam_jwt';
+  /**
+   * Sent as `token_issuer` on the token request when set: `sso`, `iam`, `iam_jwt` (token type
+   * JWT, no refresh token: the user signs in again when it expires), `app` or `app_dev`.
+   * Default: not sent.
+   */
+  tokenIssuer?: 'sso' | 'iam' | 'iam_jwt' | 'app' | 'app_dev';
+  /**
+   * Extra query parameters of the SSO authorize URL (`/sso/oauth2/`), e.g.
+   * `{ redirect_url: 'https://app.example.com/callback', lang: 'zh-cn' }`. String values only;
+   * `client_id`, `response_type`, `redirect_uri` and `state` cannot be set. Default `{}`.
+   */
+  authorizationParams?: Record<string, string>;
   /** Sends `is_filter_user_verify=1` so `user.user_verify` is filled. Default false. */
   userVerify?: boolean;
   /** Deadline of every SSO call, in milliseconds. Default 5000. */

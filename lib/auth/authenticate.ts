@@ -220,6 +220,8 @@ export class Authenticator {
       c: s.c,
       u: nowSec,
     };
+    // A refresh answer that carried the keys and user stands for the new token's check_token.
+    if (tokens.check !== undefined) await this.cache.seed(tokenHash(next.a), tokens.check, next.e * 1000);
     await this.server?.save(next, this.clock(), (s.c + this.absolute) * 1000);
     return next;
   }

@@ -75,14 +75,31 @@ export class CredentialCache {
       entry = { kind: 'invalid', until: now + this.config.cache.invalidTtl * 1000 };
       debug('check_token: token rejected (cached %ds)', this.config.cache.invalidTtl);
     } else {
-      const stsExp = jwtExpiry(result.credentials.token);
-      let until = Math.min(now + this.config.cache.ttl * 1000, tokenExpiresAt, stsExp === undefined ? Infinity : stsExp * 1000);
-      if (until < now + MIN_TTL_MS) until = now + MIN_TTL_MS;
-      entry = { kind: 'valid', until, result };
-      debug('check_token: valid, cached %dms', until - now);
+      entry = this.validEntry(result, tokenExpiresAt, now);
+      debug('check_token: valid, cached %dms', entry.until - now);
     }
     if (shared !== undefined) await shared.put(`check:${hash}`, entry, entry.until - now);
     return this.keep(hash, entry, now);
+  }
+
+  /** A valid entry: TTL = min(configured TTL, token expiry, STS token `exp`), at least a second. */
+  private validEntry(result: CheckResult, tokenExpiresAt: number, now: number): CacheEntry {
+    const stsExp = jwtExpiry(result.credentials.token);
+    let until = Math.min(now + this.config.cache.ttl * 1000, tokenExpiresAt, stsExp === undefined ? Infinity : stsExp * 1000);
+    if (until < now + MIN_TTL_MS) until = now + MIN_TTL_MS;
+    return { kind: 'valid', until, result };
+  }
+
+  /**
+   * Caches a check_token answer the SSO gave some other way (a refresh answer carrying the keys
+   * and user), under the same TTL rules, so the next lookup needs no check_token call.
+   */
+  async seed(hash: string, result: CheckResult, tokenExpiresAt: number): Promise<void> {
+    const now = this.clock();
+    const entry = this.validEntry(result, tokenExpiresAt, now);
+    debug('check_token answer seeded from a refresh, cached %dms', entry.until - now);
+    if (this.shared !== undefined) await this.shared.put(`check:${hash}`, entry, entry.until - now);
+    this.keep(hash, entry, now);
   }
 
   /** Puts an entry in the first level; with a shared store, only for `localTtl` at most. */

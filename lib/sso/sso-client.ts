@@ -1,8 +1,9 @@
-import type { AxiosInstance, AxiosResponse } from 'axios';
+import type { AxiosInstance } from 'axios';
 import createDebug from 'debug';
 import type { Config } from '../config';
 import { SsoGuardError } from '../errors';
-import { createHttpClient, nonZeroRetCode, parseJsonObject, send } from './http';
+import { REFUSING_ERRORS, classify, retCodeKind, type Outcome } from './classify';
+import { createHttpClient, send } from './http';
 
 const debug = createDebug('express-sso-guard:sso');
 
@@ -13,6 +14,11 @@ export interface TokenSet {
   /** seconds */
   expiresIn: number;
   tokenType: string;
+  /**
+   * The check_token answer for the new access token, when a refresh answer carried
+   * `access_key`, `secret_key`, `token` and `user` (one documented variant of the SSO).
+   */
+  check?: CheckResult;
 }
 
 /** The user of a check_token answer: documented fields, open to more. */
@@ -42,23 +48,21 @@ export interface CheckResult {
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
 
-/**
- * Whether an answer is the SSO refusing (a 4xx, or HTTP 200 with a non-zero `ret_code`) rather
- * than failing. A refusal ends a login or a session; a failure (5xx, garbage) must not.
- */
-function refusal(res: AxiosResponse<string>, body: Record<string, unknown> | undefined): string | undefined {
-  if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) return `HTTP ${res.status}`;
-  if (body !== undefined && res.status >= 200 && res.status < 300) {
-    const rc = nonZeroRetCode(body);
-    if (rc !== undefined) return `ret_code ${rc}`;
-  }
-  return undefined;
+/** The SsoGuardError of an answer the table calls an upstream failure. Never quotes the body. */
+function upstream(outcome: Exclude<Outcome, 'success' | 'refused'>, status: number, json: Record<string, unknown> | undefined, what: string): SsoGuardError {
+  const rc = json === undefined ? 'none' : retCodeKind(json.ret_code);
+  const detail =
+    json === undefined ? `answered with non-JSON (HTTP ${status})` : rc !== 'none' && rc !== 'malformed' ? `answered ret_code ${Number(json.ret_code)} (HTTP ${status})` : `failed (HTTP ${status})`;
+  if (outcome === 'upstream_timeout') return new SsoGuardError(outcome, `${what} timed out (HTTP ${status})`);
+  if (outcome === 'upstream_unavailable') return new SsoGuardError(outcome, `${what} is unavailable: ${detail}`);
+  return new SsoGuardError(outcome, `${what} ${detail}`);
 }
 
-function upstreamStatus(res: AxiosResponse<string>, what: string): void {
-  if (res.status === 429 || res.status === 503) throw new SsoGuardError('upstream_unavailable', `${what} is unavailable (HTTP ${res.status})`);
-  if (res.status === 408 || res.status === 504) throw new SsoGuardError('upstream_timeout', `${what} timed out (HTTP ${res.status})`);
-  if (res.status < 200 || res.status >= 300) throw new SsoGuardError('upstream_error', `${what} failed (HTTP ${res.status})`);
+/** Why an answer was a refusal, for the error message (status and ret_code or error; never free text). */
+function refusalReason(status: number, json: Record<string, unknown> | undefined): string {
+  if (json !== undefined && retCodeKind(json.ret_code) === 'refusing') return `ret_code ${Number(json.ret_code)}`;
+  if (json !== undefined && typeof json.error === 'string' && REFUSING_ERRORS.includes(json.error)) return `HTTP ${status} ${json.error}`;
+  return `HTTP ${status}`;
 }
 
 function str(v: unknown): string | undefined {
@@ -66,12 +70,23 @@ function str(v: unknown): string | undefined {
 }
 
 /**
- * Whether a token can travel unchanged in `Authorization: Bearer …` (visible ASCII). Anything else
- * would be altered on the way (the HTTP client strips control characters, Node sends latin1), so
- * the SSO would check a different token than the one we hold.
+ * Whether a token has the Bearer token syntax of RFC 6750 (b64token). Nothing else can travel
+ * unchanged in `Authorization: Bearer …`, and the SSO refuses anything else as a malformed request
+ * (not as an invalid token): such a token is not valid, without asking, and an SSO issuing one is
+ * answering something unusable (an upstream error at the exchange, not a session that never works).
  */
 function bearerSafe(token: string): boolean {
-  return /^[\x21-\x7e]+$/.test(token);
+  return /^[A-Za-z0-9\-._~+/]+=*$/.test(token);
+}
+
+/** The check_token fields of a body, when all are there and well-formed. */
+function checkResult(b: Record<string, unknown>): CheckResult | undefined {
+  const user = b.user;
+  const accessKey = str(b.access_key);
+  const secretKey = str(b.secret_key);
+  const token = str(b.token);
+  if (accessKey === undefined || secretKey === undefined || token === undefined || user === null || typeof user !== 'object' || Array.isArray(user)) return undefined;
+  return { user: user as SsoUser, credentials: { accessKey, secretKey, token } };
 }
 
 /** Reads a token answer; anything without the documented fields is an upstream error. */
@@ -87,7 +102,7 @@ function tokenSet(body: Record<string, unknown>, what: string): TokenSet {
   return { accessToken, refreshToken: str(rt), expiresIn, tokenType: str(body.token_type) ?? 'Bearer' };
 }
 
-/** The four SSO calls. Bodies are form-encoded; errors come as 4xx or as HTTP 200 + `ret_code`. */
+/** The four SSO calls. Bodies are form-encoded; answers are classified by the table in classify.ts. */
 export class SsoClient {
   private readonly http: AxiosInstance;
 
@@ -97,25 +112,24 @@ export class SsoClient {
 
   /** The URL the browser is sent to for sign-in. */
   authorizeUrl(state: string): string {
+    // The protected parameters first; authorizationParams cannot name them (refused at construction).
     const q = new URLSearchParams({ client_id: this.config.clientId, state, response_type: 'code', redirect_uri: this.config.callbackUrl });
+    for (const [name, value] of Object.entries(this.config.authorizationParams)) q.append(name, value);
     return `${this.config.ssoBaseUrl}/sso/oauth2/?${q.toString()}`;
   }
 
-  private async post(path: string, what: string, form: Record<string, string>, bearer?: string): Promise<{ res: AxiosResponse<string>; body: Record<string, unknown> | undefined }> {
+  /**
+   * One SSO call, classified by the table in classify.ts: resolves the JSON body of a success or
+   * `{ refused }` for a definitive refusal; throws the upstream error of anything else.
+   */
+  private async post(path: string, what: string, form: Record<string, string>, bearer?: string): Promise<{ refused: string } | { body: Record<string, unknown> }> {
     const headers: Record<string, string> = bearer === undefined ? FORM : { ...FORM, authorization: `Bearer ${bearer}` };
     const res = await send(this.http, { method: 'POST', url: `${this.config.ssoBaseUrl}${path}`, headers, data: new URLSearchParams(form).toString() }, this.config.httpTimeout, what);
-    let body: Record<string, unknown> | undefined;
-    try {
-      body = parseJsonObject(res, what);
-    } catch (err) {
-      // A 4xx refusal may come with an HTML page; it is still a refusal.
-      if (refusal(res, undefined) === undefined) {
-        upstreamStatus(res, what);
-        throw err;
-      }
-    }
-    debug('%s -> HTTP %d', what, res.status);
-    return { res, body };
+    const { outcome, json } = classify(res);
+    debug('%s -> HTTP %d: %s', what, res.status, outcome);
+    if (outcome === 'refused') return { refused: refusalReason(res.status, json) };
+    if (outcome !== 'success') throw upstream(outcome, res.status, json, what);
+    return { body: json! };
   }
 
   /** Exchanges an authorization code. A refused code throws `code_rejected`. */
@@ -128,11 +142,9 @@ export class SsoClient {
       client_secret: this.config.clientSecret,
     };
     if (this.config.tokenIssuer !== undefined) form.token_issuer = this.config.tokenIssuer;
-    const { res, body } = await this.post('/sso/token/', 'SSO token endpoint', form);
-    const refused = refusal(res, body);
-    if (refused !== undefined) throw new SsoGuardError('code_rejected', `The SSO refused the authorization code (${refused})`);
-    upstreamStatus(res, 'SSO token endpoint');
-    return tokenSet(body!, 'SSO token endpoint');
+    const answer = await this.post('/sso/token/', 'SSO token endpoint', form);
+    if ('refused' in answer) throw new SsoGuardError('code_rejected', `The SSO refused the authorization code (${answer.refused})`);
+    return tokenSet(answer.body, 'SSO token endpoint');
   }
 
   /** Checks an access token. `undefined` means the SSO says the token is not valid. */
@@ -140,26 +152,23 @@ export class SsoClient {
     // A token that cannot be sent as it is (a Bearer header from a client) is not a valid token.
     if (!bearerSafe(accessToken)) return undefined;
     const form: Record<string, string> = this.config.userVerify ? { is_filter_user_verify: '1' } : {};
-    const { res, body } = await this.post('/sso/check_token/', 'SSO check_token', form, accessToken);
-    if (refusal(res, body) !== undefined) return undefined;
-    upstreamStatus(res, 'SSO check_token');
-    const b = body!;
-    const user = b.user;
-    const accessKey = str(b.access_key);
-    const secretKey = str(b.secret_key);
-    const token = str(b.token);
-    if (accessKey === undefined || secretKey === undefined || token === undefined || user === null || typeof user !== 'object' || Array.isArray(user)) {
-      throw new SsoGuardError('upstream_error', 'SSO check_token answered without access_key/secret_key/token/user');
-    }
-    return { user: user as SsoUser, credentials: { accessKey, secretKey, token } };
+    const answer = await this.post('/sso/check_token/', 'SSO check_token', form, accessToken);
+    if ('refused' in answer) return undefined;
+    const result = checkResult(answer.body);
+    if (result === undefined) throw new SsoGuardError('upstream_error', 'SSO check_token answered without access_key/secret_key/token/user');
+    return result;
   }
 
   /** Refreshes tokens. A refused refresh token throws `refresh_rejected`: the session is over. */
   async refresh(accessToken: string, refreshToken: string): Promise<TokenSet> {
-    const { res, body } = await this.post('/sso/refresh_token/', 'SSO refresh_token', { grant_type: 'refresh_token', refresh_token: refreshToken }, accessToken);
-    const refused = refusal(res, body);
-    if (refused !== undefined) throw new SsoGuardError('refresh_rejected', `The SSO refused the refresh token (${refused})`);
-    upstreamStatus(res, 'SSO refresh_token');
-    return tokenSet(body!, 'SSO refresh_token');
+    const answer = await this.post('/sso/refresh_token/', 'SSO refresh_token', { grant_type: 'refresh_token', refresh_token: refreshToken }, accessToken);
+    if ('refused' in answer) throw new SsoGuardError('refresh_rejected', `The SSO refused the refresh token (${answer.refused})`);
+    const tokens = tokenSet(answer.body, 'SSO refresh_token');
+    // Some SSO versions answer a refresh with the check_token fields too: the caller seeds its
+    // cache with them instead of asking check_token. Only a complete set counts (with
+    // userVerify, only one whose user carries user_verify, as check_token's would).
+    const check = checkResult(answer.body);
+    if (check !== undefined && (!this.config.userVerify || check.user.user_verify !== undefined)) tokens.check = check;
+    return tokens;
   }
 }

@@ -5,7 +5,8 @@ import { MAX_UPSTREAM_BODY } from '../../lib/sso/http';
  * Generated answers of the SSO's three JSON endpoints, and the oracle that says what each must
  * mean (section 1 of the spec): success, a refusal (4xx other than 408/429, or 2xx with a non-zero
  * `ret_code`), or an upstream failure (502 `upstream_error`, 503 `upstream_unavailable`, 504
- * `upstream_timeout`). Shared by the SSO client's property test and the middleware's.
+ * `upstream_timeout`). Written from the README's "What ends a session" table, independently of
+ * lib/sso/classify.ts. Shared by the SSO client's property test and the middleware's.
  */
 
 export type JsonEndpoint = 'token' | 'check_token' | 'refresh_token';
@@ -72,8 +73,8 @@ function checkBody(): fc.Arbitrary<Record<string, unknown>> {
 const retCodeArb = fc.oneof(
   { weight: 6, arbitrary: fc.constant(undefined) },
   { weight: 2, arbitrary: fc.constantFrom<unknown>(0, '0', '00', -0, null) },
-  { weight: 2, arbitrary: fc.constantFrom<unknown>(1100, 1200, 2100, 2200, 5000, -1, '2100', '1200') },
-  { weight: 1, arbitrary: fc.constantFrom<unknown>('abc', true, {}, '0x1', 'ERR') },
+  { weight: 3, arbitrary: fc.constantFrom<unknown>(1100, 1200, 1300, 1400, 2000, 2100, 2200, 2500, 5000, 5100, 5300, 5999, -1, '2100', '1200', '5100', '5000', '1100') },
+  { weight: 1, arbitrary: fc.constantFrom<unknown>('abc', true, {}, '0x1', 'ERR', 1.5, ' 2100') },
 );
 
 const STATUSES = [200, 200, 200, 200, 200, 200, 201, 202, 204, 206, 301, 302, 304, 307, 400, 401, 403, 404, 405, 408, 409, 413, 418, 422, 429, 451, 500, 501, 502, 503, 504, 507, 599];
@@ -92,7 +93,7 @@ export function answerArb(endpoint: JsonEndpoint): fc.Arbitrary<SsoAnswer> {
     { weight: 2, arbitrary: fc.tuple(json, fc.nat()).map(([j, n]) => j.slice(0, n % j.length)) },
     { weight: 1, arbitrary: json.map((j) => `\ufeff${j}`) },
     { weight: 2, arbitrary: fc.constant(`<!doctype html><title>Error</title><h1>${REFLECTION_MARK} maintenance</h1>`) },
-    { weight: 2, arbitrary: fc.constantFrom('', 'null', '[]', '[{}]', '"string"', '123', 'true', `{"error":"invalid_grant","error_description":"${REFLECTION_MARK}"}`, `${REFLECTION_MARK}=1&access_token=x`) },
+    { weight: 2, arbitrary: fc.constantFrom('', 'null', '[]', '[{}]', '"string"', '123', 'true', `{"error":"invalid_grant","error_description":"${REFLECTION_MARK}"}`, '{"error":"invalid_token"}', '{"error":"invalid_request"}', '{"error":"access_denied"}', `${REFLECTION_MARK}=1&access_token=x`) },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 80 }).map((s) => REFLECTION_MARK + s) },
     // Past the client's size limit (a 10 MB answer is in the fault matrix; the limit is what matters).
     { weight: 1, arbitrary: json.map((j) => `${j.slice(0, -1)}${j.length > 2 ? ',' : ''}"pad":"${'x'.repeat(MAX_UPSTREAM_BODY)}"}`) },
@@ -102,11 +103,18 @@ export function answerArb(endpoint: JsonEndpoint): fc.Arbitrary<SsoAnswer> {
 
 const plainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v !== '';
-/** A token the app will send back in `Authorization: Bearer …`: visible ASCII only. */
-const sendable = (v: unknown): v is string => typeof v === 'string' && /^[\x21-\x7e]+$/.test(v);
+/** A token the app will send back in `Authorization: Bearer …`: RFC 6750 b64token syntax. */
+const sendable = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9\-._~+/]+=*$/.test(v);
 
-function retCodeIsError(rc: unknown): boolean {
-  return rc !== undefined && rc !== null && Number(rc) !== 0;
+/** ret_code: 'none' (absent, null, 0 in any integer form), 'refusing', 'busy', 'server', 'other' or 'bad'. */
+function retCodeClass(rc: unknown): string {
+  if (rc === undefined || rc === null) return 'none';
+  const n = typeof rc === 'number' && Number.isInteger(rc) ? rc : typeof rc === 'string' && /^-?\d+$/.test(rc) ? Number(rc) : NaN;
+  if (Number.isNaN(n)) return 'bad';
+  if (n === 0) return 'none';
+  if ([1200, 1400, 2000, 2100, 2200].includes(n)) return 'refusing';
+  if (n === 5100 || n === 5300) return 'busy';
+  return n >= 5000 && n < 6000 ? 'server' : 'other';
 }
 
 function validExpiresIn(v: unknown): boolean {
@@ -131,7 +139,8 @@ export function expectedOutcome(endpoint: JsonEndpoint, a: SsoAnswer): Expected 
   const text = receivedBody(a);
   if (Buffer.byteLength(text) > MAX_UPSTREAM_BODY) return 'upstream_error';
   const s = a.status;
-  if (s >= 400 && s < 500 && s !== 408 && s !== 429) return 'refusal';
+  if (s === 408 || s === 504) return 'upstream_timeout';
+  if (s === 429 || s === 503) return 'upstream_unavailable';
   let parsed: unknown;
   try {
     parsed = JSON.parse(text.replace(/^\ufeff/, ''));
@@ -139,10 +148,13 @@ export function expectedOutcome(endpoint: JsonEndpoint, a: SsoAnswer): Expected 
     parsed = undefined;
   }
   const ok = s >= 200 && s < 300;
-  if (ok && plainObject(parsed) && retCodeIsError(parsed.ret_code)) return 'refusal';
-  if (s === 429 || s === 503) return 'upstream_unavailable';
-  if (s === 408 || s === 504) return 'upstream_timeout';
-  if (!ok || !plainObject(parsed)) return 'upstream_error';
+  // Only 2xx, 400 and 401 JSON objects can say anything; every other answer is a 502.
+  if (!plainObject(parsed) || !(ok || s === 400 || s === 401)) return 'upstream_error';
+  const rc = retCodeClass(parsed.ret_code);
+  if (rc === 'refusing') return 'refusal';
+  if (rc === 'busy') return 'upstream_unavailable';
+  if (rc !== 'none') return 'upstream_error';
+  if (!ok) return ['invalid_grant', 'invalid_token', 'invalid_client'].includes(parsed.error as string) ? 'refusal' : 'upstream_error';
   return validFields(endpoint, parsed) ? 'success' : 'upstream_error';
 }
 

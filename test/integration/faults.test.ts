@@ -14,7 +14,8 @@ import { auth } from '../../lib/express/middleware';
 
 // Fault injection of issue 5: every SSO endpoint x every failure x {page, API} over real HTTP,
 // with the answer's status and timing, the session kept through transient faults, and recovery;
-// a refresh storm; and any answer of each endpoint mapped to its documented outcome.
+// a refresh storm; and any answer of each endpoint mapped to its documented outcome. FAULTS and
+// REFUSALS reach every row of the README's "What ends a session" table (lib/sso/classify.ts).
 
 trackUnhandledRejections();
 
@@ -30,6 +31,8 @@ const MODES = {
 } as const;
 type Mode = keyof typeof MODES;
 
+const ENDPOINTS = ['token', 'check_token', 'refresh_token'] as const;
+
 /** What the SSO does, and the status the user must get for it. `down` stops the whole SSO. */
 const FAULTS: [string, Fault | 'down', number][] = [
   ['down', 'down', 503],
@@ -44,8 +47,40 @@ const FAULTS: [string, Fault | 'down', number][] = [
   ['truncated JSON', { type: 'truncated' }, 502],
   ['JSON without the fields', { type: 'missingFields' }, 502],
   ['a 10 MB body', { type: 'huge' }, 502],
+  // Issue 10 section 4: a proxy's or WAF's page, or a transient ret_code, is not the SSO refusing.
+  ['HTML 400 page', { type: 'status', status: 400 }, 502],
+  ['HTML 401 page', { type: 'status', status: 401 }, 502],
+  ['HTML 403 page', { type: 'status', status: 403 }, 502],
+  ['HTML 404 page', { type: 'status', status: 404 }, 502],
+  ['HTML 405 page', { type: 'status', status: 405 }, 502],
+  ['HTTP 408', { type: 'status', status: 408 }, 504],
+  ['HTTP 429', { type: 'status', status: 429 }, 503],
+  ['JSON 403 access denied', { type: 'custom', status: 403, body: '{"error":"access_denied"}' }, 502],
+  ['JSON 400 invalid_request (e.g. a proxy dropped the Authorization header)', { type: 'custom', status: 400, body: '{"error":"invalid_request"}' }, 502],
+  ['ret_code 1100 (format error)', { type: 'retCode', retCode: 1100 }, 502],
+  ['ret_code 5000 (internal error)', { type: 'retCode', retCode: 5000 }, 502],
+  ['ret_code 5100 (busy)', { type: 'retCode', retCode: 5100 }, 503],
+  ['ret_code 5300 (upgrading)', { type: 'retCode', retCode: 5300 }, 503],
+  ['ret_code 5999 (another 5xxx)', { type: 'retCode', retCode: 5999 }, 502],
+  ['ret_code "5100" (a string)', { type: 'retCode', retCode: '5100' }, 503],
+  ['ret_code "5000" (a string)', { type: 'retCode', retCode: '5000' }, 502],
+  ['JSON 400 unsupported_grant_type', { type: 'oauthError', error: 'unsupported_grant_type' }, 502],
+  ['ret_code "busy" (not a code)', { type: 'custom', status: 200, body: '{"ret_code":"busy","message":"x"}' }, 502],
+  ['HTTP 200 JSON invalid_grant (an error needs a 400/401 or a ret_code)', { type: 'custom', status: 200, body: '{"error":"invalid_grant"}' }, 502],
 ];
-const ENDPOINTS = ['token', 'check_token', 'refresh_token'] as const;
+
+/** Definitive refusals: they end the session (check_token, refresh_token) or refuse the code (token). */
+const REFUSALS: [string, Fault][] = [
+  ['JSON 401 invalid_token', { type: 'oauthError', error: 'invalid_token' }],
+  ['JSON 400 invalid_grant', { type: 'oauthError', error: 'invalid_grant' }],
+  ['JSON 401 invalid_client', { type: 'oauthError', error: 'invalid_client' }],
+  ['ret_code 1200 (authentication failed)', { type: 'retCode', retCode: 1200 }],
+  ['ret_code 1400 (access denied)', { type: 'retCode', retCode: 1400 }],
+  ['ret_code 2000 (session expired)', { type: 'retCode', retCode: 2000 }],
+  ['ret_code 2100 (not found: invalid grant)', { type: 'retCode', retCode: 2100 }],
+  ['ret_code "2200" (invalid token, as a string)', { type: 'retCode', retCode: '2200' }],
+];
+const REFUSAL_MATRIX = ENDPOINTS.flatMap((endpoint) => (['page', 'API'] as const).flatMap((mode) => REFUSALS.map(([label, fault]) => [endpoint, mode, label, fault] as const)));
 const MATRIX = ENDPOINTS.flatMap((endpoint) => (['page', 'API'] as const).flatMap((mode) => FAULTS.map(([label, fault, status]) => [endpoint, mode, label, status, fault] as const)));
 
 function isSessionCookie(line: string): boolean {
@@ -132,6 +167,40 @@ describe.each(EXPRESS_VERSIONS)('SSO faults (%s)', (_name, express) => {
     const next = await served.get(path, { cookie, accept });
     expect(next.status).toBe(200);
     if (endpoint === 'refresh_token') expect(openSession(cookiesFrom(next.setCookie)).a).not.toBe(openSession(cookie).a);
+  });
+
+  it.each(REFUSAL_MATRIX)('%s %s, SSO refuses with %s: the login is refused or the session ends', async (endpoint, mode, _label, fault) => {
+    const { path, accept } = MODES[mode];
+    if (endpoint === 'token') {
+      const login = await served.get('/login?returnTo=/dest');
+      const state = new URL(login.headers.location!).searchParams.get('state')!;
+      const code = sso.approve({ redirectUri: REDIRECT_URI });
+      sso.setFault(endpoint, fault);
+      const res = await served.get(`/callback?code=${code}&state=${state}`, { cookie: cookiesFrom(login.setCookie), accept });
+      expect(res.status).toBe(400);
+      if (mode === 'API') expect(JSON.parse(res.body).error).toBe('code_rejected');
+      expect(res.setCookie.filter(isSessionCookie)).toEqual([]);
+      return;
+    }
+    // check_token refusing a session without a refresh token ends it; with one it would refresh.
+    if (endpoint === 'check_token') sso.setOptions({ refreshTokens: false });
+    try {
+      const { cookie } = await signIn(app, sso);
+      if (endpoint === 'refresh_token') clock.advance((TTL + 1) * 1000);
+      sso.setFault(endpoint, fault);
+      const res = await served.get(path, { cookie, accept });
+      if (mode === 'page') {
+        expect(res.status).toBe(302);
+        expect(res.headers.location).toBe(`/login?returnTo=${encodeURIComponent(path)}`);
+      } else {
+        expect(res.status).toBe(401);
+      }
+      const cleared = res.setCookie.filter(isSessionCookie);
+      expect(cleared.length).toBeGreaterThan(0);
+      expect(cleared.every((c) => /Max-Age=0/.test(c))).toBe(true);
+    } finally {
+      sso.setOptions({ refreshTokens: true });
+    }
   });
 
   it.each(ENDPOINTS)('%s slow but within the timeout is just slow', async (endpoint) => {

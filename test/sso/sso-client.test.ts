@@ -198,8 +198,17 @@ describe('SsoClient against a raw HTTP server', () => {
       expect((await failure(c.refresh('a', 'r'))).code).toBe(code);
     });
 
-    it('a 4xx with an HTML page is still a refusal', async () => {
-      answer({ kind: 'http', status: 401, body: '<html>nope</html>', contentType: 'text/html' });
+    it('a 4xx page (a proxy or WAF) is an upstream error, never a refusal: the session survives it', async () => {
+      for (const status of [400, 401, 403, 404, 405]) {
+        answer({ kind: 'http', status, body: '<html>nope</html>', contentType: 'text/html' });
+        expect((await failure(c.checkToken('a'))).code).toBe('upstream_error');
+        expect((await failure(c.refresh('a', 'r'))).code).toBe('upstream_error');
+        expect((await failure(c.exchangeCode('x'))).code).toBe('upstream_error');
+      }
+    });
+
+    it('a 401 whose WWW-Authenticate says error="invalid_token" is a refusal, whatever its body', async () => {
+      answer({ kind: 'http', status: 401, body: '', headers: { 'www-authenticate': 'Bearer realm="sso", error="invalid_token"' } });
       expect(await c.checkToken('a')).toBeUndefined();
       expect((await failure(c.refresh('a', 'r'))).code).toBe('refresh_rejected');
     });
@@ -263,7 +272,7 @@ describe('SsoClient against a raw HTTP server', () => {
 
     it('never sends a token that cannot travel unchanged in a header: it is simply not valid', async () => {
       raw.requests.length = 0;
-      for (const token of ['a\nb', 'caf\u00e9', 'x\u2603', ' padded ', 'two words']) expect(await c.checkToken(token)).toBeUndefined();
+      for (const token of ['a\nb', 'caf\u00e9', 'x\u2603', ' padded ', 'two words', '"quoted"', 'a!b', 'x=y']) expect(await c.checkToken(token)).toBeUndefined();
       expect(raw.requests).toHaveLength(0);
     });
   });

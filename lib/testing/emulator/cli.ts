@@ -25,6 +25,11 @@ Options:
   --cloud-api-expired-token <status|1200|2000>
                            answer an expired STS token with HTTP 401 (status, default)
                            or HTTP 200 and that ret_code
+  --ret-code-on-success    add ret_code 0 to successful answers (default: none)
+  --ret-code-type <type>   write ret_code as a "number" (default) or a "string"
+  --refresh-with-credentials
+                           refresh answers also carry access_key, secret_key,
+                           token and user (the account guide's variant)
   -h, --help               show this help
 `;
 
@@ -61,6 +66,9 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       'no-rotate': { type: 'boolean' },
       'cloud-api-clock-offset': { type: 'string' },
       'cloud-api-expired-token': { type: 'string' },
+      'ret-code-on-success': { type: 'boolean' },
+      'ret-code-type': { type: 'string' },
+      'refresh-with-credentials': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -89,6 +97,13 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   if (values['no-rotate']) options.rotateRefreshTokens = false;
   const cloudApi = cloudApiFlags(values['cloud-api-clock-offset'], values['cloud-api-expired-token']);
   if (cloudApi !== undefined) options.cloudApi = cloudApi;
+  if (values['ret-code-on-success']) options.retCodeOnSuccess = true;
+  const retCodeType = values['ret-code-type'];
+  if (retCodeType !== undefined) {
+    if (retCodeType !== 'number' && retCodeType !== 'string') throw new Error(`--ret-code-type must be "number" or "string"; received ${JSON.stringify(retCodeType)}`);
+    options.retCodeType = retCodeType;
+  }
+  if (values['refresh-with-credentials']) options.refreshWithCredentials = true;
   return { help: false, options };
 }
 

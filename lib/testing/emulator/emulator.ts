@@ -17,6 +17,7 @@ export type {
   EmulatorEndpoint,
   EmulatorErrorStyle,
   EmulatorOptions,
+  EmulatorRetCodeType,
   EmulatorRouteHandler,
   EmulatorSettings,
   EmulatorUser,
@@ -142,7 +143,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         if (fault && fault.type !== 'slow') {
           await drainBody(req);
           config.logger(`${req.method} ${path.slice(0, 200)} -> fault ${fault.type}`);
-          if (!res.destroyed) answerWithFault(req, res, fault, target.endpoint, config.settings.retCodeOnSuccess);
+          if (!res.destroyed) answerWithFault(req, res, fault, target.endpoint, config.settings);
           return;
         }
       }
@@ -218,7 +219,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const userId = params.userId ?? firstUserId;
       if (!store.users.has(userId)) throw new Error(`approve(): unknown userId ${describe(userId)}`);
       if (params.tokenIssuer !== undefined && !TOKEN_ISSUERS.includes(params.tokenIssuer)) {
-        throw new TypeError(`approve(): "tokenIssuer" must be "sso", "iam" or "iam_jwt"; received ${describe(params.tokenIssuer)}`);
+        throw new TypeError(`approve(): "tokenIssuer" must be one of ${TOKEN_ISSUERS.map((i) => `"${i}"`).join(', ')}; received ${describe(params.tokenIssuer)}`);
       }
       return store.issueCode({ clientId, redirectUri: params.redirectUri, userId, tokenIssuer: params.tokenIssuer as TokenIssuer | undefined });
     },

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { send, sendJson } from './http';
+import { retCodeValue, send, sendJson, type RetCodeSettings } from './http';
 import { ENDPOINTS, fail, isPlainObject, refuseUnknownKeys } from './options';
 import type { EmulatorEndpoint, Fault, FaultOptions } from './types';
 
@@ -62,7 +62,7 @@ function writeHuge(res: http.ServerResponse, bytes: number): void {
  * Answers a request with an injected fault (`slow` is handled by the caller, which answers
  * normally after the delay). The request body has been consumed already.
  */
-export function answerWithFault(req: http.IncomingMessage, res: http.ServerResponse, fault: Exclude<Fault, { type: 'slow' }>, endpoint: EmulatorEndpoint, retCodeOnSuccess: boolean): void {
+export function answerWithFault(req: http.IncomingMessage, res: http.ServerResponse, fault: Exclude<Fault, { type: 'slow' }>, endpoint: EmulatorEndpoint, settings: RetCodeSettings): void {
   switch (fault.type) {
     case 'reset':
       // A TCP RST: the client sees ECONNRESET (or "socket hang up"), never an HTTP answer.
@@ -80,10 +80,20 @@ export function answerWithFault(req: http.IncomingMessage, res: http.ServerRespo
       send(res, 200, 'application/json; charset=utf-8', TRUNCATED_BODIES[endpoint]);
       return;
     case 'retCode':
-      sendJson(res, 200, { ret_code: fault.retCode, message: fault.message ?? `emulated failure (ret_code ${fault.retCode})` });
+      // A string retCode is sent as written; a number follows the retCodeType setting.
+      sendJson(res, 200, {
+        ret_code: typeof fault.retCode === 'string' ? fault.retCode : retCodeValue(fault.retCode, settings.retCodeType),
+        message: fault.message ?? `emulated failure (ret_code ${fault.retCode})`,
+      });
       return;
+    case 'oauthError': {
+      const status = fault.status ?? (fault.error === 'invalid_token' || fault.error === 'invalid_client' ? 401 : 400);
+      const headers: http.OutgoingHttpHeaders = fault.error === 'invalid_token' ? { 'www-authenticate': 'Bearer error="invalid_token"' } : {};
+      sendJson(res, status, { error: fault.error, error_description: fault.description ?? `emulated ${fault.error}` }, headers);
+      return;
+    }
     case 'missingFields':
-      sendJson(res, 200, retCodeOnSuccess ? { ret_code: 0, ...PARTIAL_BODIES[endpoint] } : PARTIAL_BODIES[endpoint]);
+      sendJson(res, 200, settings.retCodeOnSuccess ? { ret_code: retCodeValue(0, settings.retCodeType), ...PARTIAL_BODIES[endpoint] } : PARTIAL_BODIES[endpoint]);
       return;
     case 'huge':
       writeHuge(res, fault.bytes ?? DEFAULT_HUGE_BYTES);
@@ -132,9 +142,17 @@ export function validateFault(endpoint: unknown, fault: unknown, opts: FaultOpti
       if (typeof f.body !== 'string') throw fail('fault.body', 'a string', f.body);
       optionalString('fault.contentType', f.contentType, true);
       break;
-    case 'retCode':
-      if (typeof f.retCode !== 'number' || !Number.isInteger(f.retCode) || f.retCode === 0) throw fail('fault.retCode', 'a non-zero integer', f.retCode);
+    case 'retCode': {
+      const rc: unknown = f.retCode;
+      const integer = (typeof rc === 'number' && Number.isInteger(rc)) || (typeof rc === 'string' && /^-?\d{1,9}$/.test(rc));
+      if (!integer || Number(rc) === 0) throw fail('fault.retCode', 'a non-zero integer, or one written as a string ("5100")', rc);
       optionalString('fault.message', f.message, false);
+      break;
+    }
+    case 'oauthError':
+      if (typeof f.error !== 'string' || !/^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/.test(f.error)) throw fail('fault.error', 'an OAuth error code such as "invalid_grant"', f.error);
+      if (f.status !== undefined) status(f.status);
+      optionalString('fault.description', f.description, false);
       break;
     case 'huge':
       if (f.bytes !== undefined && (typeof f.bytes !== 'number' || !Number.isInteger(f.bytes) || f.bytes < 1 || f.bytes > 2 ** 30)) {
@@ -142,7 +160,7 @@ export function validateFault(endpoint: unknown, fault: unknown, opts: FaultOpti
       }
       break;
     default:
-      throw fail('fault.type', '"reset", "hang", "slow", "status", "garbage", "truncated", "retCode", "missingFields", "huge" or "custom"', (f as { type?: unknown }).type);
+      throw fail('fault.type', '"reset", "hang", "slow", "status", "garbage", "truncated", "retCode", "oauthError", "missingFields", "huge" or "custom"', (f as { type?: unknown }).type);
   }
   return times;
 }

@@ -119,10 +119,10 @@ function authenticateClient(ctx: HandlerContext, clientId: string, clientSecret:
 
 function asJson(ctx: HandlerContext, res: http.ServerResponse, answer: () => object): void {
   try {
-    sendSuccess(res, answer(), ctx.config.settings.retCodeOnSuccess);
+    sendSuccess(res, answer(), ctx.config.settings);
   } catch (err) {
     if (!(err instanceof OAuthProblem)) throw err;
-    sendProblem(res, err, ctx.config.settings.errorStyle);
+    sendProblem(res, err, ctx.config.settings.errorStyle, ctx.config.settings.retCodeType);
   }
 }
 
@@ -137,7 +137,7 @@ export function handleToken(ctx: HandlerContext, req: http.IncomingMessage, res:
     const clientSecret = requireParam(form, 'client_secret');
     const issuer = form.get('token_issuer');
     if (grantType !== 'authorization_code') throw new OAuthProblem('unsupported_grant_type', 'grant_type must be "authorization_code"');
-    if (issuer !== undefined && !TOKEN_ISSUERS.includes(issuer as TokenIssuer)) throw new OAuthProblem('invalid_request', 'token_issuer must be "sso", "iam" or "iam_jwt"');
+    if (issuer !== undefined && !TOKEN_ISSUERS.includes(issuer as TokenIssuer)) throw new OAuthProblem('invalid_request', `token_issuer must be one of ${TOKEN_ISSUERS.join(', ')}`);
     authenticateClient(ctx, clientId, clientSecret);
     return ctx.store.exchangeCode({ code, clientId, redirectUri, tokenIssuer: issuer as TokenIssuer | undefined });
   });

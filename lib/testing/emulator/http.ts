@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import type { EmulatorErrorStyle } from './types';
+import type { EmulatorErrorStyle, EmulatorRetCodeType } from './types';
 
 /** Largest request body the emulator reads (bytes); a bigger one is answered 413. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -152,15 +152,26 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(body), headers);
 }
 
-/** Sends a successful JSON answer, with `ret_code: 0` first when asked to. */
-export function sendSuccess(res: http.ServerResponse, body: object, retCodeOnSuccess: boolean): void {
-  sendJson(res, 200, retCodeOnSuccess ? { ret_code: 0, ...body } : body);
+/** A `ret_code` as the configured JSON type writes it. */
+export function retCodeValue(code: number | string, type: EmulatorRetCodeType): number | string {
+  return type === 'string' ? String(code) : Number(code);
+}
+
+/** How `ret_code` is written: whether successes carry one, and as a number or a string. */
+export interface RetCodeSettings {
+  readonly retCodeOnSuccess: boolean;
+  readonly retCodeType: EmulatorRetCodeType;
+}
+
+/** Sends a successful JSON answer, with `ret_code: 0` (or `"0"`) first when asked to. */
+export function sendSuccess(res: http.ServerResponse, body: object, settings: RetCodeSettings): void {
+  sendJson(res, 200, settings.retCodeOnSuccess ? { ret_code: retCodeValue(0, settings.retCodeType), ...body } : body);
 }
 
 /** Sends a refusal in the configured error style. */
-export function sendProblem(res: http.ServerResponse, problem: OAuthProblem, style: EmulatorErrorStyle): void {
+export function sendProblem(res: http.ServerResponse, problem: OAuthProblem, style: EmulatorErrorStyle, retCodeType: EmulatorRetCodeType = 'number'): void {
   if (style === 'ret_code') {
-    sendJson(res, 200, { ret_code: problem.retCode, message: problem.message });
+    sendJson(res, 200, { ret_code: retCodeValue(problem.retCode, retCodeType), message: problem.message });
     return;
   }
   const headers: http.OutgoingHttpHeaders = problem.error === 'invalid_token' ? { 'www-authenticate': `Bearer error="invalid_token"` } : {};

@@ -2,6 +2,7 @@ import type {
   EmulatorEndpoint,
   EmulatorErrorStyle,
   EmulatorOptions,
+  EmulatorRetCodeType,
   EmulatorRouteHandler,
   EmulatorSettings,
   EmulatorUser,
@@ -25,6 +26,8 @@ export interface Settings {
   rotateRefreshTokens: boolean;
   errorStyle: EmulatorErrorStyle;
   retCodeOnSuccess: boolean;
+  retCodeType: EmulatorRetCodeType;
+  refreshWithCredentials: boolean;
   /** The user id to approve as, or `false` to show the sign-in page. */
   autoApprove: string | false;
 }
@@ -98,6 +101,8 @@ const OPTION_KEYS = [
   'refreshTokenTtl',
   'errorStyle',
   'retCodeOnSuccess',
+  'retCodeType',
+  'refreshWithCredentials',
   'clock',
   'logger',
   'routes',
@@ -113,6 +118,8 @@ const SETTING_KEYS = [
   'refreshTokenTtl',
   'errorStyle',
   'retCodeOnSuccess',
+  'retCodeType',
+  'refreshWithCredentials',
   'autoApprove',
 ] as const;
 
@@ -125,6 +132,8 @@ const DEFAULT_SETTINGS = {
   rotateRefreshTokens: true,
   errorStyle: 'status',
   retCodeOnSuccess: false,
+  retCodeType: 'number',
+  refreshWithCredentials: false,
 } as const;
 
 /** Short description of a bad value for an error message (never echoes long strings in full). */
@@ -301,6 +310,11 @@ export function applySettings(settings: Settings, patch: EmulatorSettings, hasUs
   if (patch.refreshTokens !== undefined) next.refreshTokens = boolean('refreshTokens', patch.refreshTokens);
   if (patch.rotateRefreshTokens !== undefined) next.rotateRefreshTokens = boolean('rotateRefreshTokens', patch.rotateRefreshTokens);
   if (patch.retCodeOnSuccess !== undefined) next.retCodeOnSuccess = boolean('retCodeOnSuccess', patch.retCodeOnSuccess);
+  if (patch.refreshWithCredentials !== undefined) next.refreshWithCredentials = boolean('refreshWithCredentials', patch.refreshWithCredentials);
+  if (patch.retCodeType !== undefined) {
+    if (patch.retCodeType !== 'number' && patch.retCodeType !== 'string') throw fail('retCodeType', '"number" or "string"', patch.retCodeType);
+    next.retCodeType = patch.retCodeType;
+  }
   if (patch.errorStyle !== undefined) {
     if (patch.errorStyle !== 'status' && patch.errorStyle !== 'ret_code') throw fail('errorStyle', '"status" or "ret_code"', patch.errorStyle);
     next.errorStyle = patch.errorStyle;

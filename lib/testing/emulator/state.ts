@@ -4,7 +4,7 @@ import type { Settings } from './options';
 import type { AccessKeyInfo, EmulatorUser, IssuedTokens, TokenIssuer } from './types';
 
 /** The `token_issuer` values `/sso/token/` accepts. */
-export const TOKEN_ISSUERS: readonly TokenIssuer[] = ['sso', 'iam', 'iam_jwt'];
+export const TOKEN_ISSUERS: readonly TokenIssuer[] = ['sso', 'iam', 'iam_jwt', 'app', 'app_dev'];
 
 interface CodeRecord {
   readonly clientId: string;
@@ -182,16 +182,22 @@ export class EmulatorStore {
     const grant = this.grants.get(record.grantId);
     if (!grant || access.grantId !== grant.id) throw new OAuthProblem('invalid_grant', 'the Bearer access token does not belong to this refresh token');
     this.sweep();
-    if (!this.settings.rotateRefreshTokens) return { ...this.issueAccessToken(grant, this.settings.accessTokenTtl), refresh_token: refreshToken };
-    record.status = 'used';
-    // The previous access tokens stop working; their temporary credentials live on until their own exp.
-    for (const token of grant.accessTokens) {
-      const previous = this.accessTokens.get(token);
-      if (previous) previous.revoked = true;
+    let tokens: IssuedTokens;
+    if (!this.settings.rotateRefreshTokens) {
+      tokens = { ...this.issueAccessToken(grant, this.settings.accessTokenTtl), refresh_token: refreshToken };
+    } else {
+      record.status = 'used';
+      // The previous access tokens stop working; their temporary credentials live on until their own exp.
+      for (const token of grant.accessTokens) {
+        const previous = this.accessTokens.get(token);
+        if (previous) previous.revoked = true;
+      }
+      tokens = this.issueAccessToken(grant, this.settings.accessTokenTtl);
+      tokens.refresh_token = this.issueRefreshToken(grant);
     }
-    const tokens = this.issueAccessToken(grant, this.settings.accessTokenTtl);
-    tokens.refresh_token = this.issueRefreshToken(grant);
-    return tokens;
+    // The account guide's variant: the new token's check_token answer comes along (the same
+    // credentials a check_token call would then return).
+    return this.settings.refreshWithCredentials ? { ...tokens, ...this.check(tokens.access_token, false) } : tokens;
   }
 
   /** Revokes one access token (and its temporary credentials) or refresh token; unknown tokens are ignored. */

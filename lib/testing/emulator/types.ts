@@ -44,6 +44,9 @@ export type EmulatorRouteHandler = (req: http.IncomingMessage, res: http.ServerR
 /** Error style of the JSON endpoints (token, check_token, refresh_token). */
 export type EmulatorErrorStyle = 'status' | 'ret_code';
 
+/** How `ret_code` is written in JSON. */
+export type EmulatorRetCodeType = 'number' | 'string';
+
 /** Options of {@link startEmulator}. Every option is validated once; a bad one throws a TypeError naming it. */
 export interface EmulatorOptions {
   /** Interface to listen on. Default `'127.0.0.1'`. */
@@ -89,8 +92,19 @@ export interface EmulatorOptions {
    * are HTTP 200 with `{ret_code, message}` (codes in {@link EMULATOR_RET_CODES}). Default `'status'`.
    */
   errorStyle?: EmulatorErrorStyle;
-  /** Add `ret_code: 0` to every successful JSON answer. Default `false`. */
+  /** Add `ret_code: 0` to every successful JSON answer. Default `false` (no `ret_code` on success). */
   retCodeOnSuccess?: boolean;
+  /**
+   * How `ret_code` is written, in successes (with `retCodeOnSuccess`), `ret_code`-style errors and
+   * `retCode` faults: `'number'` (`"ret_code":2100`, the IaaS docs) or `'string'`
+   * (`"ret_code":"2100"`, as the Go SDK reads it). Default `'number'`.
+   */
+  retCodeType?: EmulatorRetCodeType;
+  /**
+   * `/sso/refresh_token/` also answers `access_key`, `secret_key`, `token` and `user` (the new
+   * access token's check_token answer, without `user_verify`), as one guide documents. Default `false`.
+   */
+  refreshWithCredentials?: boolean;
   /** Current time, milliseconds since the epoch; inject a fake clock in tests. Default `Date.now`. */
   clock?: () => number;
   /** Receives one line per request (method, path, status); never tokens or secrets. Default: silent. */
@@ -131,8 +145,10 @@ export type Fault =
   | { type: 'garbage' }
   /** HTTP 200, `application/json`, JSON cut off mid-way. */
   | { type: 'truncated' }
-  /** HTTP 200 `{ret_code, message}`. */
-  | { type: 'retCode'; retCode: number; message?: string }
+  /** HTTP 200 `{ret_code, message}`; a string `retCode` (`"5100"`) is sent as a JSON string. */
+  | { type: 'retCode'; retCode: number | string; message?: string }
+  /** An OAuth error `{error, error_description}` with `status` (default 401 for `invalid_token` / `invalid_client`, else 400). */
+  | { type: 'oauthError'; error: string; status?: number; description?: string }
   /** HTTP 200 JSON that lacks the documented fields. */
   | { type: 'missingFields' }
   /** HTTP 200 `application/json`, a body of exactly `bytes` bytes (default 10 MB) of JSON-ish filler. */
@@ -158,12 +174,14 @@ export type EmulatorSettings = Partial<
     | 'refreshTokenTtl'
     | 'errorStyle'
     | 'retCodeOnSuccess'
+    | 'retCodeType'
+    | 'refreshWithCredentials'
     | 'autoApprove'
   >
 >;
 
-/** The `token_issuer` values `/sso/token/` accepts. */
-export type TokenIssuer = 'sso' | 'iam' | 'iam_jwt';
+/** The `token_issuer` values `/sso/token/` accepts (`iam_jwt`: token type JWT, no refresh token). */
+export type TokenIssuer = 'sso' | 'iam' | 'iam_jwt' | 'app' | 'app_dev';
 
 /** Arguments of {@link Emulator.approve}. */
 export interface ApproveParams {
@@ -186,6 +204,11 @@ export interface IssuedTokens {
   token_type: string;
   /** Absent when refresh tokens are off or the issuer is `iam_jwt`. */
   refresh_token?: string;
+  /** With `refreshWithCredentials`, refresh answers carry the check_token fields too. */
+  access_key?: string;
+  secret_key?: string;
+  token?: string;
+  user?: Record<string, unknown>;
 }
 
 /** Options of {@link Emulator.issueTokens}. */
