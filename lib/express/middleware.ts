@@ -128,7 +128,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   return Object.defineProperties(ssoGuard, {
     ready: { value: core.ready },
     storeStats: { get: () => core.shared?.stats },
-    close: { value: async () => core.config.store?.close?.() },
+    close: { value: async () => (core.shared === undefined ? core.config.store?.close?.() : core.shared.close()) },
   }) as SsoGuardMiddleware;
 }
 
@@ -138,7 +138,10 @@ export interface SsoGuardMiddleware extends RequestHandler {
   readonly ready: Promise<void>;
   /** Health counters of the shared store (`available`, `failures`, `fallbacks`); undefined without one. */
   readonly storeStats: StoreStats | undefined;
-  /** Stops listening to the store's events. The Redis client the app passed in stays open. */
+  /**
+   * Stops listening to the store's events and retrying writes queued during a store outage (after
+   * one last attempt). The Redis client the app passed in stays open.
+   */
   close(): Promise<void>;
 }
 
