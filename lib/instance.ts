@@ -49,7 +49,11 @@ export function createCore(options: SsoGuardOptions | undefined): Core {
       ? Promise.resolve()
       : shared.subscribe((event) => {
           if (event.kind === 'revoke') revocations.add(event.sessionId, event.until);
-          else cache.delete(event.hash);
+          else if (event.kind === 'drop') cache.delete(event.hash);
+          else {
+            cache.clear();
+            server?.clear();
+          }
         });
   return Object.freeze({
     config,

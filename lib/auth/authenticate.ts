@@ -195,14 +195,20 @@ export class Authenticator {
    */
   async revoke(s: SessionData): Promise<void> {
     const until = (s.c + this.absolute) * 1000;
-    this.revocations.add(s.i, until);
-    if (this.shared !== undefined) {
-      await this.shared.put(`revoked:${s.i}`, 1, until - this.clock());
-      await this.shared.publish({ kind: 'revoke', sessionId: s.i, until });
-    }
-    await this.server?.delete(s.i);
+    await this.revokeId(s.i, until);
     await this.cache.forget(tokenHash(s.a));
     debug('session revoked');
+  }
+
+  /**
+   * Refuses a session id from now until `until` (ms) here, and on every instance: the denylist
+   * entry, its event and the deletion of server-side tokens are queued and retried while the store
+   * is unreachable, so a logout made during an outage still reaches everyone once it is back.
+   */
+  private async revokeId(id: string, until: number): Promise<void> {
+    this.revocations.add(id, until);
+    await this.shared?.writeDurably([{ put: `revoked:${id}`, value: 1, ttlMs: until - this.clock() }, { publish: { kind: 'revoke', sessionId: id, until } }]);
+    await this.server?.delete(id);
   }
 
   /** Refreshes (or adopts a remembered refresh of) a session's tokens. */
@@ -222,7 +228,7 @@ export class Authenticator {
     };
     // A refresh answer that carried the keys and user stands for the new token's check_token.
     if (tokens.check !== undefined) await this.cache.seed(tokenHash(next.a), tokens.check, next.e * 1000);
-    await this.server?.save(next, this.clock(), (s.c + this.absolute) * 1000);
+    await this.server?.save(next, this.clock(), (s.c + this.absolute) * 1000, true);
     return next;
   }
 
@@ -241,10 +247,7 @@ export class Authenticator {
       const tokens = this.server.peek(read.pointer.i, now) ?? (await this.server.load(read.pointer.i, now).catch(() => undefined));
       // Without the tokens (store down), still revoke the id: the session cannot come back.
       s = tokens === undefined ? undefined : { ...tokens, ...read.pointer };
-      if (s === undefined) {
-        this.revocations.add(read.pointer.i, (read.pointer.c + this.absolute) * 1000);
-        await this.server.delete(read.pointer.i);
-      }
+      if (s === undefined) await this.revokeId(read.pointer.i, (read.pointer.c + this.absolute) * 1000);
     }
     if (s !== undefined) await this.revoke(s);
     return read.names;
@@ -260,7 +263,7 @@ export class Authenticator {
     const done = (entry: CacheEntry): Outcome =>
       entry.kind === 'valid' ? { ...authenticated(entry.result, undefined, clear), bearerToken: token } : { ...ANONYMOUS, setCookie: clear, reason: 'invalid_token' };
     if (hit !== undefined) return done(hit);
-    return this.cache.lookup(hash, token, now + this.config.cache.ttl * 1000).then(done, (err: unknown) => {
+    return this.cache.lookup(hash, token, now + this.config.cache.ttl * 1000, false, true).then(done, (err: unknown) => {
       if (err instanceof SsoGuardError) return { ...ANONYMOUS, setCookie: clear, error: err };
       throw err;
     });

@@ -129,7 +129,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   return Object.defineProperties(ssoGuard, {
     ready: { value: core.ready },
     storeStats: { get: () => core.shared?.stats },
-    close: { value: async () => core.config.store?.close?.() },
+    close: { value: async () => core.shared?.close() },
   }) as SsoGuardMiddleware;
 }
 
@@ -137,9 +137,12 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
 export interface SsoGuardMiddleware extends RequestHandler {
   /** Resolves once the instance listens to its store's events (at once without a store). */
   readonly ready: Promise<void>;
-  /** Health counters of the shared store (`available`, `failures`, `fallbacks`); undefined without one. */
+  /** Health counters of the shared store (`available`, `failures`, `fallbacks`, `queued`, `dropped`); undefined without one. */
   readonly storeStats: StoreStats | undefined;
-  /** Stops listening to the store's events. The Redis client the app passed in stays open. */
+  /**
+   * Stops listening to the store's events and retrying writes queued during a store outage (after
+   * one last attempt). The Redis client the app passed in stays open.
+   */
   close(): Promise<void>;
 }
 

@@ -46,16 +46,33 @@ export class ServerSessions {
     return tokens;
   }
 
-  /** Stores a session's tokens until `expiresAt` (ms), here and in the store. */
-  async save(s: SessionData, now: number, expiresAt: number): Promise<void> {
+  /**
+   * Stores a session's tokens until `expiresAt` (ms), in the store and here. A session is never
+   * kept in this process only (it would work here, then end silently elsewhere or later): when the
+   * store cannot be written, this rejects with `upstream_unavailable` (503). A new session is then
+   * refused; refreshed tokens (`writeBehind`, already issued by the SSO) are also queued and
+   * written once the store is back, and until then the session answers 503 here as everywhere.
+   */
+  async save(s: SessionData, now: number, expiresAt: number, writeBehind = false): Promise<void> {
     const tokens: StoredTokens = s.r === undefined ? { a: s.a, t: s.t, e: s.e, l: s.l } : { a: s.a, r: s.r, t: s.t, e: s.e, l: s.l };
+    const key = `session:${s.i}` as const;
+    const ttlMs = expiresAt - now;
+    const written = writeBehind ? await this.shared.writeDurably([{ put: key, value: tokens, ttlMs }]) : await this.shared.put(key, tokens, ttlMs);
+    if (!written) {
+      this.local.delete(s.i);
+      throw new SsoGuardError('upstream_unavailable', 'The session store is unavailable');
+    }
     this.local.set(s.i, { tokens, until: now + this.shared.localTtl * 1000 });
-    await this.shared.put(`session:${s.i}`, tokens, expiresAt - now);
   }
 
-  /** Deletes a session's tokens everywhere (logout). */
+  /** Deletes a session's tokens everywhere (logout); queued and retried while the store is unreachable. */
   async delete(id: string): Promise<void> {
     this.local.delete(id);
-    await this.shared.delete(`session:${id}`);
+    await this.shared.writeDurably([{ delete: `session:${id}` }]);
+  }
+
+  /** Empties the first level (the store's events may have been missed). */
+  clear(): void {
+    this.local.clear();
   }
 }

@@ -3,6 +3,7 @@ import createDebug from 'debug';
 import type { Config } from '../config';
 import { jwtExpiry } from '../util/crypto';
 import { Inflight } from '../util/inflight';
+import { SsoGuardError } from '../errors';
 import type { Shared } from '../store/shared-store';
 import type { CheckResult, SsoClient } from './sso-client';
 
@@ -15,14 +16,50 @@ export type CacheEntry =
 
 /** Shortest time an answer is cached, so an STS token that expires right now cannot cause a stampede. */
 const MIN_TTL_MS = 1000;
+/** Most check_token calls in flight at once for Bearer tokens the cache does not know. */
+export const BEARER_CHECKS_IN_FLIGHT = 16;
+/** Most unknown Bearer tokens waiting for one of those calls; past it, 503 with Retry-After. */
+export const BEARER_CHECKS_QUEUED = 128;
+
+/** A counting semaphore with a bounded queue: `run` rejects at once when the queue is full. */
+class Gate {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(
+    private readonly limit: number,
+    private readonly queue: number,
+  ) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) {
+      if (this.waiting.length >= this.queue) throw new SsoGuardError('upstream_unavailable', 'Too many unknown Bearer tokens being checked; retry shortly');
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else {
+      this.active++;
+    }
+    try {
+      return await task();
+    } finally {
+      // Hand the slot to the next waiter (active stays the same), or free it.
+      const next = this.waiting.shift();
+      if (next === undefined) this.active--;
+      else next();
+    }
+  }
+}
 
 /**
  * check_token through a bounded LRU. Entries carry their own expiry (checked against the injected
  * clock), so a hit costs one Map lookup and one comparison. Concurrent lookups of one token share
- * one SSO call.
+ * one SSO call. Negative answers ("invalid") live in a second LRU of their own, so a flood of
+ * unknown tokens never evicts signed-in sessions; check_token calls for unknown Bearer tokens are
+ * bounded ({@link BEARER_CHECKS_IN_FLIGHT} at once, {@link BEARER_CHECKS_QUEUED} waiting).
  */
 export class CredentialCache {
   private readonly lru: LRUCache<string, CacheEntry>;
+  private readonly negative: LRUCache<string, CacheEntry>;
+  private readonly bearerGate = new Gate(BEARER_CHECKS_IN_FLIGHT, BEARER_CHECKS_QUEUED);
   private readonly inflight = new Inflight<CacheEntry>();
   private readonly clock: () => number;
 
@@ -32,32 +69,35 @@ export class CredentialCache {
     private readonly shared?: Shared,
   ) {
     this.lru = new LRUCache({ max: config.cache.max });
+    this.negative = new LRUCache({ max: config.cache.max });
     this.clock = config.clock;
   }
 
   /** The live entry for a token hash, without calling the SSO. */
   peek(hash: string, now: number): CacheEntry | undefined {
-    const entry = this.lru.get(hash);
+    const entry = this.lru.get(hash) ?? this.negative.get(hash);
     if (entry === undefined) return undefined;
     if (entry.until > now) return entry;
-    this.lru.delete(hash);
+    this.delete(hash);
     return undefined;
   }
 
   /**
    * Calls check_token (once for any number of concurrent callers) and caches the answer.
    * `tokenExpiresAt` (ms) caps the TTL. `force` skips the cached answer (fresh credentials).
-   * Upstream failures reject with an SsoGuardError and are not cached.
+   * Upstream failures reject with an SsoGuardError and are not cached. `bearer` (a token the
+   * cache does not know, from an Authorization header) passes the bounded gate: past it, an
+   * `upstream_unavailable` error (503, Retry-After).
    */
-  lookup(hash: string, accessToken: string, tokenExpiresAt: number, force = false): Promise<CacheEntry> {
+  lookup(hash: string, accessToken: string, tokenExpiresAt: number, force = false, bearer = false): Promise<CacheEntry> {
     if (!force) {
       const hit = this.peek(hash, this.clock());
       if (hit !== undefined) return Promise.resolve(hit);
     }
-    return this.inflight.run(hash, () => this.fetch(hash, accessToken, tokenExpiresAt, force));
+    return this.inflight.run(hash, () => this.fetch(hash, accessToken, tokenExpiresAt, force, bearer));
   }
 
-  private async fetch(hash: string, accessToken: string, tokenExpiresAt: number, force: boolean): Promise<CacheEntry> {
+  private async fetch(hash: string, accessToken: string, tokenExpiresAt: number, force: boolean, bearer: boolean): Promise<CacheEntry> {
     const shared = this.shared;
     if (shared !== undefined && !force) {
       // Second level: another instance may already have asked the SSO.
@@ -68,7 +108,7 @@ export class CredentialCache {
         return this.keep(hash, remote, now);
       }
     }
-    const result = await this.sso.checkToken(accessToken);
+    const result = bearer ? await this.bearerGate.run(() => this.sso.checkToken(accessToken)) : await this.sso.checkToken(accessToken);
     const now = this.clock();
     let entry: CacheEntry;
     if (result === undefined) {
@@ -105,25 +145,38 @@ export class CredentialCache {
   /** Puts an entry in the first level; with a shared store, only for `localTtl` at most. */
   private keep(hash: string, entry: CacheEntry, now: number): CacheEntry {
     const local = this.shared === undefined ? entry : { ...entry, until: Math.min(entry.until, now + this.shared.localTtl * 1000) };
-    this.lru.set(hash, local);
+    if (local.kind === 'valid') {
+      this.negative.delete(hash);
+      this.lru.set(hash, local);
+    } else {
+      this.lru.delete(hash);
+      this.negative.set(hash, local);
+    }
     return local;
   }
 
   /** Drops the cached answer of a token here only (an invalidation from another instance). */
   delete(hash: string): void {
     this.lru.delete(hash);
+    this.negative.delete(hash);
+  }
+
+  /** Drops every cached answer here (the store's events may have been missed). */
+  clear(): void {
+    this.lru.clear();
+    this.negative.clear();
   }
 
   /** Drops the cached answer of a token everywhere (logout). */
   async forget(hash: string): Promise<void> {
-    this.lru.delete(hash);
+    this.delete(hash);
     if (this.shared === undefined) return;
     await this.shared.delete(`check:${hash}`);
     await this.shared.publish({ kind: 'drop', hash });
   }
 
-  /** Number of entries held (for tests and metrics). */
+  /** Number of entries held, negative ones included (for tests and metrics). */
   get size(): number {
-    return this.lru.size;
+    return this.lru.size + this.negative.size;
   }
 }

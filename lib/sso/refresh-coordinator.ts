@@ -76,14 +76,19 @@ export class RefreshCoordinator {
    * second, and then another instance takes over. Without the store, refresh locally.
    */
   private async coordinate(shared: Shared, refreshHash: string, accessToken: string, refreshToken: string): Promise<RefreshOutcome> {
-    const key = `refresh:${refreshHash}`;
+    const key = `refresh:${refreshHash}` as const;
     const lockTtl = this.config.httpTimeout + LOCK_MARGIN_MS;
     const deadline = performance.now() + lockTtl + this.config.httpTimeout;
     for (;;) {
       const known = await shared.get<Remembered>(key);
       if (known !== undefined && !isOwnOutcome(known, accessToken)) return this.adopt(refreshHash, known);
       const owner = await shared.lock(`lock:${refreshHash}`, lockTtl);
-      if (owner === null) return this.call(refreshHash, accessToken, refreshToken);
+      if (owner === null) {
+        // No coordination: another instance may refresh this very token meanwhile. A server-side
+        // session is not refreshed at all then (its new tokens could not be stored).
+        if (this.config.session.serverSide) throw new SsoGuardError('upstream_unavailable', 'The session store is unavailable');
+        return this.call(refreshHash, accessToken, refreshToken, false);
+      }
       if (owner !== undefined) {
         try {
           const again = await shared.get<Remembered>(key);
@@ -106,7 +111,13 @@ export class RefreshCoordinator {
     return known.outcome;
   }
 
-  private async call(refreshHash: string, accessToken: string, refreshToken: string): Promise<RefreshOutcome> {
+  /**
+   * One refresh call. `coordinated` is false when the store could not take the lock: a refusal
+   * may then only mean that another instance rotated the token meanwhile, so it must not end the
+   * session: it becomes a 503 (session kept) and is not remembered; the next request, with the
+   * store back, adopts the other instance's outcome or refreshes again.
+   */
+  private async call(refreshHash: string, accessToken: string, refreshToken: string, coordinated = true): Promise<RefreshOutcome> {
     debug('refreshing');
     try {
       const tokens = await this.sso.refresh(accessToken, refreshToken);
@@ -114,10 +125,15 @@ export class RefreshCoordinator {
       const outcome = { tokens, issuedAt };
       const remembered: Remembered = { ok: true, outcome, until: issuedAt + OUTCOME_TTL_MS };
       this.outcomes.set(refreshHash, remembered);
-      await this.shared?.put(`refresh:${refreshHash}`, remembered, OUTCOME_TTL_MS);
+      // Queued while the store is unreachable: late requests on other instances adopt it once it is back.
+      await this.shared?.writeDurably([{ put: `refresh:${refreshHash}`, value: remembered, ttlMs: OUTCOME_TTL_MS }]);
       debug('refreshed: new token valid %ds', tokens.expiresIn);
       return outcome;
     } catch (err) {
+      if (err instanceof SsoGuardError && err.code === 'refresh_rejected' && !coordinated) {
+        debug('refresh refused while the store was unavailable: session kept');
+        throw new SsoGuardError('upstream_unavailable', 'The session store is unavailable; the refresh could not be coordinated', { cause: err });
+      }
       if (err instanceof SsoGuardError && err.code === 'refresh_rejected') {
         const remembered: Remembered = { ok: false, until: this.clock() + this.config.cache.invalidTtl * 1000 };
         this.outcomes.set(refreshHash, remembered);

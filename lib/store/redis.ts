@@ -7,7 +7,7 @@ const debug = createDebug('express-sso-guard:store');
 /** The part of a node-redis (v4+) client we use. */
 interface NodeRedisLike {
   sendCommand(args: string[]): Promise<unknown>;
-  duplicate(): NodeRedisLike & { connect(): Promise<unknown>; subscribe(channel: string, listener: (message: string) => void): Promise<unknown>; quit?(): Promise<unknown>; destroy?(): void; on(event: 'error', listener: (err: Error) => void): unknown };
+  duplicate(): NodeRedisLike & { connect(): Promise<unknown>; subscribe(channel: string, listener: (message: string) => void): Promise<unknown>; quit?(): Promise<unknown>; destroy?(): void; on(event: 'error' | 'ready', listener: (err: Error) => void): unknown };
 }
 
 /** The part of an ioredis client we use. */
@@ -55,25 +55,29 @@ export function redisStore(options: RedisStoreOptions): SsoStore & SsoStoreTunin
   if (localTtl !== undefined && !(typeof localTtl === 'number' && localTtl > 0)) throw new SsoGuardError('invalid_option', `"redisStore.localTtl" must be a positive number of seconds; received ${String(localTtl)}`);
 
   let send: (args: string[]) => Promise<unknown>;
-  let openSubscriber: (channel: string, listener: (message: string) => void) => Promise<() => Promise<void>>;
+  let openSubscriber: (channel: string, listener: (message: string) => void, onResubscribed: () => void) => Promise<() => Promise<void>>;
   if (isIoRedis(client)) {
     send = ([command, ...args]) => client.call(command!, ...args);
-    openSubscriber = async (channel, listener) => {
+    openSubscriber = async (channel, listener, onResubscribed) => {
       const sub = client.duplicate();
       sub.on('error', (err: never) => debug('subscriber error: %s', (err as Error).message));
       sub.on('message', ((ch: string, message: string) => {
         if (ch === channel) listener(message);
       }) as never);
       await sub.subscribe(channel);
+      // Connected and subscribed: every later 'ready' is a reconnection (ioredis resubscribes).
+      sub.on('ready', onResubscribed as never);
       return async () => sub.disconnect();
     };
   } else if (isNodeRedis(client)) {
     send = (args) => client.sendCommand(args);
-    openSubscriber = async (channel, listener) => {
+    openSubscriber = async (channel, listener, onResubscribed) => {
       const sub = client.duplicate();
       sub.on('error', (err) => debug('subscriber error: %s', err.message));
       await sub.connect();
       await sub.subscribe(channel, listener);
+      // Connected and subscribed: every later 'ready' is a reconnection (node-redis resubscribes).
+      sub.on('ready', () => onResubscribed());
       return async () => {
         if (sub.quit) await sub.quit().catch(() => sub.destroy?.());
         else sub.destroy?.();
@@ -88,6 +92,7 @@ export function redisStore(options: RedisStoreOptions): SsoStore & SsoStoreTunin
   return {
     timeout,
     localTtl,
+    prefix,
     async get(key) {
       const v = await send(['GET', prefix + key]);
       return v === null || v === undefined ? undefined : String(v);
@@ -106,8 +111,8 @@ export function redisStore(options: RedisStoreOptions): SsoStore & SsoStoreTunin
     async publish(message) {
       await send(['PUBLISH', channel, message]);
     },
-    async subscribe(listener) {
-      closeSubscriber = await openSubscriber(channel, listener);
+    async subscribe(listener, onResubscribed) {
+      closeSubscriber = await openSubscriber(channel, listener, () => onResubscribed?.());
     },
     async close() {
       await closeSubscriber?.();

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import createDebug from 'debug';
 import { Sealer, randomToken } from '../util/crypto';
 import type { SsoStore, SsoStoreTuning } from './types';
+import { WriteQueue } from './write-queue';
 
 const debug = createDebug('express-sso-guard:store');
 
@@ -16,29 +17,65 @@ export interface StoreStats {
   failures: number;
   /** Times the middleware switched to in-process behaviour because of the store. */
   fallbacks: number;
+  /** Writes (logouts, refresh outcomes) waiting for the store to be reachable again. */
+  readonly queued: number;
+  /** Queued writes dropped because too many waited (the oldest first). */
+  readonly dropped: number;
 }
 
-/** Messages between instances over the store's pub/sub channel. */
-export type SharedEvent = { kind: 'revoke'; sessionId: string; until: number } | { kind: 'drop'; hash: string };
+/**
+ * Messages between instances over the store's pub/sub channel; `resync` is local: the
+ * subscription was lost and restored, so messages may have been missed meanwhile.
+ */
+export type SharedEvent = { kind: 'revoke'; sessionId: string; until: number } | { kind: 'drop'; hash: string } | { kind: 'resync' };
+
+/** What a sealed store value is for; the first segment of its key. */
+export type StorePurpose = 'check' | 'session' | 'refresh' | 'revoked';
+/** A key of a sealed value: its purpose, then an id (a hash or a random session id). */
+export type StoreKey = `${StorePurpose}:${string}`;
+
+/** A write that must reach the store (queued and retried while it is unreachable). */
+export type DurableWrite =
+  | { readonly put: StoreKey; readonly value: unknown; readonly ttlMs: number }
+  | { readonly delete: StoreKey }
+  | { readonly publish: SharedEvent };
+
+/** Most writes kept for an unreachable store; past it the oldest are dropped (counted). */
+const MAX_QUEUED_WRITES = 10_000;
 
 /**
  * The middleware's view of an optional shared store: sealed JSON values (a dump reveals no
- * credential), locks with owners, pub/sub events, and a bounded timeout on every call. When the
+ * credential), each bound to its purpose and full key (a value copied under another key does not
+ * open: a miss), locks with owners, pub/sub events, and a bounded timeout on every call. When the
  * store fails or is slow, each call resolves its fallback instead (log once, count it), and the
- * store is tried again a second later: Redis is a helper, never a single point of failure.
+ * store is tried again a second later: Redis is a helper, never a single point of failure. Writes
+ * that must not be lost (logouts, refresh outcomes) are queued and retried until written.
  */
 export class Shared {
   private readonly sealer: Sealer;
   private readonly timeout: number;
+  private readonly prefix: string;
+  private readonly queue = new WriteQueue(MAX_QUEUED_WRITES);
   /** Seconds an answer from the store stays in the in-process first level. */
   readonly localTtl: number;
   private skipUntil = 0;
-  readonly stats: StoreStats = { available: true, failures: 0, fallbacks: 0 };
+  readonly stats: StoreStats = ((queue) => ({
+    available: true,
+    failures: 0,
+    fallbacks: 0,
+    get queued() {
+      return queue.size;
+    },
+    get dropped() {
+      return queue.dropped;
+    },
+  }))(this.queue);
 
   constructor(private readonly store: SsoStore & SsoStoreTuning, secrets: readonly string[]) {
     this.sealer = new Sealer(secrets, 'store');
     this.timeout = store.timeout ?? 250;
     this.localTtl = store.localTtl ?? 30;
+    this.prefix = typeof store.prefix === 'string' ? store.prefix : '';
   }
 
   private async run<T>(what: string, op: () => Promise<T>, fallback: T): Promise<T> {
@@ -70,12 +107,20 @@ export class Shared {
     }
   }
 
-  /** A sealed JSON value, or undefined (absent, unreadable, or store unavailable). */
-  async get<T>(key: string): Promise<T | undefined> {
+  /** Authenticated data of a value: its purpose and full key, as the store holds it. */
+  private context(key: StoreKey): string {
+    return `store value\0${this.prefix}${key}`;
+  }
+
+  /** A sealed JSON value, or undefined (absent, unreadable, sealed for another key, or store unavailable). */
+  async get<T>(key: StoreKey): Promise<T | undefined> {
     const sealed = await this.run('get', () => this.store.get(key), undefined);
     if (sealed === undefined) return undefined;
-    const plain = this.sealer.open(sealed);
-    if (plain === undefined) return undefined;
+    const plain = this.sealer.open(sealed, this.context(key));
+    if (plain === undefined) {
+      debug('a store value did not open under its key: ignored');
+      return undefined;
+    }
     try {
       return JSON.parse(plain) as T;
     } catch {
@@ -83,46 +128,84 @@ export class Shared {
     }
   }
 
-  /** Stores `value` sealed, for `ttlMs`. */
-  async put(key: string, value: unknown, ttlMs: number): Promise<void> {
-    if (ttlMs <= 0) return;
-    const sealed = this.sealer.seal(JSON.stringify(value));
-    await this.run('set', () => this.store.set(key, sealed, ttlMs), false);
+  /** Stores `value` sealed, for `ttlMs`. Resolves whether it was written. */
+  async put(key: StoreKey, value: unknown, ttlMs: number): Promise<boolean> {
+    if (ttlMs <= 0) return true;
+    const sealed = this.sealer.seal(JSON.stringify(value), this.context(key));
+    return this.run('set', async () => (await this.store.set(key, sealed, ttlMs), true), false);
   }
 
-  async delete(key: string): Promise<void> {
-    await this.run('delete', () => this.store.delete(key), undefined);
+  /** Deletes `key`. Resolves whether the store was reached. */
+  async delete(key: StoreKey): Promise<boolean> {
+    return this.run('delete', async () => (await this.store.delete(key), true), false);
+  }
+
+  /**
+   * Writes that must not be lost, in order: written now when the store answers, otherwise queued
+   * (bounded) and retried every second until written, whatever requests come. Resolves whether
+   * they were all written now.
+   */
+  async writeDurably(writes: readonly DurableWrite[]): Promise<boolean> {
+    const now = performance.now();
+    const queued = writes.map((w) => {
+      if ('put' in w) {
+        const deadline = now + w.ttlMs;
+        return { deadline, attempt: () => this.put(w.put, w.value, deadline - performance.now()) };
+      }
+      // A deletion or an event matters as long as any session could: keep it up to a day.
+      const deadline = now + 86_400_000;
+      return 'delete' in w ? { deadline, attempt: () => this.delete(w.delete) } : { deadline, attempt: () => this.publish(w.publish) };
+    });
+    return this.queue.add(queued);
   }
 
   /**
    * Takes a lock: the owner token when taken, `undefined` when another instance holds it, and
    * `null` when the store is unavailable (the caller then proceeds on its own).
    */
-  async lock(key: string, ttlMs: number): Promise<string | undefined | null> {
+  async lock(key: `lock:${string}`, ttlMs: number): Promise<string | undefined | null> {
     const owner = randomToken(16);
     const taken = await this.run('lock', () => this.store.set(key, owner, ttlMs, true), null);
     return taken === null ? null : taken ? owner : undefined;
   }
 
   /** Releases a lock only if `owner` still holds it. */
-  async unlock(key: string, owner: string): Promise<void> {
+  async unlock(key: `lock:${string}`, owner: string): Promise<void> {
     await this.run('unlock', () => this.store.deleteIfEquals(key, owner), undefined);
   }
 
-  /** Tells every instance (this one included). */
-  async publish(event: SharedEvent): Promise<void> {
+  /** Tells every instance (this one included). Resolves whether the store took the message. */
+  async publish(event: SharedEvent): Promise<boolean> {
+    if (event.kind === 'resync') return true;
     const msg = event.kind === 'revoke' ? `r ${event.sessionId} ${event.until}` : `d ${event.hash}`;
-    await this.run('publish', () => this.store.publish(msg), undefined);
+    return this.run('publish', async () => (await this.store.publish(msg), true), false);
   }
 
-  /** Subscribes to events. A failure to subscribe is logged; local behaviour goes on. */
+  /**
+   * Subscribes to events. A failure to subscribe is logged; local behaviour goes on. When the
+   * store reports a lost and restored subscription, the listener gets `resync`.
+   */
   async subscribe(listener: (event: SharedEvent) => void): Promise<void> {
     await this.store
-      .subscribe((msg) => {
-        const [kind, a, b] = msg.split(' ');
-        if (kind === 'r' && a && b && Number.isFinite(Number(b))) listener({ kind: 'revoke', sessionId: a, until: Number(b) });
-        else if (kind === 'd' && a) listener({ kind: 'drop', hash: a });
-      })
+      .subscribe(
+        (msg) => {
+          const [kind, a, b] = msg.split(' ');
+          if (kind === 'r' && a && b && Number.isFinite(Number(b))) listener({ kind: 'revoke', sessionId: a, until: Number(b) });
+          else if (kind === 'd' && a) listener({ kind: 'drop', hash: a });
+        },
+        () => {
+          debug('subscription restored: dropping first-level entries (events may have been missed)');
+          listener({ kind: 'resync' });
+          // Writes queued during the outage need not wait for the timer.
+          void this.queue.flush();
+        },
+      )
       .catch((err: unknown) => debug('subscribe failed: %s', (err as Error).message));
+  }
+
+  /** Stops retrying (after one last attempt) and closes what the store opened itself. */
+  async close(): Promise<void> {
+    await this.queue.close();
+    await this.store.close?.();
   }
 }

@@ -18,8 +18,17 @@ export interface SsoStore {
   deleteIfEquals(key: string, value: string): Promise<void>;
   /** Sends `message` to every instance subscribed to this store (including this one). */
   publish(message: string): Promise<void>;
-  /** Calls `listener` with every published message. Resolves once subscribed. */
-  subscribe(listener: (message: string) => void): Promise<void>;
+  /**
+   * Calls `listener` with every published message. Resolves once subscribed. A store that can
+   * lose its subscription (a dropped connection) calls `onResubscribed` each time it is restored,
+   * so the caller knows messages may have been missed meanwhile.
+   */
+  subscribe(listener: (message: string) => void, onResubscribed?: () => void): Promise<void>;
+  /**
+   * The store's own key prefix, if it adds one: it is authenticated with every value, so a value
+   * copied to another prefix (another app on the same Redis) does not open either.
+   */
+  readonly prefix?: string;
   /** Releases what the store opened itself (not the client the user passed in). */
   close?(): Promise<void>;
 }

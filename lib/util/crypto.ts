@@ -23,10 +23,17 @@ function deriveKey(secret: string, purpose: KeyPurpose): Key {
   return { kid, kidNumber: kid.readUInt32BE(0), key: createSecretKey(raw) };
 }
 
+/** Authenticated data: the fixed-length header, then the context (if any). */
+function aad(header: Buffer, context: string | undefined): Buffer {
+  return context === undefined ? header : Buffer.concat([header, Buffer.from(`\0${context}`, 'utf8')]);
+}
+
 /**
  * AES-256-GCM sealing with keys derived once (HKDF-SHA256) from the configured secrets. The first
  * secret seals; every secret opens. A key id in the header picks the key, so a rotated cookie is
- * opened with one decryption, never by trial.
+ * opened with one decryption, never by trial. An optional `context` (e.g. a store value's purpose
+ * and full key) is authenticated with the header: a value only opens with the context it was
+ * sealed with, so it cannot be moved to another key or used for another purpose.
  */
 export class Sealer {
   private readonly current: Key;
@@ -39,21 +46,24 @@ export class Sealer {
     for (const k of keys) if (!this.byKid.has(k.kidNumber)) this.byKid.set(k.kidNumber, k);
   }
 
-  /** Encrypts and authenticates `plaintext`; returns base64url text. */
-  seal(plaintext: string): string {
+  /** Encrypts and authenticates `plaintext` (and `context`, not stored); returns base64url text. */
+  seal(plaintext: string, context?: string): string {
     const iv = randomBytes(IV_LENGTH);
     const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);
     const header = Buffer.allocUnsafe(HEADER);
     header[0] = VERSION;
     this.current.kid.copy(header, 1);
-    cipher.setAAD(header);
+    cipher.setAAD(aad(header, context));
     const body = cipher.update(plaintext, 'utf8');
     const final = cipher.final();
     return Buffer.concat([header, iv, body, final, cipher.getAuthTag()]).toString('base64url');
   }
 
-  /** Opens a sealed text; `undefined` for anything forged, truncated, foreign or malformed. Never throws. */
-  open(sealed: string): string | undefined {
+  /**
+   * Opens a sealed text; `undefined` for anything forged, truncated, foreign, malformed or sealed
+   * with another `context`. Never throws.
+   */
+  open(sealed: string, context?: string): string | undefined {
     if (sealed.length < 44 || sealed.length > 16384) return undefined;
     const buf = Buffer.from(sealed, 'base64url');
     if (buf.length < HEADER + IV_LENGTH + TAG_LENGTH || buf[0] !== VERSION) return undefined;
@@ -64,7 +74,7 @@ export class Sealer {
     if (key === undefined) return undefined;
     try {
       const decipher = createDecipheriv('aes-256-gcm', key.key, buf.subarray(HEADER, HEADER + IV_LENGTH), { authTagLength: TAG_LENGTH });
-      decipher.setAAD(buf.subarray(0, HEADER));
+      decipher.setAAD(aad(buf.subarray(0, HEADER), context));
       decipher.setAuthTag(buf.subarray(buf.length - TAG_LENGTH));
       const out = decipher.update(buf.subarray(HEADER + IV_LENGTH, buf.length - TAG_LENGTH), undefined, 'utf8');
       return out + decipher.final('utf8');
