@@ -1,4 +1,5 @@
 import createDebug from 'debug';
+import { LRUCache } from 'lru-cache';
 import type { Config } from '../config';
 import type { CacheEntry, CredentialCache } from '../sso/check-token-cache';
 import { tokenHash } from '../util/crypto';
@@ -9,6 +10,7 @@ import type { ServerSessions } from '../session/server-sessions';
 import type { Shared } from '../store/shared-store';
 import type { SessionCookie, SessionData, SessionRead } from '../session/session-cookie';
 import type { CheckResult } from '../sso/sso-client';
+import type { SessionEndReason } from '../telemetry/events';
 
 const debug = createDebug('express-sso-guard:session');
 
@@ -25,7 +27,7 @@ export interface Outcome {
   /** An upstream failure: the session is kept, but the request cannot be authenticated now. */
   readonly error: SsoGuardError | undefined;
   /** Why an unauthenticated request is unauthenticated, for the 401 answer. */
-  readonly reason: 'none' | 'ended' | 'invalid_token';
+  readonly reason: 'none' | 'ended' | 'invalid_token' | 'forbidden';
 }
 
 const ANONYMOUS: Outcome = Object.freeze({ result: undefined, session: undefined, setCookie: undefined, error: undefined, reason: 'none' });
@@ -50,6 +52,8 @@ export class Authenticator {
    * computed once, not on every request; entries go when their session object does.
    */
   private readonly hashes = new WeakMap<SessionData, string>();
+  /** Bearer tokens `authorize` refused (token hash -> until, ms), bounded like the cache. */
+  private readonly denied: LRUCache<string, number>;
 
   constructor(
     private readonly config: Config,
@@ -64,9 +68,10 @@ export class Authenticator {
     this.absolute = config.session.absoluteDuration;
     this.rolling = config.session.rollingDuration;
     this.touchAfter = Math.min(this.rolling / 10, 3600);
+    this.denied = new LRUCache({ max: config.cache.max });
   }
 
-  run(cookieHeader: string | undefined, authorization: string | undefined): Outcome | Promise<Outcome> {
+  run(cookieHeader: string | undefined, authorization: string | undefined, req?: unknown): Outcome | Promise<Outcome> {
     const now = this.clock();
     const read = this.sessions.read(cookieHeader);
     let s = read.data;
@@ -77,7 +82,7 @@ export class Authenticator {
         s = { ...tokens, ...read.pointer };
       } else {
         const clear = read.names.length > 0 ? this.sessions.clear(read.names) : undefined;
-        if (authorization !== undefined && this.config.bearer) return this.bearer(authorization, now, clear);
+        if (authorization !== undefined && this.config.bearer) return this.bearer(authorization, now, clear, req);
         return clear === undefined ? ANONYMOUS : { ...ANONYMOUS, setCookie: clear };
       }
     }
@@ -94,15 +99,15 @@ export class Authenticator {
       if (err instanceof SsoGuardError) return { ...ANONYMOUS, error: err };
       throw err;
     }
-    if (tokens === undefined) return this.end(read.names, 'server-side session not found');
+    if (tokens === undefined) return this.end(read.names, 'server-side session not found', 'not_found');
     return this.check({ ...tokens, ...pointer }, read, now);
   }
 
   /** The session's lifetimes, revocation, cached check and refresh, once the session is known. */
   private check(s: SessionData, read: SessionRead, now: number): Outcome | Promise<Outcome> {
     const nowSec = Math.floor(now / 1000);
-    if (nowSec >= s.c + this.absolute || nowSec >= s.u + this.rolling) return this.end(read.names, 'session lifetime over');
-    if (this.revocations.has(s.i, now)) return this.end(read.names, 'session was logged out');
+    if (nowSec >= s.c + this.absolute || nowSec >= s.u + this.rolling) return this.end(read.names, 'session lifetime over', 'lifetime');
+    if (this.revocations.has(s.i, now)) return this.end(read.names, 'session was logged out', 'revoked');
     let hash = this.hashes.get(s);
     if (hash === undefined) {
       hash = tokenHash(s.a);
@@ -129,7 +134,7 @@ export class Authenticator {
       // First level missed: a logout on another instance may be known only to the store.
       if (this.shared !== undefined && (await this.shared.get(`revoked:${s.i}`)) !== undefined) {
         this.revocations.add(s.i, (s.c + this.absolute) * 1000);
-        return this.end(names, 'session was logged out (shared)');
+        return this.end(names, 'session was logged out (shared)', 'revoked');
       }
       if (refreshDue) {
         if (s.r !== undefined) {
@@ -143,7 +148,7 @@ export class Authenticator {
             earlyFailure = err;
           }
         } else if (nowSec >= s.e) {
-          return this.end(names, 'access token expired and no refresh token');
+          return this.end(names, 'access token expired and no refresh token', 'expired');
         }
       }
       if (refreshed) hash = tokenHash(session.a);
@@ -156,13 +161,13 @@ export class Authenticator {
         refreshed = true;
         entry = await this.cache.lookup(tokenHash(session.a), session.a, session.e * 1000);
       }
-      if (entry.kind !== 'valid') return this.end(names, 'access token rejected');
+      if (entry.kind !== 'valid') return this.end(names, 'access token rejected', 'refused');
       if (!refreshed && !read.stale && nowSec - session.u < this.touchAfter) return authenticated(entry.result, session);
       const next = { ...session, u: nowSec };
       return authenticated(entry.result, next, this.sessions.serialize(next, nowSec, names));
     } catch (err) {
       if (err instanceof SsoGuardError) {
-        if (err.code === 'refresh_rejected') return this.end(names, 'refresh token rejected');
+        if (err.code === 'refresh_rejected') return this.end(names, 'refresh token rejected', 'refused');
         // Transient: keep the session (no Set-Cookie), fail this request only.
         debug('upstream failure, session kept: %s', err.code);
         return { ...ANONYMOUS, error: err };
@@ -195,6 +200,7 @@ export class Authenticator {
    */
   async revoke(s: SessionData): Promise<void> {
     const until = (s.c + this.absolute) * 1000;
+    this.config.telemetry.sessionEnded('logout', this.cache.userOf(tokenHash(s.a), this.clock()));
     this.revocations.add(s.i, until);
     if (this.shared !== undefined) {
       await this.shared.put(`revoked:${s.i}`, 1, until - this.clock());
@@ -240,6 +246,7 @@ export class Authenticator {
       // Without the tokens (store down), still revoke the id: the session cannot come back.
       s = tokens === undefined ? undefined : { ...tokens, ...read.pointer };
       if (s === undefined) {
+        this.config.telemetry.sessionEnded('logout');
         this.revocations.add(read.pointer.i, (read.pointer.c + this.absolute) * 1000);
         await this.server.delete(read.pointer.i);
       }
@@ -248,7 +255,7 @@ export class Authenticator {
     return read.names;
   }
 
-  private bearer(authorization: string, now: number, clear: string[] | undefined): Outcome | Promise<Outcome> {
+  private bearer(authorization: string, now: number, clear: string[] | undefined, req: unknown): Outcome | Promise<Outcome> {
     if (authorization.length < 8 || authorization.length > 8192 || !/^bearer /i.test(authorization)) {
       return clear === undefined ? ANONYMOUS : { ...ANONYMOUS, setCookie: clear };
     }
@@ -257,15 +264,57 @@ export class Authenticator {
     const hit = this.cache.peek(hash, now);
     const done = (entry: CacheEntry): Outcome =>
       entry.kind === 'valid' ? { ...authenticated(entry.result, undefined, clear), bearerToken: token } : { ...ANONYMOUS, setCookie: clear, reason: 'invalid_token' };
-    if (hit !== undefined) return done(hit);
-    return this.cache.lookup(hash, token, now + this.config.cache.ttl * 1000).then(done, (err: unknown) => {
+    if (hit !== undefined) return this.denied.size > 0 && this.isDenied(hash, now) ? { ...ANONYMOUS, setCookie: clear, reason: 'forbidden' } : done(hit);
+    const lookup = this.cache.lookup(hash, token, now + this.config.cache.ttl * 1000);
+    const authorize = this.config.authorize;
+    if (authorize !== undefined) return this.firstSight(lookup, authorize, hash, req, done, clear);
+    return lookup.then(done, (err: unknown) => {
       if (err instanceof SsoGuardError) return { ...ANONYMOUS, setCookie: clear, error: err };
       throw err;
     });
   }
 
-  private end(names: readonly string[], why: string): Outcome {
+  /** `authorize` on a Bearer token's first sight; a refusal is remembered as long as its check_token answer. */
+  private async firstSight(
+    lookup: Promise<CacheEntry>,
+    authorize: NonNullable<Config['authorize']>,
+    hash: string,
+    req: unknown,
+    done: (entry: CacheEntry) => Outcome,
+    clear: string[] | undefined,
+  ): Promise<Outcome> {
+    let entry: CacheEntry;
+    try {
+      entry = await lookup;
+    } catch (err) {
+      if (err instanceof SsoGuardError) return { ...ANONYMOUS, setCookie: clear, error: err };
+      throw err;
+    }
+    if (entry.kind === 'valid' && (await authorize(entry.result.user, req)) !== true) {
+      this.denied.set(hash, entry.until);
+      return { ...ANONYMOUS, setCookie: clear, reason: 'forbidden' };
+    }
+    return done(entry);
+  }
+
+  private isDenied(hash: string, now: number): boolean {
+    const until = this.denied.get(hash);
+    return until !== undefined && until > now;
+  }
+
+  /**
+   * The check_token answer of a session's new access token at sign-in (cached, so the first page
+   * makes no call of its own), for `authorize` and the `login` event. Throws an SsoGuardError.
+   */
+  async signInCheck(accessToken: string, expiresAt: number): Promise<CheckResult> {
+    const entry = await this.cache.lookup(tokenHash(accessToken), accessToken, expiresAt);
+    if (entry.kind !== 'valid') throw new SsoGuardError('upstream_error', 'The SSO did not accept the access token it just issued');
+    return entry.result;
+  }
+
+  private end(names: readonly string[], why: string, reason: SessionEndReason): Outcome {
     debug('session ended: %s', why);
+    this.config.telemetry.sessionEnded(reason);
     return { ...ANONYMOUS, setCookie: this.sessions.clear(names), reason: 'ended' };
   }
 }

@@ -4,6 +4,7 @@ import { CloudApiError, SsoGuardError } from '../errors';
 import { createHttpClient, nonZeroRetCode, parseJsonObject, send } from '../sso/http';
 import { jwtExpiry } from '../util/crypto';
 import { signRequest, type CloudHttpMethod, type SignatureVersion } from './signer';
+import { createTelemetry, type Telemetry } from '../telemetry/telemetry';
 
 const debug = createDebug('express-sso-guard:cloud');
 
@@ -64,10 +65,12 @@ const MAX_MESSAGE_CHARS = 200;
  */
 export class CloudClient {
   private readonly config: ResolvedCloudConfig;
+  private readonly telemetry: Telemetry;
 
   /** Validates `opts` once; a bad option throws an `invalid_option` SsoGuardError naming it. */
-  constructor(opts: CloudClientOptions) {
+  constructor(opts: CloudClientOptions, /** @internal the `auth()` instance's metrics and spans */ telemetry?: Telemetry) {
     this.config = resolveCloudOptions(opts);
+    this.telemetry = telemetry ?? createTelemetry();
   }
 
   /**
@@ -75,7 +78,11 @@ export class CloudClient {
    * on a non-zero `ret_code` or error status (after one refresh-and-retry on HTTP 401), and with
    * an SsoGuardError `upstream_error`/`upstream_unavailable`/`upstream_timeout` otherwise.
    */
-  async call<T = Record<string, unknown>>(action: string, params: Record<string, unknown> = {}, opts: CloudCallOptions = {}): Promise<T> {
+  call<T = Record<string, unknown>>(action: string, params: Record<string, unknown> = {}, opts: CloudCallOptions = {}): Promise<T> {
+    return this.telemetry.cloud(action, new URL(this.config.origin).hostname, () => this.invoke<T>(action, params, opts));
+  }
+
+  private async invoke<T>(action: string, params: Record<string, unknown>, opts: CloudCallOptions): Promise<T> {
     // Action names reach logs and error messages, so only plain names are allowed.
     if (typeof action !== 'string' || !/^[A-Za-z][A-Za-z0-9_]{0,99}$/.test(action)) {
       throw new SsoGuardError('invalid_option', `cloud action must be an API action name such as "DescribeInstances"; received ${received(action)}`);
@@ -127,6 +134,7 @@ export class CloudClient {
         : { method, url, data: signed.query, headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' } };
     try {
       const res = await send(http, config, timeout, `cloud API ${action}`);
+      this.telemetry.httpStatus(res.status);
       debug('%s: HTTP %d', action, res.status);
       return { res, signature: signed.signature };
     } catch (err) {

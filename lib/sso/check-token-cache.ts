@@ -39,7 +39,10 @@ export class CredentialCache {
   peek(hash: string, now: number): CacheEntry | undefined {
     const entry = this.lru.get(hash);
     if (entry === undefined) return undefined;
-    if (entry.until > now) return entry;
+    if (entry.until > now) {
+      this.config.telemetry.checkTokenCache('hit');
+      return entry;
+    }
     this.lru.delete(hash);
     return undefined;
   }
@@ -54,6 +57,7 @@ export class CredentialCache {
       const hit = this.peek(hash, this.clock());
       if (hit !== undefined) return Promise.resolve(hit);
     }
+    this.config.telemetry.checkTokenCache(this.inflight.has(hash) ? 'coalesced' : 'miss');
     return this.inflight.run(hash, () => this.fetch(hash, accessToken, tokenExpiresAt, force));
   }
 
@@ -90,6 +94,12 @@ export class CredentialCache {
     const local = this.shared === undefined ? entry : { ...entry, until: Math.min(entry.until, now + this.shared.localTtl * 1000) };
     this.lru.set(hash, local);
     return local;
+  }
+
+  /** The user of a live cached answer, without counting a lookup (for the `logout` event). */
+  userOf(hash: string, now: number): string | undefined {
+    const entry = this.lru.peek(hash);
+    return entry?.kind === 'valid' && entry.until > now ? entry.result.user.user_id : undefined;
   }
 
   /** Drops the cached answer of a token here only (an invalidation from another instance). */

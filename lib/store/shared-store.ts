@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import createDebug from 'debug';
 import { Sealer, randomToken } from '../util/crypto';
 import type { SsoStore, SsoStoreTuning } from './types';
+import type { Telemetry } from '../telemetry/telemetry';
 
 const debug = createDebug('express-sso-guard:store');
 
@@ -35,7 +36,7 @@ export class Shared {
   private skipUntil = 0;
   readonly stats: StoreStats = { available: true, failures: 0, fallbacks: 0 };
 
-  constructor(private readonly store: SsoStore & SsoStoreTuning, secrets: readonly string[]) {
+  constructor(private readonly store: SsoStore & SsoStoreTuning, secrets: readonly string[], private readonly telemetry?: Telemetry) {
     this.sealer = new Sealer(secrets, 'store');
     this.timeout = store.timeout ?? 250;
     this.localTtl = store.localTtl ?? 30;
@@ -59,6 +60,7 @@ export class Shared {
     } catch (err) {
       this.stats.failures++;
       this.skipUntil = performance.now() + RETRY_AFTER_MS;
+      this.telemetry?.storeFallback(what, this.stats.available, (err as Error).message);
       if (this.stats.available) {
         this.stats.available = false;
         this.stats.fallbacks++;
