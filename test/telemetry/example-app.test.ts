@@ -21,6 +21,7 @@ describe('example app observability', () => {
       await request(app.appUrl).get('/api/me').set('Cookie', cookie).expect(200);
       const profile = await request(app.appUrl).get('/profile').set('Cookie', cookie).expect(200);
       expect(profile.text).toContain('id="instances"');
+      await request(app.appUrl).get('/logout').set('Cookie', cookie).expect(302);
       const scrape = await fetch(app.metricsUrl);
       expect(scrape.status).toBe(200);
       const text = await scrape.text();
@@ -30,6 +31,7 @@ describe('example app observability', () => {
       expect(text).toMatch(/^sso_guard_check_token_cache_total\{result="miss"[^}]*\} 1$/m);
       expect(text).toMatch(/^sso_guard_check_token_cache_total\{result="hit"[^}]*\} [1-9]\d*$/m);
       expect(text).toMatch(/^sso_guard_session_started_total(\{[^}]*\})? 1$/m);
+      expect(text).toMatch(/^sso_guard_session_ended_total\{reason="logout"[^}]*\} 1$/m);
       expect(text).toMatch(/^sso_guard_cloud_duration_count\{cloud_action="DescribeInstances",cloud_outcome="ok"[^}]*\} 1$/m);
     } finally {
       await app.close();
