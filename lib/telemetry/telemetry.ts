@@ -67,7 +67,9 @@ export class Telemetry {
   private readonly ssoSpanAttrs: Readonly<Record<SsoEndpoint, Attrs>>;
   private readonly ssoHost: string | undefined;
 
-  constructor(options: TelemetryOptions = {}, api: Api | undefined = loadApi()) {
+  /** `api`: `@opentelemetry/api` (loaded when installed); typed loosely so the declarations never name it. */
+  constructor(options: TelemetryOptions = {}, otel: unknown = loadApi()) {
+    const api = otel as Api | undefined;
     this.log = safeLogger(options.logger);
     this.events = options.events ?? {};
     this.api = api;
