@@ -1,5 +1,4 @@
 import createDebug from 'debug';
-import { LRUCache } from 'lru-cache';
 import type { Config } from '../config';
 import type { CacheEntry, CredentialCache } from '../sso/check-token-cache';
 import { tokenHash } from '../util/crypto';
@@ -11,6 +10,7 @@ import type { Shared } from '../store/shared-store';
 import type { SessionCookie, SessionData, SessionRead } from '../session/session-cookie';
 import type { CheckResult } from '../sso/sso-client';
 import type { SessionEndReason } from '../telemetry/events';
+import { BearerAuthorizer } from './bearer-authorize';
 
 const debug = createDebug('express-sso-guard:session');
 
@@ -52,8 +52,8 @@ export class Authenticator {
    * computed once, not on every request; entries go when their session object does.
    */
   private readonly hashes = new WeakMap<SessionData, string>();
-  /** Bearer tokens `authorize` refused (token hash -> until, ms), bounded like the cache. */
-  private readonly denied: LRUCache<string, number>;
+  /** The `authorize` option for Bearer tokens, when set. */
+  private readonly authorizer: BearerAuthorizer | undefined;
 
   constructor(
     private readonly config: Config,
@@ -68,7 +68,7 @@ export class Authenticator {
     this.absolute = config.session.absoluteDuration;
     this.rolling = config.session.rollingDuration;
     this.touchAfter = Math.min(this.rolling / 10, 3600);
-    this.denied = new LRUCache({ max: config.cache.max });
+    this.authorizer = config.authorize === undefined ? undefined : new BearerAuthorizer(config.authorize, config.cache.max);
   }
 
   run(cookieHeader: string | undefined, authorization: string | undefined, req?: unknown): Outcome | Promise<Outcome> {
@@ -264,42 +264,13 @@ export class Authenticator {
     const hit = this.cache.peek(hash, now);
     const done = (entry: CacheEntry): Outcome =>
       entry.kind === 'valid' ? { ...authenticated(entry.result, undefined, clear), bearerToken: token } : { ...ANONYMOUS, setCookie: clear, reason: 'invalid_token' };
-    if (hit !== undefined) return this.denied.size > 0 && this.isDenied(hash, now) ? { ...ANONYMOUS, setCookie: clear, reason: 'forbidden' } : done(hit);
-    const lookup = this.cache.lookup(hash, token, now + this.config.cache.ttl * 1000);
-    const authorize = this.config.authorize;
-    if (authorize !== undefined) return this.firstSight(lookup, authorize, hash, req, done, clear);
-    return lookup.then(done, (err: unknown) => {
+    const forbidden = (): Outcome => ({ ...ANONYMOUS, setCookie: clear, reason: 'forbidden' });
+    if (hit !== undefined) return this.authorizer?.refused(hash, now) === true ? forbidden() : done(hit);
+    const decide = this.authorizer === undefined ? done : this.authorizer.gate(hash, req, done, forbidden);
+    return this.cache.lookup(hash, token, now + this.config.cache.ttl * 1000).then(decide, (err: unknown) => {
       if (err instanceof SsoGuardError) return { ...ANONYMOUS, setCookie: clear, error: err };
       throw err;
     });
-  }
-
-  /** `authorize` on a Bearer token's first sight; a refusal is remembered as long as its check_token answer. */
-  private async firstSight(
-    lookup: Promise<CacheEntry>,
-    authorize: NonNullable<Config['authorize']>,
-    hash: string,
-    req: unknown,
-    done: (entry: CacheEntry) => Outcome,
-    clear: string[] | undefined,
-  ): Promise<Outcome> {
-    let entry: CacheEntry;
-    try {
-      entry = await lookup;
-    } catch (err) {
-      if (err instanceof SsoGuardError) return { ...ANONYMOUS, setCookie: clear, error: err };
-      throw err;
-    }
-    if (entry.kind === 'valid' && (await authorize(entry.result.user, req)) !== true) {
-      this.denied.set(hash, entry.until);
-      return { ...ANONYMOUS, setCookie: clear, reason: 'forbidden' };
-    }
-    return done(entry);
-  }
-
-  private isDenied(hash: string, now: number): boolean {
-    const until = this.denied.get(hash);
-    return until !== undefined && until > now;
   }
 
   /**

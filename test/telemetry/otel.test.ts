@@ -86,7 +86,7 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
       }),
     );
     app.get('/api/me', requiresAuth({ mode: '401' }), (req, res) => {
-      secrets.add(req.sso.credentials!.secretKey).add(req.sso.credentials!.token);
+      secrets.add(req.sso.credentials!.secretKey).add(req.sso.credentials!.token).add(req.sso.credentials!.accessKey);
       res.json({ user: req.sso.user });
     });
     app.get('/api/instances', requiresAuth({ mode: '401' }), async (req, res, next) => {
