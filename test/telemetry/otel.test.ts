@@ -5,6 +5,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { auth, requiresAuth } from '../../lib/express/middleware';
 import type { SsoGuardOptions } from '../../lib/options';
+import { memoryStore } from '../../lib/store/memory';
 import type { SsoStore } from '../../lib/store/types';
 import type { Emulator } from '../../lib/testing';
 import { APP_BASE_URL, EXPRESS_VERSIONS, cookiesFrom, setCookieOf, startTestEmulator, type ExpressFactory } from '../helpers/app';
@@ -100,7 +101,7 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
   }
 
   /** Signs in through the real routes, remembering state, code, cookie and the tokens inside it as secrets. */
-  async function signIn(app: Express): Promise<string> {
+  async function signIn(app: Express, tokensInCookie = true): Promise<string> {
     const login = await request(app).get('/login?returnTo=/api/me').expect(302);
     const authorize = new URL(String(login.headers.location));
     secrets.add(authorize.searchParams.get('state')!);
@@ -110,7 +111,8 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
     const cb = await request(app).get(`${back.pathname}${back.search}`).set('Cookie', cookiesFrom(setCookieOf(login)));
     expect(cb.status).toBe(302);
     const cookie = cookiesFrom(setCookieOf(cb));
-    remember(cookie);
+    if (tokensInCookie) remember(cookie);
+    else for (const pair of cookie.split('; ')) secrets.add(pair.slice(pair.indexOf('=') + 1));
     return cookie;
   }
 
@@ -216,7 +218,7 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
     expect(events.some(([n]) => n === 'ssoError')).toBe(false);
   });
 
-  it('sessions end by reason: lifetime and expired', async () => {
+  it('sessions end by reason: lifetime, expired and not_found', async () => {
     const app = make({ session: { rollingDuration: 600 } });
     const cookie = await signIn(app);
     clock.advance(601 * 1000);
@@ -230,7 +232,15 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
     await request(app2).get('/api/me').set('Cookie', noRefresh).expect(401);
     expect(await sdk.total(ENDED, { reason: 'expired' })).toBe(1);
     expect(await sdk.total(ENDED)).toBe(2);
-    expect(await sdk.total(STARTED)).toBe(2);
+
+    // Server-side sessions: logged out on one instance, the tokens are gone from the store for the other.
+    const store = memoryStore();
+    const [a, b] = [make({ store, session: { serverSide: true } }), make({ store, session: { serverSide: true } })];
+    const pointer = await signIn(a, false);
+    await request(a).get('/logout').set('Cookie', pointer).expect(302);
+    await request(b).get('/api/me').set('Cookie', pointer).expect(401);
+    expect(await sdk.total(ENDED, { reason: 'not_found' })).toBe(1);
+    expect(await sdk.total(STARTED)).toBe(3);
   });
 
   it('an SSO outage: unavailable, timeout and error outcomes, spans with status ERROR, ssoError events and warn lines', async () => {
