@@ -74,6 +74,8 @@ export async function signInSsoGuard(base) {
 /** express-sso-guard signed in through /login -> emulator authorize (autoApprove) -> /callback. */
 async function ssoGuardSetup(expressName, { base, guardMode }) {
   const express = await load(expressName);
+  // The OpenTelemetry SDK registered before auth(), as an app does (in-memory: no export cost).
+  if (guardMode === 'otel') await registerOtelSdk();
   const { auth, requiresAuth, redisStore } = await importGuard();
   const sso = await startIssuer('emulator');
   const app = express();
@@ -103,6 +105,16 @@ async function ssoGuardSetup(expressName, { base, guardMode }) {
       await sso.close();
     },
   };
+}
+
+/** Global OpenTelemetry SDK: a MeterProvider with an in-memory reader and a tracer with an in-memory exporter. */
+async function registerOtelSdk() {
+  const { metrics, trace } = await load('@opentelemetry/api');
+  const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } = await load('@opentelemetry/sdk-metrics');
+  const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = await load('@opentelemetry/sdk-trace-base');
+  const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 60_000 });
+  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new InMemorySpanExporter())] }));
 }
 
 /** A redisStore on REDIS_URL (default the local Redis) that counts the commands it sends. */
@@ -245,6 +257,7 @@ export const SCENARIOS = [
   { name: 'express 5 (bare)', id: 'express5', major: 5, user: 'bench-user', bare: true, setup: () => bareExpressSetup('express') },
   { name: 'express-sso-guard, express 4', id: 'sso4', major: 4, user: 'usr-alice', anonymous: 401, guard: true, setup: (o) => ssoGuardSetup('express4', o) },
   { name: 'express-sso-guard, express 5', id: 'sso5', major: 5, user: 'usr-alice', anonymous: 401, guard: true, setup: (o) => ssoGuardSetup('express', o) },
+  { name: 'express-sso-guard + OpenTelemetry SDK (in-memory), express 5', id: 'sso5-otel', major: 5, user: 'usr-alice', anonymous: 401, setup: (o) => ssoGuardSetup('express', { ...o, guardMode: 'otel' }) },
   { name: 'express-sso-guard + Redis store, express 5', id: 'sso5-redis', major: 5, user: 'usr-alice', anonymous: 401, setup: (o) => ssoGuardSetup('express', { ...o, guardMode: 'redis' }) },
   {
     name: 'express-sso-guard requiresAuth(), express 4',

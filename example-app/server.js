@@ -5,6 +5,7 @@ const { createClient } = require('redis');
 const { redisStore } = require('express-sso-guard');
 const { startEmulator } = require('express-sso-guard/testing');
 const { createApp } = require('./app');
+const { jsonLogger, startMetrics } = require('./observability');
 
 const DEV_SECRET = 'development-only-secret-do-not-deploy-0123456789';
 
@@ -45,6 +46,7 @@ async function start({ env = process.env, port = portFrom(env.PORT || undefined)
   let emulator;
   let redis;
   let store;
+  let metrics;
   const close = async () => {
     await new Promise((resolve) => {
       server.close(() => resolve());
@@ -53,6 +55,7 @@ async function start({ env = process.env, port = portFrom(env.PORT || undefined)
     await emulator?.close();
     await store?.close();
     await redis?.quit();
+    await metrics?.close();
   };
 
   try {
@@ -84,7 +87,11 @@ async function start({ env = process.env, port = portFrom(env.PORT || undefined)
       await redis.connect();
       store = redisStore({ client: redis });
     }
+    // Metrics and logs first: auth() picks up the meter provider registered before it.
+    if (env.METRICS_PORT) metrics = await startMetrics(portFrom(env.METRICS_PORT));
+    const logger = jsonLogger(env.LOG_FORMAT);
     const options = {
+      ...(logger && { logger }),
       ssoBaseUrl: ssoUrl,
       appBaseUrl: appUrl,
       clientId,
@@ -94,7 +101,7 @@ async function start({ env = process.env, port = portFrom(env.PORT || undefined)
       ...(store && { store }),
     };
     server.on('request', createApp(options));
-    return { appUrl, port: actualPort, ssoUrl, emulator, close };
+    return { appUrl, port: actualPort, ssoUrl, emulator, metricsUrl: metrics?.url, close };
   } catch (err) {
     await close();
     throw err;
@@ -105,8 +112,9 @@ module.exports = { start };
 
 if (require.main === module) {
   start().then(
-    ({ appUrl, ssoUrl, emulator, close }) => {
+    ({ appUrl, ssoUrl, emulator, metricsUrl, close }) => {
       console.log(`Example app:  ${appUrl}   <- open this in a browser`);
+      if (metricsUrl) console.log(`Metrics:      ${metricsUrl}   (Prometheus)`);
       console.log(emulator ? `SSO emulator: ${ssoUrl}   (bundled; set SSO_BASE_URL to use a real SSO)` : `SSO:          ${ssoUrl}`);
       const stop = () => close().then(() => console.log('Stopped.'));
       process.once('SIGINT', stop);

@@ -4,6 +4,10 @@ import { SsoGuardError } from './errors';
 import type { SsoGuardOptions } from './options';
 import type { SsoStore, SsoStoreTuning } from './store/types';
 import { resolveAuthorizationParams, resolveTokenIssuer, type TokenIssuer } from './sso/sso-options';
+import type { SsoUser } from './sso/sso-client';
+import { EVENT_NAMES } from './telemetry/events';
+import { LOG_LEVELS } from './telemetry/logger';
+import { createTelemetry, type Telemetry } from './telemetry/telemetry';
 
 /** The resolved, frozen configuration. The only place raw options are read is `resolveConfig`. */
 export interface Config {
@@ -47,15 +51,20 @@ export interface Config {
   readonly clock: () => number;
   readonly httpClient: AxiosInstance | undefined;
   readonly store: (SsoStore & SsoStoreTuning) | undefined;
+  readonly authorize: ((user: SsoUser, req: unknown) => boolean | Promise<boolean>) | undefined;
+  /** Metrics, spans, events and log lines of this instance. */
+  readonly telemetry: Telemetry;
 }
 
 const KNOWN: Record<string, readonly string[]> = {
   '': ['ssoBaseUrl', 'clientId', 'clientSecret', 'secret', 'appBaseUrl', 'authRequired', 'publicPaths', 'routes', 'session',
-    'transactionMaxAge', 'cache', 'tokenIssuer', 'authorizationParams', 'userVerify', 'httpTimeout', 'bearer', 'renderErrors', 'cloud', 'clock', 'httpClient', 'store', 'cloudInfo'],
+    'transactionMaxAge', 'cache', 'tokenIssuer', 'authorizationParams', 'userVerify', 'httpTimeout', 'bearer', 'renderErrors', 'cloud', 'clock', 'httpClient', 'store', 'cloudInfo',
+    'authorize', 'events', 'logger'],
   routes: ['login', 'callback', 'logout'],
   session: ['name', 'rollingDuration', 'absoluteDuration', 'domain', 'serverSide'],
   cache: ['max', 'ttl', 'invalidTtl'],
   cloud: ['apiBaseUrl', 'signatureVersion', 'timeout', 'zone'],
+  events: EVENT_NAMES,
 };
 
 /** Thrown at construction for a bad option. */
@@ -255,6 +264,16 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
     bad('store', `a store such as redisStore({ client }) (an object with ${STORE_METHODS.join(', ')})`, o.store);
   }
 
+  // Observability and the authorize hook.
+  if (o.authorize !== undefined && typeof o.authorize !== 'function') bad('authorize', 'a function (user, req) returning true or false (or a Promise of it)', o.authorize);
+  const eventsIn = section(o.events, 'events');
+  for (const [event, listener] of Object.entries(eventsIn)) if (typeof listener !== 'function') bad(`events.${event}`, 'a function', listener);
+  const logger = o.logger as unknown as Record<string, unknown> | undefined;
+  if (logger !== undefined && (logger === null || typeof logger !== 'object' || LOG_LEVELS.some((l) => typeof logger[l] !== 'function'))) {
+    bad('logger', 'an object with debug, info, warn and error methods (pino, winston or console)', typeof logger === 'object' && logger !== null ? `an object without ${LOG_LEVELS.filter((l) => typeof logger[l] !== 'function').join(', ')}` : logger);
+  }
+  const telemetry = createTelemetry({ logger: o.logger, events: eventsIn, ssoHost: sso.hostname });
+
   return Object.freeze({
     ssoBaseUrl: sso.href.replace(/\/+$/, ''),
     clientId,
@@ -283,5 +302,7 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
     clock: o.clock ?? Date.now,
     httpClient: o.httpClient,
     store: o.store,
+    authorize: o.authorize as Config['authorize'],
+    telemetry,
   });
 }

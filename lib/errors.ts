@@ -15,6 +15,8 @@ export type SsoGuardErrorCode =
   | 'access_denied'
   /** The SSO refused the authorization code (HTTP 400). */
   | 'code_rejected'
+  /** The `authorize` option refused this user (HTTP 403). */
+  | 'forbidden'
   /** The SSO refused the refresh token: the session is over (HTTP 401). */
   | 'refresh_rejected'
   /** The SSO answered with something that is not a valid answer (HTTP 502). */
@@ -33,6 +35,7 @@ const DEFAULT_STATUS: Record<SsoGuardErrorCode, number> = {
   invalid_state: 400,
   access_denied: 400,
   code_rejected: 400,
+  forbidden: 403,
   refresh_rejected: 401,
   upstream_error: 502,
   upstream_unavailable: 503,

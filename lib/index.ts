@@ -10,6 +10,8 @@ export { SsoGuardError, CloudApiError, isSsoGuardError } from './errors';
 export type { SsoGuardErrorCode, SsoGuardErrorOptions, CloudApiErrorOptions } from './errors';
 export type { SsoGuardOptions, SessionOptions, CacheOptions, RoutesOptions, CloudOptions, RequiresAuthOptions } from './options';
 export type { SsoUser, SsoCredentials } from './sso/sso-client';
+export type { SsoGuardEvents, LoginEvent, LogoutEvent, RefreshEvent, SessionEndEvent, SsoErrorEvent, SsoEndpoint, SsoOutcome, RefreshOutcome, SessionEndReason, CacheResult } from './telemetry/events';
+export type { SsoGuardLogger } from './telemetry/logger';
 export { safeReturnTo } from './express/return-to';
 export { CloudClient } from './cloud/client';
 export type { CloudClientOptions, CloudCallOptions, CloudCredentials } from './cloud/client';

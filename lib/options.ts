@@ -1,6 +1,9 @@
 import type { Request } from 'express';
 import type { AxiosInstance } from 'axios';
 import type { SsoStore, SsoStoreTuning } from './store/types';
+import type { SsoUser } from './sso/sso-client';
+import type { SsoGuardEvents } from './telemetry/events';
+import type { SsoGuardLogger } from './telemetry/logger';
 
 /** Options of the session cookie. */
 export interface SessionOptions {
@@ -120,6 +123,22 @@ export interface SsoGuardOptions {
   clock?: () => number;
   /** axios instance for SSO calls. Default: a keep-alive instance of the package's own. */
   httpClient?: AxiosInstance;
+  /**
+   * Decides who may sign in: called once per sign-in (after check_token, before the session
+   * cookie is written) and once per Bearer token on first sight, with the check_token user and
+   * the request. Sync or async: `true` admits; anything else (`false`) refuses with 403 (a page
+   * or JSON), creates no session and emits no `login`; a thrown error goes to `next(err)`.
+   * Default: everyone the SSO signs in.
+   */
+  authorize?: (user: SsoUser, req: Request) => boolean | Promise<boolean>;
+  /** Listeners of `login`, `logout`, `refresh`, `sessionEnd`, `ssoError` (fire-and-forget). Default: none. */
+  events?: SsoGuardEvents;
+  /**
+   * The package's own log lines (warn: SSO errors, store fallback; info: sign-in, sign-out; error:
+   * a failing event listener): any object with `debug`/`info`/`warn`/`error` (pino, winston,
+   * `console`). Default: the `debug` namespace `express-sso-guard:events`.
+   */
+  logger?: SsoGuardLogger;
 }
 
 /** Options of the cloud API client (`req.sso.cloud`). */

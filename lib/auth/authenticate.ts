@@ -9,6 +9,8 @@ import type { ServerSessions } from '../session/server-sessions';
 import type { Shared } from '../store/shared-store';
 import type { SessionCookie, SessionData, SessionRead } from '../session/session-cookie';
 import type { CheckResult } from '../sso/sso-client';
+import type { SessionEndReason } from '../telemetry/events';
+import { BearerAuthorizer } from './bearer-authorize';
 
 const debug = createDebug('express-sso-guard:session');
 
@@ -25,7 +27,7 @@ export interface Outcome {
   /** An upstream failure: the session is kept, but the request cannot be authenticated now. */
   readonly error: SsoGuardError | undefined;
   /** Why an unauthenticated request is unauthenticated, for the 401 answer. */
-  readonly reason: 'none' | 'ended' | 'invalid_token';
+  readonly reason: 'none' | 'ended' | 'invalid_token' | 'forbidden';
 }
 
 const ANONYMOUS: Outcome = Object.freeze({ result: undefined, session: undefined, setCookie: undefined, error: undefined, reason: 'none' });
@@ -50,6 +52,8 @@ export class Authenticator {
    * computed once, not on every request; entries go when their session object does.
    */
   private readonly hashes = new WeakMap<SessionData, string>();
+  /** The `authorize` option for Bearer tokens, when set. */
+  private readonly authorizer: BearerAuthorizer | undefined;
 
   constructor(
     private readonly config: Config,
@@ -64,9 +68,10 @@ export class Authenticator {
     this.absolute = config.session.absoluteDuration;
     this.rolling = config.session.rollingDuration;
     this.touchAfter = Math.min(this.rolling / 10, 3600);
+    this.authorizer = config.authorize === undefined ? undefined : new BearerAuthorizer(config.authorize, config.cache.max);
   }
 
-  run(cookieHeader: string | undefined, authorization: string | undefined): Outcome | Promise<Outcome> {
+  run(cookieHeader: string | undefined, authorization: string | undefined, req?: unknown): Outcome | Promise<Outcome> {
     const now = this.clock();
     const read = this.sessions.read(cookieHeader);
     let s = read.data;
@@ -77,7 +82,7 @@ export class Authenticator {
         s = { ...tokens, ...read.pointer };
       } else {
         const clear = read.names.length > 0 ? this.sessions.clear(read.names) : undefined;
-        if (authorization !== undefined && this.config.bearer) return this.bearer(authorization, now, clear);
+        if (authorization !== undefined && this.config.bearer) return this.bearer(authorization, now, clear, req);
         return clear === undefined ? ANONYMOUS : { ...ANONYMOUS, setCookie: clear };
       }
     }
@@ -94,15 +99,15 @@ export class Authenticator {
       if (err instanceof SsoGuardError) return { ...ANONYMOUS, error: err };
       throw err;
     }
-    if (tokens === undefined) return this.end(read.names, 'server-side session not found');
+    if (tokens === undefined) return this.end(read.names, 'server-side session not found', 'not_found');
     return this.check({ ...tokens, ...pointer }, read, now);
   }
 
   /** The session's lifetimes, revocation, cached check and refresh, once the session is known. */
   private check(s: SessionData, read: SessionRead, now: number): Outcome | Promise<Outcome> {
     const nowSec = Math.floor(now / 1000);
-    if (nowSec >= s.c + this.absolute || nowSec >= s.u + this.rolling) return this.end(read.names, 'session lifetime over');
-    if (this.revocations.has(s.i, now)) return this.end(read.names, 'session was logged out');
+    if (nowSec >= s.c + this.absolute || nowSec >= s.u + this.rolling) return this.end(read.names, 'session lifetime over', 'lifetime');
+    if (this.revocations.has(s.i, now)) return this.end(read.names, 'session was logged out', 'revoked');
     let hash = this.hashes.get(s);
     if (hash === undefined) {
       hash = tokenHash(s.a);
@@ -129,7 +134,7 @@ export class Authenticator {
       // First level missed: a logout on another instance may be known only to the store.
       if (this.shared !== undefined && (await this.shared.get(`revoked:${s.i}`)) !== undefined) {
         this.revocations.add(s.i, (s.c + this.absolute) * 1000);
-        return this.end(names, 'session was logged out (shared)');
+        return this.end(names, 'session was logged out (shared)', 'revoked');
       }
       if (refreshDue) {
         if (s.r !== undefined) {
@@ -143,7 +148,7 @@ export class Authenticator {
             earlyFailure = err;
           }
         } else if (nowSec >= s.e) {
-          return this.end(names, 'access token expired and no refresh token');
+          return this.end(names, 'access token expired and no refresh token', 'expired');
         }
       }
       if (refreshed) hash = tokenHash(session.a);
@@ -156,13 +161,13 @@ export class Authenticator {
         refreshed = true;
         entry = await this.cache.lookup(tokenHash(session.a), session.a, session.e * 1000);
       }
-      if (entry.kind !== 'valid') return this.end(names, 'access token rejected');
+      if (entry.kind !== 'valid') return this.end(names, 'access token rejected', 'refused');
       if (!refreshed && !read.stale && nowSec - session.u < this.touchAfter) return authenticated(entry.result, session);
       const next = { ...session, u: nowSec };
       return authenticated(entry.result, next, this.sessions.serialize(next, nowSec, names));
     } catch (err) {
       if (err instanceof SsoGuardError) {
-        if (err.code === 'refresh_rejected') return this.end(names, 'refresh token rejected');
+        if (err.code === 'refresh_rejected') return this.end(names, 'refresh token rejected', 'refused');
         // Transient: keep the session (no Set-Cookie), fail this request only.
         debug('upstream failure, session kept: %s', err.code);
         return { ...ANONYMOUS, error: err };
@@ -195,6 +200,7 @@ export class Authenticator {
    */
   async revoke(s: SessionData): Promise<void> {
     const until = (s.c + this.absolute) * 1000;
+    this.config.telemetry.sessionEnded('logout', this.cache.userOf(tokenHash(s.a), this.clock()));
     await this.revokeId(s.i, until);
     await this.cache.forget(tokenHash(s.a));
     debug('session revoked');
@@ -247,13 +253,16 @@ export class Authenticator {
       const tokens = this.server.peek(read.pointer.i, now) ?? (await this.server.load(read.pointer.i, now).catch(() => undefined));
       // Without the tokens (store down), still revoke the id: the session cannot come back.
       s = tokens === undefined ? undefined : { ...tokens, ...read.pointer };
-      if (s === undefined) await this.revokeId(read.pointer.i, (read.pointer.c + this.absolute) * 1000);
+      if (s === undefined) {
+        this.config.telemetry.sessionEnded('logout');
+        await this.revokeId(read.pointer.i, (read.pointer.c + this.absolute) * 1000);
+      }
     }
     if (s !== undefined) await this.revoke(s);
     return read.names;
   }
 
-  private bearer(authorization: string, now: number, clear: string[] | undefined): Outcome | Promise<Outcome> {
+  private bearer(authorization: string, now: number, clear: string[] | undefined, req: unknown): Outcome | Promise<Outcome> {
     if (authorization.length < 8 || authorization.length > 8192 || !/^bearer /i.test(authorization)) {
       return clear === undefined ? ANONYMOUS : { ...ANONYMOUS, setCookie: clear };
     }
@@ -262,15 +271,28 @@ export class Authenticator {
     const hit = this.cache.peek(hash, now);
     const done = (entry: CacheEntry): Outcome =>
       entry.kind === 'valid' ? { ...authenticated(entry.result, undefined, clear), bearerToken: token } : { ...ANONYMOUS, setCookie: clear, reason: 'invalid_token' };
-    if (hit !== undefined) return done(hit);
-    return this.cache.lookup(hash, token, now + this.config.cache.ttl * 1000, false, true).then(done, (err: unknown) => {
+    const forbidden = (): Outcome => ({ ...ANONYMOUS, setCookie: clear, reason: 'forbidden' });
+    if (hit !== undefined) return this.authorizer?.refused(hash, now) === true ? forbidden() : done(hit);
+    const decide = this.authorizer === undefined ? done : this.authorizer.gate(hash, req, done, forbidden);
+    return this.cache.lookup(hash, token, now + this.config.cache.ttl * 1000, false, true).then(decide, (err: unknown) => {
       if (err instanceof SsoGuardError) return { ...ANONYMOUS, setCookie: clear, error: err };
       throw err;
     });
   }
 
-  private end(names: readonly string[], why: string): Outcome {
+  /**
+   * The check_token answer of a session's new access token at sign-in (cached, so the first page
+   * makes no call of its own), for `authorize` and the `login` event. Throws an SsoGuardError.
+   */
+  async signInCheck(accessToken: string, expiresAt: number): Promise<CheckResult> {
+    const entry = await this.cache.lookup(tokenHash(accessToken), accessToken, expiresAt);
+    if (entry.kind !== 'valid') throw new SsoGuardError('upstream_error', 'The SSO did not accept the access token it just issued');
+    return entry.result;
+  }
+
+  private end(names: readonly string[], why: string, reason: SessionEndReason): Outcome {
     debug('session ended: %s', why);
+    this.config.telemetry.sessionEnded(reason);
     return { ...ANONYMOUS, setCookie: this.sessions.clear(names), reason: 'ended' };
   }
 }

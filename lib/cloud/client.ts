@@ -5,6 +5,7 @@ import { createHttpClient, nonZeroRetCode, parseJsonObject, send } from '../sso/
 import { jwtExpiry } from '../util/crypto';
 import { CloudClockSkew } from './clock-skew';
 import { signRequest, type CloudHttpMethod, type SignatureVersion } from './signer';
+import { createTelemetry, type Telemetry } from '../telemetry/telemetry';
 
 const debug = createDebug('express-sso-guard:cloud');
 
@@ -77,10 +78,12 @@ const MAX_MESSAGE_CHARS = 200;
  */
 export class CloudClient {
   private readonly config: ResolvedCloudConfig;
+  private readonly telemetry: Telemetry;
 
   /** Validates `opts` once; a bad option throws an `invalid_option` SsoGuardError naming it. */
-  constructor(opts: CloudClientOptions) {
+  constructor(opts: CloudClientOptions, /** @internal the `auth()` instance's metrics and spans */ telemetry?: Telemetry) {
     this.config = resolveCloudOptions(opts);
+    this.telemetry = telemetry ?? createTelemetry();
   }
 
   /**
@@ -90,7 +93,11 @@ export class CloudClient {
    * with fresh credentials (HTTP 401, ret_code 1200 or 2000) and at most once re-signed with the
    * API host's time (ret_code 1300 whose `Date` header shows our clock is off).
    */
-  async call<T = Record<string, unknown>>(action: string, params: Record<string, unknown> = {}, opts: CloudCallOptions = {}): Promise<T> {
+  call<T = Record<string, unknown>>(action: string, params: Record<string, unknown> = {}, opts: CloudCallOptions = {}): Promise<T> {
+    return this.telemetry.cloud(action, new URL(this.config.origin).hostname, () => this.invoke<T>(action, params, opts));
+  }
+
+  private async invoke<T>(action: string, params: Record<string, unknown>, opts: CloudCallOptions): Promise<T> {
     // Action names reach logs and error messages, so only plain names are allowed.
     if (typeof action !== 'string' || !/^[A-Za-z][A-Za-z0-9_]{0,99}$/.test(action)) {
       throw new SsoGuardError('invalid_option', `cloud action must be an API action name such as "DescribeInstances"; received ${received(action)}`);
@@ -156,6 +163,7 @@ export class CloudClient {
         : { method, url, data: signed.query, headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' } };
     try {
       const res = await send(http, config, timeout, `cloud API ${action}`);
+      this.telemetry.httpStatus(res.status);
       debug('%s: HTTP %d', action, res.status);
       return { res, signature: signed.signature, offset };
     } catch (err) {

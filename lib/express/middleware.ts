@@ -39,6 +39,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
     deny(req, res, next, mode = 'auto') {
       const ctx = req.sso;
       if (ctx.error !== undefined) return fail(req, res, next, ctx.error, false, mode === '401');
+      if (ctx.reason === 'forbidden') return fail(req, res, next, new SsoGuardError('forbidden', 'This account may not use this application'), false, mode === '401');
       if (mode === 'redirect' || (mode === 'auto' && isNavigation(req))) return redirect(res, hooks.loginUrl(req.originalUrl ?? req.url));
       const message = ctx.reason === 'ended' ? 'Session expired; sign in again' : 'Sign-in required';
       fail(req, res, next, new SsoGuardError('unauthenticated', message), ctx.reason === 'invalid_token', mode === '401');
@@ -55,7 +56,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
         clockSkew: core.cloudClockSkew,
         clock: config.clock,
         getCredentials: (opts) => credentialsFor(ctx, opts.forceRefresh),
-      });
+      }, config.telemetry);
     },
     async revoke(ctx) {
       const session = ctx.outcome.session;
@@ -118,7 +119,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
 
     let outcome: Outcome | Promise<Outcome>;
     try {
-      outcome = core.authenticator.run(req.headers.cookie, req.headers.authorization);
+      outcome = core.authenticator.run(req.headers.cookie, req.headers.authorization, req);
     } catch (err) {
       return next(err);
     }

@@ -7,6 +7,7 @@ import { SsoGuardError } from '../errors';
 import { redirect } from './respond';
 import { safeReturnTo } from './return-to';
 import type { SessionData } from '../session/session-cookie';
+import type { SsoUser } from '../sso/sso-client';
 
 const debug = createDebug('express-sso-guard:routes');
 
@@ -68,12 +69,16 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
   if (code === undefined || code === '') return fail(new SsoGuardError('invalid_request', 'Missing code parameter'));
 
   let tokens;
+  let user: SsoUser | undefined;
+  const { authorize, telemetry } = core.config;
   try {
     tokens = await core.sso.exchangeCode(code);
+    if (authorize !== undefined || telemetry.listens('login')) user = (await core.authenticator.signInCheck(tokens.accessToken, core.config.clock() + tokens.expiresIn * 1000)).user;
   } catch (err) {
     if (err instanceof SsoGuardError) return fail(err);
     throw err;
   }
+  if (authorize !== undefined && (await authorize(user!, req)) !== true) return fail(new SsoGuardError('forbidden', 'This account may not sign in to this application'));
   const nowSec = Math.floor(core.config.clock() / 1000);
   const session: SessionData = {
     i: randomToken(16),
@@ -87,6 +92,7 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
   };
   appendSetCookie(res, await core.authenticator.begin(session, core.sessions.read(req.headers.cookie).names));
   debug('callback: session started');
+  telemetry.sessionStarted(user?.user_id);
   redirect(res, txn.returnTo);
 }
 

@@ -77,7 +77,10 @@ export class CredentialCache {
   peek(hash: string, now: number): CacheEntry | undefined {
     const entry = this.lru.get(hash) ?? this.negative.get(hash);
     if (entry === undefined) return undefined;
-    if (entry.until > now) return entry;
+    if (entry.until > now) {
+      this.config.telemetry.checkTokenCache('hit');
+      return entry;
+    }
     this.delete(hash);
     return undefined;
   }
@@ -94,6 +97,7 @@ export class CredentialCache {
       const hit = this.peek(hash, this.clock());
       if (hit !== undefined) return Promise.resolve(hit);
     }
+    this.config.telemetry.checkTokenCache(this.inflight.has(hash) ? 'coalesced' : 'miss');
     return this.inflight.run(hash, () => this.fetch(hash, accessToken, tokenExpiresAt, force, bearer));
   }
 
@@ -153,6 +157,12 @@ export class CredentialCache {
       this.negative.set(hash, local);
     }
     return local;
+  }
+
+  /** The user of a live cached answer, without counting a lookup (for the `logout` event). */
+  userOf(hash: string, now: number): string | undefined {
+    const entry = this.lru.peek(hash);
+    return entry?.kind === 'valid' && entry.until > now ? entry.result.user.user_id : undefined;
   }
 
   /** Drops the cached answer of a token here only (an invalidation from another instance). */

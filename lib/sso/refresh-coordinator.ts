@@ -63,6 +63,7 @@ export class RefreshCoordinator {
     const now = this.clock();
     const known = this.outcomes.get(refreshHash);
     if (known !== undefined && known.until > now && !isOwnOutcome(known, accessToken)) {
+      this.config.telemetry.refresh(known.ok ? 'adopted' : 'refused');
       return known.ok ? Promise.resolve(known.outcome) : Promise.reject(new SsoGuardError('refresh_rejected', 'The SSO refused the refresh token'));
     }
     return this.inflight.run(refreshHash, () =>
@@ -98,7 +99,10 @@ export class RefreshCoordinator {
           await shared.unlock(`lock:${refreshHash}`, owner);
         }
       }
-      if (performance.now() >= deadline) throw new SsoGuardError('upstream_timeout', 'Timed out waiting for another instance to refresh the session');
+      if (performance.now() >= deadline) {
+        this.config.telemetry.refresh('failed');
+        throw new SsoGuardError('upstream_timeout', 'Timed out waiting for another instance to refresh the session');
+      }
       await sleep(POLL_MS);
     }
   }
@@ -106,6 +110,7 @@ export class RefreshCoordinator {
   /** Takes over an outcome another instance stored. */
   private adopt(refreshHash: string, known: Remembered): RefreshOutcome {
     debug('adopting the refresh outcome of another instance');
+    this.config.telemetry.refresh(known.ok ? 'adopted' : 'refused');
     this.outcomes.set(refreshHash, { ...known, until: this.clock() + (known.ok ? OUTCOME_TTL_MS : this.config.cache.invalidTtl * 1000) });
     if (!known.ok) throw new SsoGuardError('refresh_rejected', 'The SSO refused the refresh token');
     return known.outcome;
@@ -119,6 +124,7 @@ export class RefreshCoordinator {
    */
   private async call(refreshHash: string, accessToken: string, refreshToken: string, coordinated = true): Promise<RefreshOutcome> {
     debug('refreshing');
+    const started = performance.now();
     try {
       const tokens = await this.sso.refresh(accessToken, refreshToken);
       const issuedAt = this.clock();
@@ -128,6 +134,7 @@ export class RefreshCoordinator {
       // Queued while the store is unreachable: late requests on other instances adopt it once it is back.
       await this.shared?.writeDurably([{ put: `refresh:${refreshHash}`, value: remembered, ttlMs: OUTCOME_TTL_MS }]);
       debug('refreshed: new token valid %ds', tokens.expiresIn);
+      this.config.telemetry.refresh('refreshed', started);
       return outcome;
     } catch (err) {
       if (err instanceof SsoGuardError && err.code === 'refresh_rejected' && !coordinated) {
@@ -140,6 +147,7 @@ export class RefreshCoordinator {
         await this.shared?.put(`refresh:${refreshHash}`, remembered, this.config.cache.invalidTtl * 1000);
       }
       debug('refresh failed: %s', err instanceof SsoGuardError ? err.code : 'error');
+      this.config.telemetry.refresh(err instanceof SsoGuardError && err.code === 'refresh_rejected' ? 'refused' : 'failed', started);
       throw err;
     }
   }

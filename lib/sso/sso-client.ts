@@ -125,6 +125,7 @@ export class SsoClient {
   private async post(path: string, what: string, form: Record<string, string>, bearer?: string): Promise<{ refused: string } | { body: Record<string, unknown> }> {
     const headers: Record<string, string> = bearer === undefined ? FORM : { ...FORM, authorization: `Bearer ${bearer}` };
     const res = await send(this.http, { method: 'POST', url: `${this.config.ssoBaseUrl}${path}`, headers, data: new URLSearchParams(form).toString() }, this.config.httpTimeout, what);
+    this.config.telemetry.httpStatus(res.status);
     const { outcome, json } = classify(res);
     debug('%s -> HTTP %d: %s', what, res.status, outcome);
     if (outcome === 'refused') return { refused: refusalReason(res.status, json) };
@@ -133,7 +134,11 @@ export class SsoClient {
   }
 
   /** Exchanges an authorization code. A refused code throws `code_rejected`. */
-  async exchangeCode(code: string): Promise<TokenSet> {
+  exchangeCode(code: string): Promise<TokenSet> {
+    return this.config.telemetry.sso('token', () => this.exchange(code));
+  }
+
+  private async exchange(code: string): Promise<TokenSet> {
     const form: Record<string, string> = {
       grant_type: 'authorization_code',
       code,
@@ -148,7 +153,11 @@ export class SsoClient {
   }
 
   /** Checks an access token. `undefined` means the SSO says the token is not valid. */
-  async checkToken(accessToken: string): Promise<CheckResult | undefined> {
+  checkToken(accessToken: string): Promise<CheckResult | undefined> {
+    return this.config.telemetry.sso('check_token', () => this.check(accessToken), (result) => result === undefined);
+  }
+
+  private async check(accessToken: string): Promise<CheckResult | undefined> {
     // A token that cannot be sent as it is (a Bearer header from a client) is not a valid token.
     if (!bearerSafe(accessToken)) return undefined;
     const form: Record<string, string> = this.config.userVerify ? { is_filter_user_verify: '1' } : {};
@@ -160,7 +169,11 @@ export class SsoClient {
   }
 
   /** Refreshes tokens. A refused refresh token throws `refresh_rejected`: the session is over. */
-  async refresh(accessToken: string, refreshToken: string): Promise<TokenSet> {
+  refresh(accessToken: string, refreshToken: string): Promise<TokenSet> {
+    return this.config.telemetry.sso('refresh_token', () => this.refreshNow(accessToken, refreshToken));
+  }
+
+  private async refreshNow(accessToken: string, refreshToken: string): Promise<TokenSet> {
     const answer = await this.post('/sso/refresh_token/', 'SSO refresh_token', { grant_type: 'refresh_token', refresh_token: refreshToken }, accessToken);
     if ('refused' in answer) throw new SsoGuardError('refresh_rejected', `The SSO refused the refresh token (${answer.refused})`);
     const tokens = tokenSet(answer.body, 'SSO refresh_token');

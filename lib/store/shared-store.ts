@@ -3,6 +3,7 @@ import createDebug from 'debug';
 import { Sealer, randomToken } from '../util/crypto';
 import type { SsoStore, SsoStoreTuning } from './types';
 import { WriteQueue } from './write-queue';
+import type { Telemetry } from '../telemetry/telemetry';
 
 const debug = createDebug('express-sso-guard:store');
 
@@ -71,7 +72,7 @@ export class Shared {
     },
   }))(this.queue);
 
-  constructor(private readonly store: SsoStore & SsoStoreTuning, secrets: readonly string[]) {
+  constructor(private readonly store: SsoStore & SsoStoreTuning, secrets: readonly string[], private readonly telemetry?: Telemetry) {
     this.sealer = new Sealer(secrets, 'store');
     this.timeout = store.timeout ?? 250;
     this.localTtl = store.localTtl ?? 30;
@@ -96,6 +97,7 @@ export class Shared {
     } catch (err) {
       this.stats.failures++;
       this.skipUntil = performance.now() + RETRY_AFTER_MS;
+      this.telemetry?.storeFallback(what, this.stats.available, (err as Error).message);
       if (this.stats.available) {
         this.stats.available = false;
         this.stats.fallbacks++;

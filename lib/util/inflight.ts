@@ -5,6 +5,11 @@
 export class Inflight<T> {
   private readonly running = new Map<string, Promise<T>>();
 
+  /** Whether a call for `key` is running (a new caller would join it). */
+  has(key: string): boolean {
+    return this.running.has(key);
+  }
+
   /** The running promise for `key`, or a new one from `start()`. */
   run(key: string, start: () => Promise<T>): Promise<T> {
     let pending = this.running.get(key);
