@@ -1,5 +1,5 @@
-import type { AxiosInstance } from 'axios';
 import { Authenticator } from './auth/authenticate';
+import { cloudClients, type CloudClient, type CloudClientOptions } from './cloud/client';
 import { createHttpClient } from './sso/http';
 import { resolveConfig, type Config } from './config';
 import { CredentialCache } from './sso/check-token-cache';
@@ -23,8 +23,11 @@ export interface Core {
   readonly shared: Shared | undefined;
   /** Resolves once the instance listens to the store's events (immediately without a store). */
   readonly ready: Promise<void>;
-  /** HTTP client of cloud API calls (keep-alive, shared by every request's `req.sso.cloud`). */
-  readonly cloudHttp: AxiosInstance;
+  /**
+   * Builds a request's `req.sso.cloud` around its credentials, from settings validated once (and
+   * one keep-alive HTTP client); undefined when `cloud.apiBaseUrl` is not configured.
+   */
+  readonly cloud: ((getCredentials: CloudClientOptions['getCredentials']) => CloudClient) | undefined;
   /** Relative URL of the login route. */
   readonly loginPath: string;
 }
@@ -56,7 +59,10 @@ export function createCore(options: SsoGuardOptions | undefined): Core {
     authenticator,
     shared,
     ready,
-    cloudHttp: createHttpClient(),
+    cloud:
+      config.cloud.apiBaseUrl === undefined
+        ? undefined
+        : cloudClients({ ...config.cloud, origin: config.cloud.apiBaseUrl, http: createHttpClient(), clock: config.clock }),
     loginPath: config.basePath + config.routes.login,
   });
 }

@@ -3,7 +3,10 @@ import express from 'express';
 import request from 'supertest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CloudClient } from '../lib/cloud/client';
 import { resolveConfig } from '../lib/config';
+import { createCore } from '../lib/instance';
+import * as rules from '../lib/option-rules';
 import { SsoGuardError } from '../lib/errors';
 import { auth } from '../lib/express/middleware';
 import type { SsoGuardOptions } from '../lib/options';
@@ -179,9 +182,10 @@ describe('clock, httpClient and store', () => {
     });
 
     it('still reads an SSO error status (no axios throw on 4xx) as a rejected sign-in', async () => {
-      const app = createTestApp(express as ExpressFactory, sso, { httpClient: axios.create() });
+      const app = createTestApp(express as ExpressFactory, sso, { httpClient: axios.create(), bearer: true });
       const res = await request(app).get('/api/me').set('Authorization', 'Bearer not-a-token');
       expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toMatch(/error="invalid_token"/);
     });
   });
 });
@@ -211,5 +215,20 @@ describe('the option table', () => {
       if (!/^[-\d'"tf[]/.test(value)) continue; // prose defaults ("none", "httpTimeout") are not values
       expect([key, flat[key]]).toEqual([key, JSON.parse(value.replace(/'/g, '"'))]);
     }
+  });
+});
+
+describe('cloud clients of one auth()', () => {
+  it('validates the cloud settings once, not per request', () => {
+    const core = createCore(testOptions({ cloud: { apiBaseUrl: 'https://api.test', zone: 'pek3' } }));
+    const spy = jest.spyOn(rules, 'resolveOptions');
+    const getCredentials = async () => ({ accessKey: 'a', secretKey: 'b', token: 'c' });
+    const first = core.cloud!(getCredentials);
+    const second = core.cloud!(getCredentials);
+    expect(first).toBeInstanceOf(CloudClient);
+    expect(second).not.toBe(first);
+    expect(spy).not.toHaveBeenCalled();
+    spy.mockRestore();
+    expect(createCore(testOptions()).cloud).toBeUndefined();
   });
 });

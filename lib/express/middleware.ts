@@ -2,7 +2,6 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Outcome } from '../auth/authenticate';
 import { HOOKS, SsoContext, type GuardHooks } from './context';
 import { appendSetCookie } from '../session/cookies';
-import { CloudClient } from '../cloud/client';
 import { createCore } from '../instance';
 import { SsoGuardError } from '../errors';
 import type { RequiresAuthOptions, SsoGuardOptions } from '../options';
@@ -44,17 +43,8 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
       fail(req, res, next, new SsoGuardError('unauthenticated', message), ctx.reason === 'invalid_token', mode === '401');
     },
     cloud(ctx) {
-      const apiBaseUrl = config.cloud.apiBaseUrl;
-      if (apiBaseUrl === undefined) throw new SsoGuardError('invalid_option', '"cloud.apiBaseUrl" (or CLOUD_API_URL) must be set to use req.sso.cloud');
-      return new CloudClient({
-        apiBaseUrl,
-        signatureVersion: config.cloud.signatureVersion,
-        timeout: config.cloud.timeout,
-        zone: config.cloud.zone,
-        http: core.cloudHttp,
-        clock: config.clock,
-        getCredentials: (opts) => credentialsFor(ctx, opts.forceRefresh),
-      });
+      if (core.cloud === undefined) throw new SsoGuardError('invalid_option', '"cloud.apiBaseUrl" (or CLOUD_API_URL) must be set to use req.sso.cloud');
+      return core.cloud((opts) => credentialsFor(ctx, opts.forceRefresh));
     },
     async revoke(ctx) {
       const session = ctx.outcome.session;
