@@ -8,7 +8,7 @@ const debug = createDebug('express-sso-guard:store');
 /** After a failed store call, skip the store this long before trying it again (ms). */
 const RETRY_AFTER_MS = 1000;
 
-/** Counters of a shared store's health, readable through `auth().store` or tests. */
+/** Counters of a shared store's health, readable through `auth().storeStats` or tests. */
 export interface StoreStats {
   /** False while the store is skipped after a failure (in-process fallback). */
   available: boolean;
