@@ -1,4 +1,7 @@
 import { Authenticator } from './auth/authenticate';
+import { CredentialRenewal } from './auth/credential-renewal';
+import { SessionLifecycle } from './auth/session-lifecycle';
+import { SessionPolicy } from './auth/session-policy';
 import { cloudClients, type CloudClient, type CloudClientOptions } from './cloud/client';
 import { createHttpClient } from './sso/http';
 import { resolveConfig, type Config } from './config';
@@ -18,7 +21,12 @@ export interface Core {
   readonly sso: SsoClient;
   readonly sessions: SessionCookie;
   readonly transactions: TransactionCookie;
+  /** Request authentication (the per-request decision). */
   readonly authenticator: Authenticator;
+  /** Renewal of a session's tokens and rechecks of its access token. */
+  readonly renewal: CredentialRenewal;
+  /** Start, cookie writes, logout and revocation of sessions. */
+  readonly lifecycle: SessionLifecycle;
   /** The shared store's view, when a store is configured. */
   readonly shared: Shared | undefined;
   /** Resolves once the instance listens to the store's events (immediately without a store). */
@@ -43,7 +51,10 @@ export function createCore(options: SsoGuardOptions | undefined): Core {
   // Revocations outlive cache entries (they last a whole session), so they get more room.
   const revocations = new Revocations(Math.max(config.cache.max * 10, 100_000));
   const server = shared !== undefined && config.session.serverSide ? new ServerSessions(shared, config.cache.max) : undefined;
-  const authenticator = new Authenticator(config, sessions, cache, refresher, revocations, shared, server);
+  const policy = new SessionPolicy(config.session.absoluteDuration, config.session.rollingDuration);
+  const lifecycle = new SessionLifecycle(policy, sessions, cache, revocations, config.clock, shared, server);
+  const renewal = new CredentialRenewal(refresher, cache, lifecycle, config.clock, config.cache.ttl);
+  const authenticator = new Authenticator({ clock: config.clock, bearer: config.bearer, bearerTtl: config.cache.ttl }, sessions, cache, renewal, lifecycle);
   const ready =
     shared === undefined
       ? Promise.resolve()
@@ -57,6 +68,8 @@ export function createCore(options: SsoGuardOptions | undefined): Core {
     sessions,
     transactions: new TransactionCookie(config),
     authenticator,
+    renewal,
+    lifecycle,
     shared,
     ready,
     cloud:

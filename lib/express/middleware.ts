@@ -49,7 +49,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
     async revoke(ctx) {
       const session = ctx.outcome.session;
       if (session === undefined) return;
-      await core.authenticator.revoke(session);
+      await core.lifecycle.revoke(session);
       appendSetCookie(ctx.res, core.sessions.clear(core.sessions.read(ctx.req.headers.cookie).names));
       ctx.outcome = { ...ctx.outcome, result: undefined, session: undefined, reason: 'ended' };
     },
@@ -63,10 +63,10 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
     const current = ctx.outcome;
     if (current.result === undefined) throw new SsoGuardError('unauthenticated', 'Sign-in required');
     if (!forceRefresh) return current.result.credentials;
-    const token = current.session?.a ?? current.bearerToken;
+    const token = current.session?.accessToken ?? current.bearerToken;
     if (token === undefined) throw new SsoGuardError('unauthenticated', 'Sign-in required');
     const names = current.session === undefined ? [] : core.sessions.read(ctx.req.headers.cookie).names;
-    const fresh = await core.authenticator.fresh(token, current.session, names);
+    const fresh = await core.renewal.recheck(token, current.session, names);
     if (fresh.setCookie !== undefined) appendSetCookie(ctx.res, fresh.setCookie);
     ctx.outcome = { ...current, result: fresh.result, session: fresh.session ?? current.session };
     return fresh.result.credentials;

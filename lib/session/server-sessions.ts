@@ -4,7 +4,7 @@ import type { SessionData } from './session-cookie';
 import type { Shared } from '../store/shared-store';
 
 /** What a server-side session keeps in the store: the tokens; the cookie keeps id and times. */
-export type StoredTokens = Pick<SessionData, 'a' | 'r' | 't' | 'e' | 'l'>;
+export type StoredTokens = Pick<SessionData, 'accessToken' | 'refreshToken' | 'tokenType' | 'expiresAt' | 'lifetime'>;
 
 /**
  * Server-side sessions (`session.serverSide`): the cookie carries only a random session id (and
@@ -48,9 +48,10 @@ export class ServerSessions {
 
   /** Stores a session's tokens until `expiresAt` (ms), here and in the store. */
   async save(s: SessionData, now: number, expiresAt: number): Promise<void> {
-    const tokens: StoredTokens = s.r === undefined ? { a: s.a, t: s.t, e: s.e, l: s.l } : { a: s.a, r: s.r, t: s.t, e: s.e, l: s.l };
-    this.local.set(s.i, { tokens, until: now + this.shared.localTtl * 1000 });
-    await this.shared.put(`session:${s.i}`, tokens, expiresAt - now);
+    const { accessToken, refreshToken, tokenType, expiresAt: tokenExpiresAt, lifetime } = s;
+    const tokens: StoredTokens = { accessToken, ...(refreshToken === undefined ? {} : { refreshToken }), tokenType, expiresAt: tokenExpiresAt, lifetime };
+    this.local.set(s.id, { tokens, until: now + this.shared.localTtl * 1000 });
+    await this.shared.put(`session:${s.id}`, tokens, expiresAt - now);
   }
 
   /** Deletes a session's tokens everywhere (logout). */

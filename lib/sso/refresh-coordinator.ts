@@ -82,17 +82,18 @@ export class RefreshCoordinator {
     for (;;) {
       const known = await shared.get<Remembered>(key);
       if (known !== undefined && !isOwnOutcome(known, accessToken)) return this.adopt(refreshHash, known);
-      const owner = await shared.lock(`lock:${refreshHash}`, lockTtl);
-      if (owner === null) return this.call(refreshHash, accessToken, refreshToken);
-      if (owner !== undefined) {
+      const lock = await shared.lock(`lock:${refreshHash}`, lockTtl);
+      if (lock.kind === 'unavailable') return this.call(refreshHash, accessToken, refreshToken);
+      if (lock.kind === 'acquired') {
         try {
           const again = await shared.get<Remembered>(key);
           if (again !== undefined && !isOwnOutcome(again, accessToken)) return this.adopt(refreshHash, again);
           return await this.call(refreshHash, accessToken, refreshToken);
         } finally {
-          await shared.unlock(`lock:${refreshHash}`, owner);
+          await shared.unlock(`lock:${refreshHash}`, lock.owner);
         }
       }
+      // Held by another instance: wait for its outcome.
       if (performance.now() >= deadline) throw new SsoGuardError('upstream_timeout', 'Timed out waiting for another instance to refresh the session');
       await sleep(POLL_MS);
     }

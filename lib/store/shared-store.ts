@@ -18,6 +18,9 @@ export interface StoreStats {
   fallbacks: number;
 }
 
+/** The result of {@link Shared.lock}. */
+export type LockResult = { readonly kind: 'acquired'; readonly owner: string } | { readonly kind: 'held' } | { readonly kind: 'unavailable' };
+
 /** Messages between instances over the store's pub/sub channel. */
 export type SharedEvent = { kind: 'revoke'; sessionId: string; until: number } | { kind: 'drop'; hash: string };
 
@@ -95,13 +98,14 @@ export class Shared {
   }
 
   /**
-   * Takes a lock: the owner token when taken, `undefined` when another instance holds it, and
-   * `null` when the store is unavailable (the caller then proceeds on its own).
+   * Takes a lock: `acquired` with the owner token to unlock with, `held` when another instance
+   * holds it, `unavailable` when the store cannot answer (the caller then proceeds on its own).
    */
-  async lock(key: string, ttlMs: number): Promise<string | undefined | null> {
+  async lock(key: string, ttlMs: number): Promise<LockResult> {
     const owner = randomToken(16);
     const taken = await this.run('lock', () => this.store.set(key, owner, ttlMs, true), null);
-    return taken === null ? null : taken ? owner : undefined;
+    if (taken === null) return { kind: 'unavailable' };
+    return taken ? { kind: 'acquired', owner } : { kind: 'held' };
   }
 
   /** Releases a lock only if `owner` still holds it. */
