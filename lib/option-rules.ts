@@ -102,11 +102,15 @@ export function optionError(name: string, expected: string, received: unknown, e
 
 /**
  * A short, safe description of a received value: short strings quoted, long ones by length, a URL
- * with credentials by that fact only, objects and functions by kind (they may hold secrets).
+ * with credentials, a query or a fragment by its origin at most, objects and functions by kind
+ * (they may hold secrets).
  */
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') {
+    // Credentials, a query or a fragment may carry a secret: such a URL shows its origin only.
     if (/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value)) return 'a URL with credentials';
+    const url = URL.canParse(value) ? new URL(value) : undefined;
+    if (url !== undefined && (url.search !== '' || url.hash !== '')) return `a URL (${url.protocol}//${url.host}) with a query or fragment`;
     return value.length > 60 ? `a string of ${value.length} characters` : JSON.stringify(value);
   }
   if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);

@@ -67,6 +67,15 @@ describe('SSO connection (ssoBaseUrl, clientId, clientSecret)', () => {
     expect(withPassword).not.toContain('hunter2');
     expect(messageOf({ appBaseUrl: 'https://app.test/?x=1' })).toMatch(/"appBaseUrl"/);
   });
+
+  it('never echoes a query or fragment either (they may carry a token)', () => {
+    for (const url of ['https://sso.test/?access_token=s3cr3t', 'https://sso.test/#s3cr3t']) {
+      const message = messageOf({ ssoBaseUrl: url });
+      expect(message).toMatch(/^"ssoBaseUrl" must be a URL without credentials, query or fragment; received a URL \(https:\/\/sso.test\)/);
+      expect(message).not.toContain('s3cr3t');
+    }
+    expect(messageOf({ cloud: { apiBaseUrl: 'https://api.test/v1?key=s3cr3t' } })).not.toContain('s3cr3t');
+  });
 });
 
 describe('secret', () => {
