@@ -82,7 +82,8 @@ export function resolveOptions<T extends object>(table: T, given: unknown, env: 
       continue;
     }
     const fromEnv = entry.env === undefined || env[entry.env] === '' ? undefined : env[entry.env];
-    const value = given[key] ?? fromEnv;
+    // Only `undefined` means "not given": a `null` is a value, and refused like any bad one.
+    const value = given[key] !== undefined ? given[key] : fromEnv;
     const at: CheckContext = { name, unit: entry.unit, env: entry.env };
     if (value !== undefined) out[key] = entry.check(value, at);
     else if ('default' in entry) out[key] = entry.default;

@@ -95,6 +95,7 @@ describe('routes and access (routes, authRequired, publicPaths, bearer)', () => 
     expect(messageOf({ routes: { login: 'login' } })).toMatch(/^"routes.login" must be a path starting with "\/"/);
     expect(messageOf({ publicPaths: ['health'] })).toMatch(/^"publicPaths" must be an array of paths/);
     expect(messageOf({ bearer: 'yes' as never })).toBe('"bearer" must be true or false; received "yes"');
+    expect(messageOf({ authRequired: null as never })).toBe('"authRequired" must be true or false; received null');
   });
 
   it('splits public paths into exact paths and prefixes', () => {
