@@ -43,6 +43,12 @@ const DEFAULT_STATUS: Record<SsoGuardErrorCode, number> = {
   cloud_api_error: 502,
 };
 
+/**
+ * The brand every SsoGuardError carries, shared through the global symbol registry: the CJS and
+ * ESM builds are two copies of this class, and `instanceof` fails across them; the brand does not.
+ */
+const BRAND = Symbol.for('express-sso-guard.error');
+
 /** Options of {@link SsoGuardError}. */
 export interface SsoGuardErrorOptions {
   /** HTTP status to answer with; defaults to the status of the code. */
@@ -69,6 +75,11 @@ export class SsoGuardError extends Error {
     this.code = code;
     this.status = options.status ?? DEFAULT_STATUS[code];
   }
+
+  /** The cross-copy brand, read by {@link isSsoGuardError}. */
+  get [BRAND](): true {
+    return true;
+  }
 }
 
 /** Options of {@link CloudApiError}. */
@@ -94,7 +105,10 @@ export class CloudApiError extends SsoGuardError {
   }
 }
 
-/** True when `err` is an {@link SsoGuardError} (also across duplicated package copies). */
+/**
+ * True when `err` is an {@link SsoGuardError} or a {@link CloudApiError}, also one thrown by
+ * another copy of the package (the CommonJS and the ESM build loaded side by side).
+ */
 export function isSsoGuardError(err: unknown): err is SsoGuardError {
-  return err instanceof SsoGuardError || (err instanceof Error && typeof (err as { code?: unknown }).code === 'string' && (err as { name?: string }).name === 'SsoGuardError');
+  return err instanceof SsoGuardError || (err instanceof Error && (err as Error & { [BRAND]?: unknown })[BRAND] === true);
 }

@@ -8,7 +8,7 @@ export type { StoreStats } from './store/shared-store';
 export { SsoContext } from './express/context';
 export { SsoGuardError, CloudApiError, isSsoGuardError } from './errors';
 export type { SsoGuardErrorCode, SsoGuardErrorOptions, CloudApiErrorOptions } from './errors';
-export type { SsoGuardOptions, SessionOptions, CacheOptions, RoutesOptions, CloudOptions, RequiresAuthOptions } from './options';
+export type { SsoGuardOptions, SessionOptions, CacheOptions, RoutesOptions, CloudOptions, RequiresAuthOptions, Seconds, Milliseconds } from './options';
 export type { SsoUser, SsoCredentials } from './sso/sso-client';
 export type { SsoGuardEvents, LoginEvent, LogoutEvent, RefreshEvent, SessionEndEvent, SsoErrorEvent, SsoEndpoint, SsoOutcome, RefreshOutcome, SessionEndReason, CacheResult } from './telemetry/events';
 export type { SsoGuardLogger } from './telemetry/logger';

@@ -1,6 +1,10 @@
-import type { AxiosInstance } from 'axios';
 import { Authenticator } from './auth/authenticate';
+import { BearerAuthorizer } from './auth/bearer-authorize';
+import { CredentialRenewal } from './auth/credential-renewal';
+import { SessionLifecycle } from './auth/session-lifecycle';
+import { SessionPolicy } from './auth/session-policy';
 import { CloudClockSkew } from './cloud/clock-skew';
+import { cloudClients, type CloudClient, type CloudClientOptions } from './cloud/client';
 import { createHttpClient } from './sso/http';
 import { resolveConfig, type Config } from './config';
 import { CredentialCache } from './sso/check-token-cache';
@@ -19,15 +23,22 @@ export interface Core {
   readonly sso: SsoClient;
   readonly sessions: SessionCookie;
   readonly transactions: TransactionCookie;
+  /** Request authentication (the per-request decision). */
   readonly authenticator: Authenticator;
+  /** Renewal of a session's tokens and rechecks of its access token. */
+  readonly renewal: CredentialRenewal;
+  /** Start, cookie writes, logout and revocation of sessions. */
+  readonly lifecycle: SessionLifecycle;
   /** The shared store's view, when a store is configured. */
   readonly shared: Shared | undefined;
   /** Resolves once the instance listens to the store's events (immediately without a store). */
   readonly ready: Promise<void>;
-  /** HTTP client of cloud API calls (keep-alive, shared by every request's `req.sso.cloud`). */
-  readonly cloudHttp: AxiosInstance;
-  /** The cloud API host's clock offset, learned once and used by every request's `req.sso.cloud`. */
-  readonly cloudClockSkew: CloudClockSkew;
+  /**
+   * Builds a request's `req.sso.cloud` around its credentials, from settings validated once (one
+   * keep-alive HTTP client, one learned clock offset of the API host); undefined when
+   * `cloud.apiBaseUrl` is not configured.
+   */
+  readonly cloud: ((getCredentials: CloudClientOptions['getCredentials']) => CloudClient) | undefined;
   /** Relative URL of the login route. */
   readonly loginPath: string;
 }
@@ -43,7 +54,15 @@ export function createCore(options: SsoGuardOptions | undefined): Core {
   // Revocations outlive cache entries (they last a whole session), so they get more room.
   const revocations = new Revocations(Math.max(config.cache.max * 10, 100_000));
   const server = shared !== undefined && config.session.serverSide ? new ServerSessions(shared, config.cache.max) : undefined;
-  const authenticator = new Authenticator(config, sessions, cache, refresher, revocations, shared, server);
+  const policy = new SessionPolicy(config.session.absoluteDuration, config.session.rollingDuration);
+  const lifecycle = new SessionLifecycle(policy, sessions, cache, revocations, config.clock, config.telemetry, shared, server);
+  const renewal = new CredentialRenewal(refresher, cache, lifecycle, config.clock, config.cache.ttl);
+  const authenticator = new Authenticator({
+    clock: config.clock,
+    bearer: config.bearer,
+    bearerTtl: config.cache.ttl,
+    authorizer: config.authorize === undefined ? undefined : new BearerAuthorizer(config.authorize, config.cache.max),
+  }, sessions, cache, renewal, lifecycle);
   const ready =
     shared === undefined
       ? Promise.resolve()
@@ -61,10 +80,14 @@ export function createCore(options: SsoGuardOptions | undefined): Core {
     sessions,
     transactions: new TransactionCookie(config),
     authenticator,
+    renewal,
+    lifecycle,
     shared,
     ready,
-    cloudHttp: createHttpClient(),
-    cloudClockSkew: new CloudClockSkew(),
+    cloud:
+      config.cloud.apiBaseUrl === undefined
+        ? undefined
+        : cloudClients({ ...config.cloud, origin: config.cloud.apiBaseUrl, http: createHttpClient(), clock: config.clock, clockSkew: new CloudClockSkew() }, config.telemetry),
     loginPath: config.basePath + config.routes.login,
   });
 }

@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
 import { CloudApiError, SsoGuardError, isSsoGuardError } from '../lib/errors';
 
 describe('SsoGuardError', () => {
@@ -23,5 +27,32 @@ describe('SsoGuardError', () => {
     expect(err).toMatchObject({ code: 'cloud_api_error', status: 502, retCode: 1400, httpStatus: 200 });
     expect(isSsoGuardError(err)).toBe(true);
     expect(isSsoGuardError(new Error('x'))).toBe(false);
+  });
+});
+
+/**
+ * The CJS and ESM builds are two copies of the package; an error thrown by one must be recognised
+ * by the other's isSsoGuardError(). esbuild (what tsup runs) builds both formats of lib/index.ts
+ * into a temporary directory under test-output/, and a child node process loads both.
+ */
+describe('isSsoGuardError across the CJS and ESM copies', () => {
+  let dir: string;
+  beforeAll(() => {
+    // Inside the project (test-output/ is ignored) so the builds resolve axios, debug, lru-cache.
+    mkdirSync(join(__dirname, '../test-output'), { recursive: true });
+    dir = mkdtempSync(join(__dirname, '../test-output/dual-'));
+    const common = { entryPoints: [join(__dirname, '../lib/index.ts')], bundle: true, platform: 'node' as const, target: 'node20', packages: 'external' as const, logLevel: 'silent' as const };
+    buildSync({ ...common, format: 'cjs', outfile: join(dir, 'index.js') });
+    buildSync({ ...common, format: 'esm', outfile: join(dir, 'index.mjs') });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('recognises SsoGuardError and CloudApiError from the other copy, and nothing else', () => {
+    const out = execFileSync(process.execPath, [join(__dirname, 'package/dual-copies.cjs'), join(dir, 'index.js'), join(dir, 'index.mjs')], {
+      cwd: join(__dirname, '..'),
+      encoding: 'utf8',
+    });
+    const expected = { ssoGuardError: true, cloudApiError: true, plainError: false, lookalike: false };
+    expect(JSON.parse(out)).toEqual({ 'cjs->esm': expected, 'esm->cjs': expected });
   });
 });

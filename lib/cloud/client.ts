@@ -2,6 +2,7 @@ import type { AxiosInstance, AxiosResponse } from 'axios';
 import createDebug from 'debug';
 import { CloudApiError, SsoGuardError } from '../errors';
 import { createHttpClient, nonZeroRetCode, parseJsonObject, send } from '../sso/http';
+import { axiosInstance, describeValue, fn, httpOrigin, instanceOf, oneOf, positiveInteger, resolveOptions, zoneId, type OptionTable } from '../option-rules';
 import { jwtExpiry } from '../util/crypto';
 import { CloudClockSkew } from './clock-skew';
 import { signRequest, type CloudHttpMethod, type SignatureVersion } from './signer';
@@ -52,6 +53,7 @@ export interface CloudCallOptions {
 }
 
 interface ResolvedCloudConfig {
+  /** The API origin (`apiBaseUrl` checked to have no path). */
   readonly origin: string;
   readonly getCredentials: CloudClientOptions['getCredentials'];
   readonly timeout: number;
@@ -62,12 +64,14 @@ interface ResolvedCloudConfig {
   readonly clockSkew: CloudClockSkew;
 }
 
-const OPTION_NAMES = ['apiBaseUrl', 'getCredentials', 'timeout', 'signatureVersion', 'zone', 'http', 'clock', 'clockSkew'];
 /** `time_stamp` more than 60 s from the API host's clock. */
 const RET_CODE_CLOCK_SKEW = 1300;
 /** Credentials refused in an HTTP 200: 1200 authentication failed, 2000 session expired. */
 const AUTH_RET_CODES: ReadonlySet<number> = new Set([1200, 2000]);
 const API_PATH = '/iam/';
+/** Marks options already resolved by {@link cloudClients}, so a per-request client skips validation. */
+const RESOLVED = Symbol('express-sso-guard.cloud-resolved');
+
 /** Refresh before signing when the token has less left than this: a call must not die in flight. */
 const REFRESH_MARGIN_MS = 30_000;
 const MAX_MESSAGE_CHARS = 200;
@@ -82,7 +86,7 @@ export class CloudClient {
 
   /** Validates `opts` once; a bad option throws an `invalid_option` SsoGuardError naming it. */
   constructor(opts: CloudClientOptions, /** @internal the `auth()` instance's metrics and spans */ telemetry?: Telemetry) {
-    this.config = resolveCloudOptions(opts);
+    this.config = (opts as { [RESOLVED]?: ResolvedCloudConfig } | null)?.[RESOLVED] ?? resolveCloudOptions(opts);
     this.telemetry = telemetry ?? createTelemetry();
   }
 
@@ -100,11 +104,11 @@ export class CloudClient {
   private async invoke<T>(action: string, params: Record<string, unknown>, opts: CloudCallOptions): Promise<T> {
     // Action names reach logs and error messages, so only plain names are allowed.
     if (typeof action !== 'string' || !/^[A-Za-z][A-Za-z0-9_]{0,99}$/.test(action)) {
-      throw new SsoGuardError('invalid_option', `cloud action must be an API action name such as "DescribeInstances"; received ${received(action)}`);
+      throw new SsoGuardError('invalid_option', `cloud action must be an API action name such as "DescribeInstances"; received ${describeValue(action)}`);
     }
     const method = opts.method ?? 'GET';
     if (method !== 'GET' && method !== 'POST') {
-      throw new SsoGuardError('invalid_option', `cloud call method must be "GET" or "POST"; received ${received(method)}`);
+      throw new SsoGuardError('invalid_option', `cloud call method must be "GET" or "POST"; received ${describeValue(method)}`);
     }
     if (params !== null && typeof params === 'object' && 'action' in params) {
       throw new SsoGuardError('invalid_option', 'cloud call parameters must not contain "action"; pass it as the first argument');
@@ -218,74 +222,34 @@ function scrub(message: unknown, redact: string[]): string {
   return s.length > MAX_MESSAGE_CHARS ? `${s.slice(0, MAX_MESSAGE_CHARS)}…` : s;
 }
 
+/**
+ * `new CloudClient()`'s options, with the same validators as `auth({ cloud })` (one rule per
+ * option, messages from option-rules.ts). `http` defaults to a new keep-alive client.
+ */
+const CLIENT_OPTIONS = {
+  apiBaseUrl: { required: true, check: httpOrigin },
+  getCredentials: { required: true, check: fn<CloudClientOptions['getCredentials']>('a function returning a Promise of { accessKey, secretKey, token }') },
+  timeout: { default: 5000, unit: 'milliseconds', check: positiveInteger },
+  signatureVersion: { default: 2, check: oneOf(1, 2) },
+  zone: { check: zoneId },
+  http: { check: axiosInstance },
+  clock: { default: Date.now, check: fn<() => number>('a function returning ms since the epoch') },
+  clockSkew: { check: instanceOf(CloudClockSkew, 'a CloudClockSkew') },
+} as const satisfies OptionTable<CloudClientOptions>;
 
 function resolveCloudOptions(opts: CloudClientOptions): Readonly<ResolvedCloudConfig> {
-  if (opts === null || typeof opts !== 'object') throw invalid('cloud', 'must be an object', opts);
-  for (const key of Object.keys(opts)) {
-    if (!OPTION_NAMES.includes(key)) {
-      const near = OPTION_NAMES.find((n) => n.toLowerCase() === key.toLowerCase() || editDistance(n, key) <= 2);
-      throw new SsoGuardError('invalid_option', `"cloud.${key}" is not an option${near ? `. Did you mean "cloud.${near}"?` : ''}`);
-    }
-  }
-  const o = opts as unknown as Record<string, unknown>;
-
-  const base = o.apiBaseUrl;
-  if (typeof base === 'string' && base.includes('@')) {
-    // Not echoed: userinfo in a URL is a password.
-    throw new SsoGuardError('invalid_option', '"cloud.apiBaseUrl" must not contain credentials');
-  }
-  const url = typeof base === 'string' && URL.canParse(base) ? new URL(base) : undefined;
-  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw invalid('cloud.apiBaseUrl', 'must be an http(s) URL', base);
-  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
-    throw invalid('cloud.apiBaseUrl', `must be an origin such as "https://api.qingcloud.com" (the client adds ${API_PATH})`, base);
-  }
-  if (typeof o.getCredentials !== 'function') throw invalid('cloud.getCredentials', 'must be a function returning a Promise of { accessKey, secretKey, token }', o.getCredentials);
-
-  const timeout = o.timeout ?? 5000;
-  if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout <= 0 || timeout > 2_147_483_647) {
-    throw invalid('cloud.timeout', 'must be a positive whole number of milliseconds', o.timeout);
-  }
-  const signatureVersion = o.signatureVersion ?? 2;
-  if (signatureVersion !== 1 && signatureVersion !== 2) throw invalid('cloud.signatureVersion', 'must be 1 or 2', o.signatureVersion);
-  if (o.zone !== undefined && (typeof o.zone !== 'string' || !/^[A-Za-z0-9-]+$/.test(o.zone))) {
-    throw invalid('cloud.zone', 'must be a zone id such as "pek3"', o.zone);
-  }
-  if (o.http !== undefined && typeof (o.http as { request?: unknown } | null)?.request !== 'function') {
-    throw invalid('cloud.http', 'must be an axios instance', o.http);
-  }
-  if (o.clock !== undefined && typeof o.clock !== 'function') throw invalid('cloud.clock', 'must be a function returning ms since the epoch', o.clock);
-  if (o.clockSkew !== undefined && !(o.clockSkew instanceof CloudClockSkew)) throw invalid('cloud.clockSkew', 'must be a CloudClockSkew', o.clockSkew);
-
-  return Object.freeze({
-    origin: url.origin,
-    getCredentials: opts.getCredentials,
-    timeout,
-    signatureVersion,
-    zone: opts.zone,
-    http: opts.http ?? createHttpClient(),
-    clock: opts.clock ?? Date.now,
-    clockSkew: opts.clockSkew ?? new CloudClockSkew(),
-  });
+  const o = resolveOptions(CLIENT_OPTIONS, opts, {}, 'cloud');
+  return Object.freeze({ ...o, origin: o.apiBaseUrl, http: o.http ?? createHttpClient(), clockSkew: o.clockSkew ?? new CloudClockSkew() });
 }
 
-function invalid(name: string, rule: string, value: unknown): SsoGuardError {
-  return new SsoGuardError('invalid_option', `"${name}" ${rule}; received ${received(value)}`);
-}
+/** The settings of {@link cloudClients}: a resolved client config without the credentials. */
+export type CloudSettings = Omit<ResolvedCloudConfig, 'getCredentials'>;
 
-function received(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v);
-  if (v === null || v === undefined || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  return Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length] ?? 0;
+/**
+ * Clients that share settings validated once (one per `auth()` instance), each around one
+ * request's credentials.
+ */
+export function cloudClients(settings: CloudSettings, telemetry?: Telemetry): (getCredentials: CloudClientOptions['getCredentials']) => CloudClient {
+  const base = Object.freeze({ ...settings });
+  return (getCredentials) => new CloudClient({ [RESOLVED]: Object.freeze({ ...base, getCredentials }) } as unknown as CloudClientOptions, telemetry);
 }

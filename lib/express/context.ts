@@ -64,7 +64,7 @@ export class SsoContext {
 
   /** When the access token expires (ms since the epoch), for cookie sessions. */
   get expiresAt(): number | undefined {
-    return this.outcome.session === undefined ? undefined : this.outcome.session.e * 1000;
+    return this.outcome.session === undefined ? undefined : this.outcome.session.expiresAt * 1000;
   }
 
   /**

@@ -2,7 +2,6 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Outcome } from '../auth/authenticate';
 import { HOOKS, SsoContext, type GuardHooks } from './context';
 import { appendSetCookie } from '../session/cookies';
-import { CloudClient } from '../cloud/client';
 import { createCore } from '../instance';
 import { SsoGuardError } from '../errors';
 import type { RequiresAuthOptions, SsoGuardOptions } from '../options';
@@ -45,23 +44,13 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
       fail(req, res, next, new SsoGuardError('unauthenticated', message), ctx.reason === 'invalid_token', mode === '401');
     },
     cloud(ctx) {
-      const apiBaseUrl = config.cloud.apiBaseUrl;
-      if (apiBaseUrl === undefined) throw new SsoGuardError('invalid_option', '"cloud.apiBaseUrl" (or CLOUD_API_URL) must be set to use req.sso.cloud');
-      return new CloudClient({
-        apiBaseUrl,
-        signatureVersion: config.cloud.signatureVersion,
-        timeout: config.cloud.timeout,
-        zone: config.cloud.zone,
-        http: core.cloudHttp,
-        clockSkew: core.cloudClockSkew,
-        clock: config.clock,
-        getCredentials: (opts) => credentialsFor(ctx, opts.forceRefresh),
-      }, config.telemetry);
+      if (core.cloud === undefined) throw new SsoGuardError('invalid_option', '"cloud.apiBaseUrl" (or CLOUD_API_URL) must be set to use req.sso.cloud');
+      return core.cloud((opts) => credentialsFor(ctx, opts.forceRefresh));
     },
     async revoke(ctx) {
       const session = ctx.outcome.session;
       if (session === undefined) return;
-      await core.authenticator.revoke(session);
+      await core.lifecycle.revoke(session);
       appendSetCookie(ctx.res, core.sessions.clear(core.sessions.read(ctx.req.headers.cookie).names));
       ctx.outcome = { ...ctx.outcome, result: undefined, session: undefined, reason: 'ended' };
     },
@@ -75,10 +64,10 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
     const current = ctx.outcome;
     if (current.result === undefined) throw new SsoGuardError('unauthenticated', 'Sign-in required');
     if (!forceRefresh) return current.result.credentials;
-    const token = current.session?.a ?? current.bearerToken;
+    const token = current.session?.accessToken ?? current.bearerToken;
     if (token === undefined) throw new SsoGuardError('unauthenticated', 'Sign-in required');
     const names = current.session === undefined ? [] : core.sessions.read(ctx.req.headers.cookie).names;
-    const fresh = await core.authenticator.fresh(token, current.session, names);
+    const fresh = await core.renewal.recheck(token, current.session, names);
     if (fresh.setCookie !== undefined) appendSetCookie(ctx.res, fresh.setCookie);
     ctx.outcome = { ...current, result: fresh.result, session: fresh.session ?? current.session };
     return fresh.result.credentials;

@@ -81,16 +81,16 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
   if (authorize !== undefined && (await authorize(user!, req)) !== true) return fail(new SsoGuardError('forbidden', 'This account may not sign in to this application'));
   const nowSec = Math.floor(core.config.clock() / 1000);
   const session: SessionData = {
-    i: randomToken(16),
-    a: tokens.accessToken,
-    ...(tokens.refreshToken === undefined ? {} : { r: tokens.refreshToken }),
-    t: tokens.tokenType,
-    e: nowSec + tokens.expiresIn,
-    l: tokens.expiresIn,
-    c: nowSec,
-    u: nowSec,
+    id: randomToken(16),
+    accessToken: tokens.accessToken,
+    ...(tokens.refreshToken === undefined ? {} : { refreshToken: tokens.refreshToken }),
+    tokenType: tokens.tokenType,
+    expiresAt: nowSec + tokens.expiresIn,
+    lifetime: tokens.expiresIn,
+    createdAt: nowSec,
+    touchedAt: nowSec,
   };
-  appendSetCookie(res, await core.authenticator.begin(session, core.sessions.read(req.headers.cookie).names));
+  appendSetCookie(res, await core.lifecycle.begin(session, core.sessions.read(req.headers.cookie).names));
   debug('callback: session started');
   telemetry.sessionStarted(user?.user_id);
   redirect(res, txn.returnTo);
@@ -98,7 +98,7 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
 
 /** `GET /logout?returnTo=/path`: revokes and clears the session locally (the SSO has no logout). */
 export async function logout(core: Core, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const names = await core.authenticator.revokeCookie(req.headers.cookie);
+  const names = await core.lifecycle.revokeCookie(req.headers.cookie);
   if (names.length > 0) appendSetCookie(res, core.sessions.clear(names));
   const query = strictQuery(req.url ?? '', MAX_QUERY * 2);
   const returnTo = safeReturnTo(query instanceof Map ? query.get('returnTo') : undefined, core.config.appOrigin);

@@ -4,7 +4,7 @@ import type { SessionData } from './session-cookie';
 import type { Shared } from '../store/shared-store';
 
 /** What a server-side session keeps in the store: the tokens; the cookie keeps id and times. */
-export type StoredTokens = Pick<SessionData, 'a' | 'r' | 't' | 'e' | 'l'>;
+export type StoredTokens = Pick<SessionData, 'accessToken' | 'refreshToken' | 'tokenType' | 'expiresAt' | 'lifetime'>;
 
 /**
  * Server-side sessions (`session.serverSide`): the cookie carries only a random session id (and
@@ -54,15 +54,16 @@ export class ServerSessions {
    * written once the store is back, and until then the session answers 503 here as everywhere.
    */
   async save(s: SessionData, now: number, expiresAt: number, writeBehind = false): Promise<void> {
-    const tokens: StoredTokens = s.r === undefined ? { a: s.a, t: s.t, e: s.e, l: s.l } : { a: s.a, r: s.r, t: s.t, e: s.e, l: s.l };
-    const key = `session:${s.i}` as const;
+    const { accessToken, refreshToken, tokenType, expiresAt: tokenExpiresAt, lifetime } = s;
+    const tokens: StoredTokens = { accessToken, ...(refreshToken === undefined ? {} : { refreshToken }), tokenType, expiresAt: tokenExpiresAt, lifetime };
+    const key = `session:${s.id}` as const;
     const ttlMs = expiresAt - now;
     const written = writeBehind ? await this.shared.writeDurably([{ put: key, value: tokens, ttlMs }]) : await this.shared.put(key, tokens, ttlMs);
     if (!written) {
-      this.local.delete(s.i);
+      this.local.delete(s.id);
       throw new SsoGuardError('upstream_unavailable', 'The session store is unavailable');
     }
-    this.local.set(s.i, { tokens, until: now + this.shared.localTtl * 1000 });
+    this.local.set(s.id, { tokens, until: now + this.shared.localTtl * 1000 });
   }
 
   /** Deletes a session's tokens everywhere (logout); queued and retried while the store is unreachable. */

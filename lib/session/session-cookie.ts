@@ -4,31 +4,64 @@ import { readCookies, serializeCookie, type CookieAttributes } from './cookies';
 import { Sealer } from '../util/crypto';
 
 /**
- * What the session cookie holds: tokens and their timing only. The user and the temporary keys
- * come from the check_token cache. Short keys keep the cookie small (it travels on every request).
- * Times are in whole seconds since the epoch.
+ * A signed-in session: its tokens and their timing only. The user and the temporary keys come
+ * from the check_token cache. Times are whole seconds since the epoch. (In the cookie the fields
+ * have one-letter names, see `Wire` below; nowhere else.)
  */
 export interface SessionData {
-  /** random session id, kept across refreshes (revocation key) */
-  i: string;
-  /** access token */
-  a: string;
-  /** refresh token, absent when the issuer gives none (`iam_jwt`) */
-  r?: string;
-  /** token type */
-  t: string;
-  /** access token expiry */
-  e: number;
-  /** access token lifetime in seconds (`expires_in`), to refresh a tenth of it early */
-  l: number;
-  /** session creation (absolute lifetime) */
-  c: number;
-  /** last time the cookie was written (rolling lifetime) */
-  u: number;
+  /** Random session id, kept across refreshes (the revocation key). */
+  readonly id: string;
+  readonly accessToken: string;
+  /** Absent when the issuer gives none (`iam_jwt`). */
+  readonly refreshToken?: string;
+  readonly tokenType: string;
+  /** When the access token expires. */
+  readonly expiresAt: number;
+  /** The access token's lifetime in seconds (`expires_in`): it sets how early the token is refreshed. */
+  readonly lifetime: number;
+  /** Sign-in time: the absolute lifetime counts from here. */
+  readonly createdAt: number;
+  /** Last time the cookie was written: the rolling lifetime counts from here. */
+  readonly touchedAt: number;
 }
 
 /** What the cookie holds with server-side sessions: the id and the times; the tokens are in the store. */
-export type SessionPointer = Pick<SessionData, 'i' | 'c' | 'u'>;
+export type SessionPointer = Pick<SessionData, 'id' | 'createdAt' | 'touchedAt'>;
+
+/**
+ * The session as the cookie serialises it. Short keys keep the cookie small (it travels on every
+ * request): i id, a accessToken, r refreshToken, t tokenType, e expiresAt, l lifetime,
+ * c createdAt, u touchedAt; p: 1 marks a server-side pointer (i, c, u only).
+ */
+interface Wire {
+  i: string;
+  a: string;
+  r?: string;
+  t: string;
+  e: number;
+  l: number;
+  c: number;
+  u: number;
+}
+
+function toWire(s: SessionData): Wire {
+  const wire: Wire = { i: s.id, a: s.accessToken, t: s.tokenType, e: s.expiresAt, l: s.lifetime, c: s.createdAt, u: s.touchedAt };
+  if (s.refreshToken !== undefined) wire.r = s.refreshToken;
+  return wire;
+}
+
+function fromWire(w: Wire): SessionData {
+  return {
+    id: w.i,
+    accessToken: w.a,
+    ...(w.r === undefined ? {} : { refreshToken: w.r }),
+    tokenType: w.t,
+    expiresAt: w.e,
+    lifetime: w.l,
+    createdAt: w.c,
+    touchedAt: w.u,
+  };
+}
 
 /** Browsers keep about 4096 bytes per cookie, name and attributes included. */
 const CHUNK_SIZE = 3900;
@@ -47,12 +80,12 @@ export interface SessionRead {
 
 const NONE: SessionRead = Object.freeze({ data: undefined, names: Object.freeze([]) as readonly string[], stale: false });
 
-function isPointer(v: unknown): v is SessionPointer & { p: 1 } {
+function isPointer(v: unknown): v is Pick<Wire, 'i' | 'c' | 'u'> & { p: 1 } {
   const s = v as Record<string, unknown> | null;
   return s !== null && typeof s === 'object' && s.p === 1 && typeof s.i === 'string' && s.i !== '' && Number.isFinite(s.c) && Number.isFinite(s.u);
 }
 
-function isSession(v: unknown): v is SessionData {
+function isSession(v: unknown): v is Wire {
   if (v === null || typeof v !== 'object') return false;
   const s = v as Record<string, unknown>;
   return typeof s.i === 'string' && s.i !== '' && typeof s.a === 'string' && s.a !== '' && (s.r === undefined || (typeof s.r === 'string' && s.r !== ''))
@@ -107,13 +140,13 @@ export class SessionCookie {
       return { data: undefined, names, stale: false };
     }
     if (this.config.session.serverSide && isPointer(data)) {
-      const pointer = Object.freeze({ i: data.i, c: data.c, u: data.u });
+      const pointer = Object.freeze({ id: data.i, createdAt: data.c, touchedAt: data.u });
       const opened = { data: undefined, pointer, stale: this.sealer.isStale(sealed) };
       this.opened.set(sealed, opened);
       return { ...opened, names };
     }
     if (!isSession(data)) return { data: undefined, names, stale: false };
-    const opened = { data: Object.freeze(data), stale: this.sealer.isStale(sealed) };
+    const opened = { data: Object.freeze(fromWire(data)), stale: this.sealer.isStale(sealed) };
     this.opened.set(sealed, opened);
     return { data: opened.data, names, stale: opened.stale };
   }
@@ -123,9 +156,9 @@ export class SessionCookie {
    * of the request's session cookies the new set does not overwrite.
    */
   serialize(data: SessionData, nowSec: number, previous: readonly string[]): string[] {
-    const maxAge = Math.min(this.config.session.rollingDuration, data.c + this.config.session.absoluteDuration - nowSec);
+    const maxAge = Math.min(this.config.session.rollingDuration, data.createdAt + this.config.session.absoluteDuration - nowSec);
     // Server-side sessions keep the tokens in the store; the cookie only points to them.
-    const payload = this.config.session.serverSide ? { i: data.i, c: data.c, u: data.u, p: 1 } : data;
+    const payload = this.config.session.serverSide ? { i: data.id, c: data.createdAt, u: data.touchedAt, p: 1 } : toWire(data);
     const sealed = this.sealer.seal(JSON.stringify(payload));
     const out: string[] = [];
     const written = new Set<string>();

@@ -6,17 +6,26 @@ import { SsoGuardError } from '../errors';
 /** Largest upstream answer we read (bytes); a bigger one is an upstream error, not a memory spike. */
 export const MAX_UPSTREAM_BODY = 256 * 1024;
 
-/** An axios instance for upstream calls: keep-alive, no redirects, raw text bodies, every status. */
+/**
+ * What every upstream request relies on, set per request so that any axios instance (an app's
+ * `httpClient` with its own defaults) works: no redirects, bounded raw text bodies, every status.
+ */
+const PER_REQUEST = {
+  maxRedirects: 0,
+  maxContentLength: MAX_UPSTREAM_BODY,
+  maxBodyLength: MAX_UPSTREAM_BODY,
+  responseType: 'text',
+  transformResponse: [(data: unknown) => data],
+  validateStatus: () => true,
+} as const;
+
+/** An axios instance for upstream calls: keep-alive, no proxy, and {@link PER_REQUEST} as defaults. */
 export function createHttpClient(): AxiosInstance {
   return axios.create({
     httpAgent: new http.Agent({ keepAlive: true }),
     httpsAgent: new https.Agent({ keepAlive: true }),
-    maxRedirects: 0,
-    maxContentLength: MAX_UPSTREAM_BODY,
-    maxBodyLength: MAX_UPSTREAM_BODY,
-    responseType: 'text',
-    transformResponse: [(data: unknown) => data],
-    validateStatus: () => true,
+    ...PER_REQUEST,
+    transformResponse: [...PER_REQUEST.transformResponse],
     proxy: false,
   });
 }
@@ -34,7 +43,7 @@ export async function send(
 ): Promise<AxiosResponse<string>> {
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    return await client.request<string>({ ...config, timeout: timeoutMs, signal });
+    return await client.request<string>({ ...config, ...PER_REQUEST, transformResponse: [...PER_REQUEST.transformResponse], timeout: timeoutMs, signal });
   } catch (err) {
     throw transportError(err, what, signal.aborted);
   }

@@ -83,22 +83,23 @@ export class RefreshCoordinator {
     for (;;) {
       const known = await shared.get<Remembered>(key);
       if (known !== undefined && !isOwnOutcome(known, accessToken)) return this.adopt(refreshHash, known);
-      const owner = await shared.lock(`lock:${refreshHash}`, lockTtl);
-      if (owner === null) {
+      const lock = await shared.lock(`lock:${refreshHash}`, lockTtl);
+      if (lock.kind === 'unavailable') {
         // No coordination: another instance may refresh this very token meanwhile. A server-side
         // session is not refreshed at all then (its new tokens could not be stored).
         if (this.config.session.serverSide) throw new SsoGuardError('upstream_unavailable', 'The session store is unavailable');
         return this.call(refreshHash, accessToken, refreshToken, false);
       }
-      if (owner !== undefined) {
+      if (lock.kind === 'acquired') {
         try {
           const again = await shared.get<Remembered>(key);
           if (again !== undefined && !isOwnOutcome(again, accessToken)) return this.adopt(refreshHash, again);
           return await this.call(refreshHash, accessToken, refreshToken);
         } finally {
-          await shared.unlock(`lock:${refreshHash}`, owner);
+          await shared.unlock(`lock:${refreshHash}`, lock.owner);
         }
       }
+      // Held by another instance: wait for its outcome.
       if (performance.now() >= deadline) {
         this.config.telemetry.refresh('failed');
         throw new SsoGuardError('upstream_timeout', 'Timed out waiting for another instance to refresh the session');

@@ -1,6 +1,7 @@
 import createDebug from 'debug';
 import { SsoGuardError } from '../errors';
 import type { SsoStore, SsoStoreTuning } from './types';
+import { refuseUnknown } from '../option-rules';
 
 const debug = createDebug('express-sso-guard:store');
 
@@ -47,9 +48,7 @@ function isNodeRedis(c: unknown): c is NodeRedisLike {
 export function redisStore(options: RedisStoreOptions): SsoStore & SsoStoreTuning {
   if (options === null || typeof options !== 'object') throw new SsoGuardError('invalid_option', '"redisStore" options must be an object { client, prefix? }');
   const { client, prefix = 'sso-guard:', timeout, localTtl } = options;
-  for (const key of Object.keys(options)) {
-    if (!['client', 'prefix', 'timeout', 'localTtl'].includes(key)) throw new SsoGuardError('invalid_option', `Unknown option "redisStore.${key}"`);
-  }
+  refuseUnknown(options, ['client', 'prefix', 'timeout', 'localTtl'], 'redisStore');
   if (typeof prefix !== 'string') throw new SsoGuardError('invalid_option', `"redisStore.prefix" must be a string; received ${typeof prefix}`);
   if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0)) throw new SsoGuardError('invalid_option', `"redisStore.timeout" must be a positive number of milliseconds; received ${String(timeout)}`);
   if (localTtl !== undefined && !(typeof localTtl === 'number' && localTtl > 0)) throw new SsoGuardError('invalid_option', `"redisStore.localTtl" must be a positive number of seconds; received ${String(localTtl)}`);

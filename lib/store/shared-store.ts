@@ -10,7 +10,7 @@ const debug = createDebug('express-sso-guard:store');
 /** After a failed store call, skip the store this long before trying it again (ms). */
 const RETRY_AFTER_MS = 1000;
 
-/** Counters of a shared store's health, readable through `auth().store` or tests. */
+/** Counters of a shared store's health, readable through `auth().storeStats` or tests. */
 export interface StoreStats {
   /** False while the store is skipped after a failure (in-process fallback). */
   available: boolean;
@@ -23,6 +23,9 @@ export interface StoreStats {
   /** Queued writes dropped because too many waited (the oldest first). */
   readonly dropped: number;
 }
+
+/** The result of {@link Shared.lock}. */
+export type LockResult = { readonly kind: 'acquired'; readonly owner: string } | { readonly kind: 'held' } | { readonly kind: 'unavailable' };
 
 /**
  * Messages between instances over the store's pub/sub channel; `resync` is local: the
@@ -162,13 +165,14 @@ export class Shared {
   }
 
   /**
-   * Takes a lock: the owner token when taken, `undefined` when another instance holds it, and
-   * `null` when the store is unavailable (the caller then proceeds on its own).
+   * Takes a lock: `acquired` with the owner token to unlock with, `held` when another instance
+   * holds it, `unavailable` when the store cannot answer (the caller then proceeds on its own).
    */
-  async lock(key: `lock:${string}`, ttlMs: number): Promise<string | undefined | null> {
+  async lock(key: `lock:${string}`, ttlMs: number): Promise<LockResult> {
     const owner = randomToken(16);
     const taken = await this.run('lock', () => this.store.set(key, owner, ttlMs, true), null);
-    return taken === null ? null : taken ? owner : undefined;
+    if (taken === null) return { kind: 'unavailable' };
+    return taken ? { kind: 'acquired', owner } : { kind: 'held' };
   }
 
   /** Releases a lock only if `owner` still holds it. */

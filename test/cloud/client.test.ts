@@ -302,12 +302,12 @@ describe('options', () => {
     [{ apiBaseUrl: 42 }, /"cloud.apiBaseUrl" must be an http\(s\) URL; received 42/],
     [{ apiBaseUrl: 'https://api.qingcloud.com/iam/' }, /"cloud.apiBaseUrl" must be an origin/],
     [{ getCredentials: 'x' }, /"cloud.getCredentials" must be a function/],
-    [{ timeout: -5 }, /"cloud.timeout" must be a positive whole number of milliseconds; received -5/],
+    [{ timeout: -5 }, /"cloud.timeout" must be a positive integer of milliseconds; received -5/],
     [{ signatureVersion: 3 }, /"cloud.signatureVersion" must be 1 or 2; received 3/],
     [{ zone: 'pek 3' }, /"cloud.zone" must be a zone id/],
     [{ http: {} }, /"cloud.http" must be an axios instance; received an object/],
     [{ clock: 1 }, /"cloud.clock" must be a function/],
-    [{ timeOut: 5 }, /"cloud.timeOut" is not an option. Did you mean "cloud.timeout"\?/],
+    [{ timeOut: 5 }, /^Unknown option "cloud.timeOut". Did you mean "cloud.timeout"\?$/],
   ])('refuses %j', (bad, message) => {
     expect(() => new CloudClient({ ...ok, ...bad } as CloudClientOptions)).toThrow(expect.objectContaining({ code: 'invalid_option', message: expect.stringMatching(message) }));
   });

@@ -121,7 +121,7 @@ describe.each(EXPRESS_VERSIONS)('req.sso (%s)', (_name, express) => {
       expect(sso.counts.refresh_token).toBe(1);
       const renewed = setCookieOf(res).find((c) => c.startsWith('sso_session='));
       expect(renewed).toBeDefined();
-      expect(openSession(renewed!.split(';')[0]!).a).not.toBe(openSession(cookie).a);
+      expect(openSession(renewed!.split(';')[0]!).accessToken).not.toBe(openSession(cookie).accessToken);
     });
 
     it('refuses calls without a session (401, no API call)', async () => {

@@ -155,13 +155,13 @@ describe.each(EXPRESS_VERSIONS)('auth() middleware (%s)', (_name, express) => {
       const a = make({ cache: { ttl: 1 } });
       const { cookie } = await signIn(a, sso);
       await request(a).get('/api/me').set('Cookie', cookie).expect(200);
-      sso.revokeToken(openSession(cookie).a); // the access token only; the grant's refresh token lives on
+      sso.revokeToken(openSession(cookie).accessToken); // the access token only; the grant's refresh token lives on
       clock.advance(2000);
       sso.resetCounts();
       const res = await request(a).get('/api/me').set('Cookie', cookie).expect(200);
       expect(sso.counts.check_token).toBe(2);
       expect(sso.counts.refresh_token).toBe(1);
-      expect(openSession(cookiesFrom(setCookieOf(res))).a).not.toBe(openSession(cookie).a);
+      expect(openSession(cookiesFrom(setCookieOf(res))).accessToken).not.toBe(openSession(cookie).accessToken);
     });
 
     it('ends the session when check_token and refresh both refuse', async () => {
@@ -195,7 +195,7 @@ describe.each(EXPRESS_VERSIONS)('auth() middleware (%s)', (_name, express) => {
         cookie = cookiesFrom(setCookieOf(res), cookie);
       }
       expect(sso.counts.refresh_token).toBe(6);
-      expect(openSession(cookie).r).toBe(first.r);
+      expect(openSession(cookie).refreshToken).toBe(first.refreshToken);
     });
 
     it('without a refresh token (iam_jwt), an expired session means signing in again', async () => {

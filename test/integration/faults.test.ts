@@ -166,7 +166,7 @@ describe.each(EXPRESS_VERSIONS)('SSO faults (%s)', (_name, express) => {
     await recover();
     const next = await served.get(path, { cookie, accept });
     expect(next.status).toBe(200);
-    if (endpoint === 'refresh_token') expect(openSession(cookiesFrom(next.setCookie)).a).not.toBe(openSession(cookie).a);
+    if (endpoint === 'refresh_token') expect(openSession(cookiesFrom(next.setCookie)).accessToken).not.toBe(openSession(cookie).accessToken);
   });
 
   it.each(REFUSAL_MATRIX)('%s %s, SSO refuses with %s: the login is refused or the session ends', async (endpoint, mode, _label, fault) => {
@@ -217,7 +217,7 @@ describe.each(EXPRESS_VERSIONS)('SSO faults (%s)', (_name, express) => {
     try {
       expect((await one.get('/api/me', { cookie })).status).toBe(200);
       clock.advance((TTL - 20) * 1000); // refresh due (a tenth early), token still valid
-      sso.revokeToken(openSession(cookie).a);
+      sso.revokeToken(openSession(cookie).accessToken);
       sso.setFault('refresh_token', { type: 'slow', delayMs: HTTP_TIMEOUT * 4 });
       sso.resetCounts();
       const started = Date.now();
@@ -241,7 +241,7 @@ describe.each(EXPRESS_VERSIONS)('SSO faults (%s)', (_name, express) => {
     expect(sso.counts.check_token).toBe(20);
     // Every request of one session adopted the same new tokens.
     for (let s = 0; s < 20; s++) {
-      const tokens = new Set(results.filter(({ i }) => i === s).map(({ res }) => openSession(cookiesFrom(res.setCookie)).a));
+      const tokens = new Set(results.filter(({ i }) => i === s).map(({ res }) => openSession(cookiesFrom(res.setCookie)).accessToken));
       expect(tokens.size).toBe(1);
     }
   });
@@ -292,7 +292,7 @@ describe.each(EXPRESS_VERSIONS)('any SSO answer through the middleware (%s)', (_
   function session(expired: boolean, withRefresh: boolean): { cookie: string; data: SessionData } {
     n++;
     const t = nowSec();
-    const data: SessionData = { i: `sid-${n}`, a: `at-${n}`, ...(withRefresh ? { r: `rt-${n}` } : {}), t: 'Bearer', e: expired ? t - 10 : t + 3600, l: 3600, c: t - 100, u: t - 100 };
+    const data: SessionData = { id: `sid-${n}`, accessToken: `at-${n}`, ...(withRefresh ? { refreshToken: `rt-${n}` } : {}), tokenType: 'Bearer', expiresAt: expired ? t - 10 : t + 3600, lifetime: 3600, createdAt: t - 100, touchedAt: t - 100 };
     return { cookie: cookiesFrom(sessions.serialize(data, t, [])), data };
   }
 
@@ -333,7 +333,7 @@ describe.each(EXPRESS_VERSIONS)('any SSO answer through the middleware (%s)', (_
         if (want === 'success') {
           expect(res.status).toBe(200);
           if (endpoint === 'check_token' && mode === 'API') expect(JSON.parse(res.body).user).toEqual(parsedBody(a).user);
-          if (endpoint === 'refresh_token') expect(openSession(cookiesFrom(res.setCookie)).a).toBe(parsedBody(a).access_token);
+          if (endpoint === 'refresh_token') expect(openSession(cookiesFrom(res.setCookie)).accessToken).toBe(parsedBody(a).access_token);
         } else if (want === 'refusal') {
           expectEnded(res, mode, path);
         } else {
@@ -357,7 +357,7 @@ describe.each(EXPRESS_VERSIONS)('any SSO answer through the middleware (%s)', (_
         if (want === 'success') {
           expect(res.status).toBe(302);
           expect(res.headers.location).toBe('/dest');
-          expect(openSession(cookiesFrom(res.setCookie)).a).toBe(parsedBody(a).access_token);
+          expect(openSession(cookiesFrom(res.setCookie)).accessToken).toBe(parsedBody(a).access_token);
         } else {
           expect(res.setCookie.filter(isSessionCookie)).toEqual([]);
           if (want === 'refusal') {

@@ -47,8 +47,8 @@ function collectTokens(r: Answer): void {
   for (const secret of [SECRET, OLD_SECRET]) {
     try {
       const s = openSession(cookie, secret);
-      secrets.add(s.a);
-      if (s.r !== undefined) secrets.add(s.r);
+      secrets.add(s.accessToken);
+      if (s.refreshToken !== undefined) secrets.add(s.refreshToken);
     } catch {
       // sealed with the other secret
     }
@@ -221,7 +221,7 @@ describe.each(EXPRESS_VERSIONS)('secrets stay out of logs, errors and answers (%
       // Refusals: a revoked access token, then the whole user; the ret_code error style.
       const me = await s.get('/api/me', { cookie });
       cookie = cookiesFrom(me.setCookie, cookie);
-      sso.revokeToken(openSession(cookie).a);
+      sso.revokeToken(openSession(cookie).accessToken);
       clock.advance(301_000);
       const renewed = await s.get('/api/me', { cookie });
       cookie = cookiesFrom(renewed.setCookie, cookie);

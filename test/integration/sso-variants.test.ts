@@ -57,7 +57,7 @@ describe.each(cases)('%s, SSO variant: %s', (_name, _label, express, variant) =>
     sso.resetCounts();
     const refreshed = await request(app).get('/api/me').set('Cookie', cookie).expect(200);
     const next = cookiesFrom(setCookieOf(refreshed), cookie);
-    expect(openSession(next).a).not.toBe(openSession(cookie).a);
+    expect(openSession(next).accessToken).not.toBe(openSession(cookie).accessToken);
     expect(sso.counts.refresh_token).toBe(1);
     const withKeys = variant.emulator.refreshWithCredentials === true;
     expect(sso.counts.check_token).toBe(withKeys ? 0 : 1);
@@ -74,7 +74,7 @@ describe.each(cases)('%s, SSO variant: %s', (_name, _label, express, variant) =>
 
     // A refused refresh (revoked refresh token) ends the session in this variant's error style.
     const other = await signIn(app, sso);
-    sso.revokeToken(openSession(other.cookie).r!);
+    sso.revokeToken(openSession(other.cookie).refreshToken!);
     clock.advance((TTL + 1) * 1000);
     const ended = await request(app).get('/api/me').set('Cookie', other.cookie).expect(401);
     expect(setCookieOf(ended).some((c) => /^sso_session=.*Max-Age=0/.test(c))).toBe(true);

@@ -140,10 +140,12 @@ function carriesGenuine(header: string, g: Genuine): boolean {
 async function genuineValues(sso: Emulator, app: Express): Promise<{ genuine: Genuine; userId: string }> {
   const { cookie } = await signIn(app, sso);
   const session = openSession(cookie);
-  const sessions = new SessionCookie(resolveConfig(testOptions(), {}));
+  const nowSec = Math.floor(Date.now() / 1000);
+  const sealedWith = (secret: string, s: SessionData): string =>
+    new SessionCookie(resolveConfig(testOptions({ secret }), {})).serialize(s, nowSec, [])[0]!.split(';')[0]!.split('=')[1]!;
   const whole = cookie.split('=')[1]!;
-  // Extra bytes in the sealed JSON make it chunk; the fields are the real session's.
-  const big = sessions.serialize({ ...session, pad: 'p'.repeat(6000) } as SessionData, Math.floor(Date.now() / 1000), []);
+  // A long token type makes it chunk; the tokens are the real session's.
+  const big = new SessionCookie(resolveConfig(testOptions(), {})).serialize({ ...session, tokenType: session.tokenType.padEnd(6000) }, nowSec, []);
   const chunks = chunkOf(big);
   expect(chunks.length).toBeGreaterThanOrEqual(2);
   const seal = (secret: string, purpose: 'session' | 'transaction', plain: string) => new Sealer([secret], purpose).seal(plain);
@@ -151,9 +153,9 @@ async function genuineValues(sso: Emulator, app: Express): Promise<{ genuine: Ge
     whole,
     chunks,
     bigWhole: chunks.join(''),
-    foreign: seal('another-app-secret-of-at-least-32-characters', 'session', JSON.stringify(session)),
-    dropped: seal(OLD_SECRET, 'session', JSON.stringify(session)),
-    notSession: seal(SECRET, 'session', JSON.stringify({ ...session, e: 'soon' })),
+    foreign: sealedWith('another-app-secret-of-at-least-32-characters', session),
+    dropped: sealedWith(OLD_SECRET, session),
+    notSession: sealedWith(SECRET, { ...session, expiresAt: 'soon' } as unknown as SessionData),
     otherPurpose: seal(SECRET, 'transaction', JSON.stringify(session)),
   };
   const me = await fetchUser(app, cookie);
@@ -280,16 +282,16 @@ describe('SessionCookie properties', () => {
   const tokenArb = fc.string({ unit: fc.constantFrom(...B64URL, '.', '~', '+', '/'), minLength: 1, maxLength: 9000 });
   const sessionArb: fc.Arbitrary<SessionData> = fc.record(
     {
-      i: fc.string({ unit: fc.constantFrom(...B64URL), minLength: 1, maxLength: 30 }),
-      a: tokenArb,
-      r: tokenArb,
-      t: fc.constantFrom('Bearer', 'JWT'),
-      e: fc.integer({ min: NOW, max: NOW + 86400 }),
-      l: fc.integer({ min: 1, max: 86400 }),
-      c: fc.integer({ min: NOW - 86400, max: NOW }),
-      u: fc.integer({ min: NOW - 3600, max: NOW }),
+      id: fc.string({ unit: fc.constantFrom(...B64URL), minLength: 1, maxLength: 30 }),
+      accessToken: tokenArb,
+      refreshToken: tokenArb,
+      tokenType: fc.constantFrom('Bearer', 'JWT'),
+      expiresAt: fc.integer({ min: NOW, max: NOW + 86400 }),
+      lifetime: fc.integer({ min: 1, max: 86400 }),
+      createdAt: fc.integer({ min: NOW - 86400, max: NOW }),
+      touchedAt: fc.integer({ min: NOW - 3600, max: NOW }),
     },
-    { requiredKeys: ['i', 'a', 't', 'e', 'l', 'c', 'u'] },
+    { requiredKeys: ['id', 'accessToken', 'tokenType', 'expiresAt', 'lifetime', 'createdAt', 'touchedAt'] },
   );
   const make = (secret: string | string[]) => new SessionCookie(resolveConfig(testOptions({ secret }), {}));
   const pairs = (setCookie: string[]) => setCookie.filter((l) => !/Max-Age=0/.test(l)).map((l) => l.split(';')[0]).join('; ');

@@ -3,7 +3,7 @@ import { SessionCookie, type SessionData } from '../../lib/session/session-cooki
 import { OLD_SECRET, SECRET, testOptions } from '../helpers/options';
 
 const NOW = 1_800_000_000;
-const session: SessionData = { i: 'sid', a: 'access-token-value', r: 'refresh-token-value', t: 'Bearer', e: NOW + 3600, l: 3600, c: NOW, u: NOW };
+const session: SessionData = { id: 'sid', accessToken: 'access-token-value', refreshToken: 'refresh-token-value', tokenType: 'Bearer', expiresAt: NOW + 3600, lifetime: 3600, createdAt: NOW, touchedAt: NOW };
 
 function cookiePairs(setCookie: string[]): string {
   return setCookie.map((c) => c.split(';')[0]).filter((p) => !p!.endsWith('=')).join('; ');
@@ -34,14 +34,14 @@ describe('SessionCookie', () => {
   });
 
   it('stays small for a typical session', () => {
-    const typical = { ...session, a: 'A'.repeat(43), r: 'R'.repeat(43), i: 'I'.repeat(22) };
+    const typical = { ...session, accessToken: 'A'.repeat(43), refreshToken: 'R'.repeat(43), id: 'I'.repeat(22) };
     const [line] = make().serialize(typical, NOW, []);
     expect(line!.split(';')[0]!.length).toBeLessThanOrEqual(450);
   });
 
   it('chunks past 4 KB, reads the chunks back and clears leftovers', () => {
     const sc = make();
-    const big = { ...session, a: 'x'.repeat(7000) };
+    const big = { ...session, accessToken: 'x'.repeat(7000) };
     const set = sc.serialize(big, NOW, ['sso_session']);
     const names = set.map((c) => c.split('=')[0]);
     expect(names).toEqual(['sso_session.0', 'sso_session.1', 'sso_session.2', 'sso_session']);
@@ -72,7 +72,7 @@ describe('SessionCookie', () => {
 
   it('refuses a sealed payload that is not a session', () => {
     const sc = make();
-    const bad = { ...session, a: 42 } as unknown as SessionData;
+    const bad = { ...session, accessToken: 42 } as unknown as SessionData;
     expect(sc.read(cookiePairs(sc.serialize(bad, NOW, []))).data).toBeUndefined();
   });
 

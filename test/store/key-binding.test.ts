@@ -74,7 +74,7 @@ describeRedis('store values bound to their key (real Redis, two users, values co
     await raw.set(prefix + to, value!, { PX: 60_000 });
   }
 
-  const pointerId = (cookie: string) => new SessionCookie(resolveConfig(testOptions({ store: redisStore({ client, prefix }), session: { serverSide: true } }), {})).read(cookie).pointer!.i;
+  const pointerId = (cookie: string) => new SessionCookie(resolveConfig(testOptions({ store: redisStore({ client, prefix }), session: { serverSide: true } }), {})).read(cookie).pointer!.id;
 
   it('cookie sessions: a check_token entry copied onto another token is a miss, not the other user', async () => {
     const a = instance();
@@ -82,7 +82,7 @@ describeRedis('store values bound to their key (real Redis, two users, values co
     const bob = await signInAs(a, 'usr-bob');
     expect((await request(a).get('/api/me').set('Cookie', alice).expect(200)).body.user).toBe('usr-alice');
     expect((await request(a).get('/api/me').set('Cookie', bob).expect(200)).body.user).toBe('usr-bob');
-    await copy(`check:${tokenHash(openSession(alice).a)}`, `check:${tokenHash(openSession(bob).a)}`);
+    await copy(`check:${tokenHash(openSession(alice).accessToken)}`, `check:${tokenHash(openSession(bob).accessToken)}`);
 
     const b = instance();
     sso.resetCounts();
@@ -100,7 +100,7 @@ describeRedis('store values bound to their key (real Redis, two users, values co
     clock.advance(601_000);
     // Alice's session refreshes on a: its outcome goes to the store under her old refresh token.
     expect((await request(a).get('/api/me').set('Cookie', alice).expect(200)).body.user).toBe('usr-alice');
-    await copy(`refresh:${tokenHash(openSession(alice).r!)}`, `refresh:${tokenHash(openSession(bob).r!)}`);
+    await copy(`refresh:${tokenHash(openSession(alice).refreshToken!)}`, `refresh:${tokenHash(openSession(bob).refreshToken!)}`);
 
     const b = instance();
     sso.resetCounts();
@@ -116,7 +116,7 @@ describeRedis('store values bound to their key (real Redis, two users, values co
     const bob = await signInAs(a, 'usr-bob');
     await request(a).get('/api/me').set('Cookie', alice).expect(200);
     clock.advance(601_000);
-    await copy(`check:${tokenHash(openSession(alice).a)}`, `refresh:${tokenHash(openSession(bob).r!)}`);
+    await copy(`check:${tokenHash(openSession(alice).accessToken)}`, `refresh:${tokenHash(openSession(bob).refreshToken!)}`);
 
     const b = instance();
     const res = await request(b).get('/api/me').set('Cookie', bob);
@@ -149,17 +149,17 @@ describeRedis('store values bound to their key (real Redis, two users, values co
     const reader = new Shared(redisStore({ client, prefix }), [SECRET]);
     const tokensOf = async (cookie: string) => (await reader.get<StoredTokens>(`session:${pointerId(cookie)}`))!;
     const [aliceTokens, bobTokens] = [await tokensOf(alice), await tokensOf(bob)];
-    expect(aliceTokens.a).toBeDefined();
+    expect(aliceTokens.accessToken).toBeDefined();
     await request(a).get('/api/me').set('Cookie', alice).expect(200);
     await request(a).get('/api/me').set('Cookie', bob).expect(200);
-    await copy(`check:${tokenHash(aliceTokens.a)}`, `check:${tokenHash(bobTokens.a)}`);
+    await copy(`check:${tokenHash(aliceTokens.accessToken)}`, `check:${tokenHash(bobTokens.accessToken)}`);
     let res = await request(instance({ session: { serverSide: true } })).get('/api/me').set('Cookie', bob);
     expect(res.status).toBe(200);
     expect(res.body.user).toBe('usr-bob');
 
     clock.advance(601_000);
     await request(a).get('/api/me').set('Cookie', alice).expect(200);
-    await copy(`refresh:${tokenHash(aliceTokens.r!)}`, `refresh:${tokenHash(bobTokens.r!)}`);
+    await copy(`refresh:${tokenHash(aliceTokens.refreshToken!)}`, `refresh:${tokenHash(bobTokens.refreshToken!)}`);
     res = await request(instance({ session: { serverSide: true } })).get('/api/me').set('Cookie', bob);
     expect(res.status).toBe(200);
     expect(res.body.user).toBe('usr-bob');

@@ -116,7 +116,7 @@ describeRedis('several instances sharing Redis', () => {
     await get(instances[1]!, '/logout', newCookie);
     const dump = await dumpPrefix(REDIS_URL, prefix);
     expect(dump.size).toBeGreaterThan(2);
-    const secrets = [openSession(cookie).a, openSession(cookie).r!, openSession(newCookie).a, openSession(newCookie).r!, me.credentials.secretKey, me.credentials.token, CLIENT_SECRET, SECRET];
+    const secrets = [openSession(cookie).accessToken, openSession(cookie).refreshToken!, openSession(newCookie).accessToken, openSession(newCookie).refreshToken!, me.credentials.secretKey, me.credentials.token, CLIENT_SECRET, SECRET];
     for (const [key, value] of dump) for (const s of secrets) expect(`${key}=${value}`).not.toContain(s);
   });
 

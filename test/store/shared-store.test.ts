@@ -98,7 +98,7 @@ describe('shared store (two instances in one process, memoryStore)', () => {
     const me = await request(a).get('/api/me').set('Cookie', cookie).expect(200);
     clock.advance(601_000);
     const refreshed = await request(b).get('/api/me').set('Cookie', cookie).expect(200);
-    const secrets = [openSession(cookie).a, openSession(cookie).r!, openSession(cookiesFrom(setCookieOf(refreshed))).a, me.body.credentials.secretKey, me.body.credentials.token, me.body.credentials.accessKey];
+    const secrets = [openSession(cookie).accessToken, openSession(cookie).refreshToken!, openSession(cookiesFrom(setCookieOf(refreshed))).accessToken, me.body.credentials.secretKey, me.body.credentials.token, me.body.credentials.accessKey];
     expect(rec.written.length).toBeGreaterThan(2);
     for (const line of rec.written) for (const s of secrets) expect(line).not.toContain(s);
   });
@@ -135,8 +135,8 @@ describe('shared store (two instances in one process, memoryStore)', () => {
       expect(cookie.length).toBeLessThan(200);
       const pointer = new SessionCookie(resolveConfig(testOptions({ store: rec.store, session: { serverSide: true } }), {})).read(cookie);
       expect(pointer.data).toBeUndefined();
-      expect(Object.keys(pointer.pointer!).sort()).toEqual(['c', 'i', 'u']);
-      const stored = rec.written.find((w) => w.startsWith(`session:${pointer.pointer!.i}=`));
+      expect(Object.keys(pointer.pointer!).sort()).toEqual(['createdAt', 'id', 'touchedAt']);
+      const stored = rec.written.find((w) => w.startsWith(`session:${pointer.pointer!.id}=`));
       expect(stored).toBeDefined();
       await request(a).get('/api/me').set('Cookie', cookie).expect(200);
     });
@@ -155,7 +155,7 @@ describe('shared store (two instances in one process, memoryStore)', () => {
       expect(sso.counts.refresh_token).toBe(1);
       await request(b).get('/logout').set('Cookie', cookie).expect(302);
       await new Promise((r) => setImmediate(r));
-      const id = new SessionCookie(resolveConfig(testOptions({ store: rec.store, session: { serverSide: true } }), {})).read(cookie).pointer!.i;
+      const id = new SessionCookie(resolveConfig(testOptions({ store: rec.store, session: { serverSide: true } }), {})).read(cookie).pointer!.id;
       expect(await rec.store.get(`session:${id}`)).toBeUndefined();
       await request(a).get('/api/me').set('Cookie', cookie).expect(401);
       await request(serverSide(rec.store)).get('/api/me').set('Cookie', cookie).expect(401);

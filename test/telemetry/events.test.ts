@@ -42,7 +42,7 @@ describe.each(EXPRESS_VERSIONS)('events (%s)', (_name, express) => {
     statuses.push((await request(app).get('/api/me').set('Cookie', next)).status); // the SSO is back
     statuses.push((await request(app).get('/logout').set('Cookie', next)).status);
     statuses.push((await request(app).get('/api/me').set('Cookie', next)).status);
-    return { statuses, secrets: [first.a, first.r!, first.i, second.a, second.r!, cookie, next].filter(Boolean) };
+    return { statuses, secrets: [first.accessToken, first.refreshToken!, first.id, second.accessToken, second.refreshToken!, cookie, next].filter(Boolean) };
   }
 
   it('each event with its documented payload, and none holds a token or session id', async () => {

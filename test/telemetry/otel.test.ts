@@ -119,8 +119,8 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
   function remember(cookie: string): void {
     for (const pair of cookie.split('; ')) secrets.add(pair.slice(pair.indexOf('=') + 1));
     const s = openSession(cookie);
-    secrets.add(s.a).add(s.i);
-    if (s.r !== undefined) secrets.add(s.r);
+    secrets.add(s.accessToken).add(s.id);
+    if (s.refreshToken !== undefined) secrets.add(s.refreshToken);
   }
 
   const ssoSpans = (endpoint?: string): ReadableSpan[] => sdk.spans().filter((s) => (endpoint === undefined ? s.name.startsWith('sso ') : s.name === `sso ${endpoint}`));

@@ -7,6 +7,7 @@ import type {
   EmulatorSettings,
   EmulatorUser,
 } from './types';
+import { unknownOptionMessage } from '../../option-rules';
 
 /** A client after validation. */
 export interface ResolvedClient {
@@ -150,27 +151,10 @@ export function fail(name: string, expected: string, received: unknown): TypeErr
   return new TypeError(`"${name}" must be ${expected}; received ${describe(received)}`);
 }
 
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0] ?? 0;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j] ?? 0;
-      row[j] = Math.min(above + 1, (row[j - 1] ?? 0) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length] ?? 0;
-}
-
-/** Refuses keys not in `known`, suggesting the likely intended one. */
+/** Refuses keys not in `known`, suggesting the likely intended one (the package's one message format). */
 export function refuseUnknownKeys(object: object, known: readonly string[], where: string): void {
-  for (const key of Object.keys(object)) {
-    if (known.includes(key)) continue;
-    const guess = known.find((k) => k.toLowerCase() === key.toLowerCase() || distance(k, key) <= 2);
-    throw new TypeError(`${where}: unknown option "${key}".${guess ? ` Did you mean "${guess}"?` : ''}`);
-  }
+  const message = unknownOptionMessage(object, known);
+  if (message !== undefined) throw new TypeError(`${where}: ${message}`);
 }
 
 /** A non-null, non-array object. */

@@ -1,0 +1,128 @@
+import createDebug from 'debug';
+import type { CredentialCache } from '../sso/check-token-cache';
+import type { CheckResult } from '../sso/sso-client';
+import type { Revocations } from '../session/revocations';
+import type { ServerSessions, StoredTokens } from '../session/server-sessions';
+import type { SessionCookie, SessionData, SessionPointer, SessionRead } from '../session/session-cookie';
+import type { Shared } from '../store/shared-store';
+import { tokenHash } from '../util/crypto';
+import { ANONYMOUS, authenticated, type Outcome } from './outcome';
+import type { RewriteCause, SessionPolicy } from './session-policy';
+import type { SessionEndReason } from '../telemetry/events';
+import type { Telemetry } from '../telemetry/telemetry';
+
+const debug = createDebug('express-sso-guard:session');
+
+/**
+ * A session from sign-in to logout: starts it, writes its cookie when the policy says so (touch,
+ * reseal, renewal), keeps server-side tokens, ends and revokes it, here and (with a store) on
+ * every instance. Knows nothing of the SSO: renewal is CredentialRenewal's job.
+ */
+export class SessionLifecycle {
+  constructor(
+    readonly policy: SessionPolicy,
+    private readonly cookies: SessionCookie,
+    private readonly cache: CredentialCache,
+    private readonly revocations: Revocations,
+    private readonly clock: () => number,
+    private readonly telemetry: Telemetry,
+    private readonly shared?: Shared,
+    private readonly server?: ServerSessions,
+  ) {}
+
+  /** Starts a session (after the code exchange): its Set-Cookie lines; the tokens go to the store with server-side sessions. */
+  async begin(s: SessionData, names: readonly string[]): Promise<string[]> {
+    await this.keep(s);
+    return this.cookies.serialize(s, s.createdAt, names);
+  }
+
+  /**
+   * Keeps a server-side session's (new) tokens in the store until its absolute end; `writeBehind`
+   * (refreshed tokens) queues the write while the store is unreachable (the request still fails).
+   */
+  async keep(s: SessionData, writeBehind = false): Promise<void> {
+    await this.server?.save(s, this.clock(), this.policy.absoluteEnd(s) * 1000, writeBehind);
+  }
+
+  /**
+   * The authenticated outcome of a session: the cookie is written only when
+   * {@link SessionPolicy.needsRewrite} says so, with `touchedAt` moved to now.
+   */
+  settle(result: CheckResult, s: SessionData, nowSec: number, names: readonly string[], cause: RewriteCause): Outcome {
+    if (!this.policy.needsRewrite(s, nowSec, cause)) return authenticated(result, s);
+    const touched = { ...s, touchedAt: nowSec };
+    return authenticated(result, touched, this.cookies.serialize(touched, nowSec, names));
+  }
+
+  /** Ends a session for this request: its cookies cleared. */
+  end(names: readonly string[], why: string, reason: SessionEndReason): Outcome {
+    debug('session ended: %s', why);
+    this.telemetry.sessionEnded(reason);
+    return { ...ANONYMOUS, setCookie: this.cookies.clear(names), reason: 'ended' };
+  }
+
+  /** Server-side tokens from the in-process first level, without a store call. */
+  peekTokens(pointer: SessionPointer, now: number): StoredTokens | undefined {
+    return this.server?.peek(pointer.id, now);
+  }
+
+  /** Server-side tokens from the store: `undefined` when it has none; rejects `upstream_unavailable` when it cannot answer. */
+  loadTokens(pointer: SessionPointer, now: number): Promise<StoredTokens | undefined> {
+    return this.server === undefined ? Promise.resolve(undefined) : this.server.load(pointer.id, now);
+  }
+
+  /** Logged out here (the in-process revocation list). */
+  revokedHere(s: SessionData, now: number): boolean {
+    return this.revocations.has(s.id, now);
+  }
+
+  /** Logged out on another instance, as far as the store knows (remembered here when so). */
+  async revokedElsewhere(s: SessionData): Promise<boolean> {
+    if (this.shared === undefined || (await this.shared.get(`revoked:${s.id}`)) === undefined) return false;
+    this.revocations.add(s.id, this.policy.absoluteEnd(s) * 1000);
+    return true;
+  }
+
+  /**
+   * Logs a session out: it is refused from now on until it would have expired anyway, here and
+   * (with a shared store) on every instance, and its cached check_token answer is dropped.
+   */
+  async revoke(s: SessionData): Promise<void> {
+    this.telemetry.sessionEnded('logout', this.cache.userOf(tokenHash(s.accessToken), this.clock()));
+    await this.revokeId(s.id, this.policy.absoluteEnd(s) * 1000);
+    await this.cache.forget(tokenHash(s.accessToken));
+    debug('session revoked');
+  }
+
+  /** Revokes the session a Cookie header carries, if any (logout). Returns the cookie names to clear. */
+  async revokeCookie(cookieHeader: string | undefined): Promise<readonly string[]> {
+    const read = this.cookies.read(cookieHeader);
+    const s = read.data ?? (await this.openPointer(read));
+    if (s !== undefined) await this.revoke(s);
+    return read.names;
+  }
+
+  /** The session a server-side pointer names, for logout; without its tokens (store down), the id is still revoked. */
+  private async openPointer(read: SessionRead): Promise<SessionData | undefined> {
+    const pointer = read.pointer;
+    if (pointer === undefined || this.server === undefined) return undefined;
+    const now = this.clock();
+    const tokens = this.peekTokens(pointer, now) ?? (await this.loadTokens(pointer, now).catch(() => undefined));
+    if (tokens !== undefined) return { ...tokens, ...pointer };
+    // The session cannot come back: its id is refused until its absolute end.
+    this.telemetry.sessionEnded('logout');
+    await this.revokeId(pointer.id, this.policy.absoluteEnd(pointer) * 1000);
+    return undefined;
+  }
+
+  /**
+   * Refuses a session id from now until `until` (ms) here, and on every instance: the denylist
+   * entry, its event and the deletion of server-side tokens are queued and retried while the store
+   * is unreachable, so a logout made during an outage still reaches everyone once it is back.
+   */
+  private async revokeId(id: string, until: number): Promise<void> {
+    this.revocations.add(id, until);
+    await this.shared?.writeDurably([{ put: `revoked:${id}`, value: 1, ttlMs: until - this.clock() }, { publish: { kind: 'revoke', sessionId: id, until } }]);
+    await this.server?.delete(id);
+  }
+}

@@ -1,0 +1,132 @@
+import { SsoGuardError } from '../../lib/errors';
+import { memoryStore } from '../../lib/store/memory';
+import { authWorld, downStore } from './helpers';
+
+const upstreamDown = (): Promise<never> => Promise.reject(new SsoGuardError('upstream_unavailable', 'SSO unreachable'));
+const refused = (): Promise<never> => Promise.reject(new SsoGuardError('refresh_rejected', 'refused'));
+
+describe('Authenticator: the hot path', () => {
+  it('answers synchronously from the cached check, without writing the cookie', async () => {
+    const w = authWorld();
+    const cookie = w.cookieOf(w.session());
+    const first = await w.authenticator.run(cookie, undefined);
+    expect(first.result?.user.user_id).toBe('u-at-1');
+    const second = w.authenticator.run(cookie, undefined);
+    expect(second).not.toBeInstanceOf(Promise);
+    expect(second).toMatchObject({ setCookie: undefined, error: undefined });
+    expect(w.sso.checks).toBe(1);
+  });
+
+  it('ends a session whose rolling lifetime is over', async () => {
+    const w = authWorld();
+    const cookie = w.cookieOf(w.session({ touchedAt: w.nowSec() - w.config.session.rollingDuration }));
+    expect(await w.authenticator.run(cookie, undefined)).toMatchObject({ result: undefined, reason: 'ended', setCookie: [expect.stringMatching(/Max-Age=0/)] });
+  });
+});
+
+describe('Authenticator: early refresh failure', () => {
+  it('keeps using a still-valid token when the refresh ahead of expiry fails upstream', async () => {
+    const w = authWorld();
+    const cookie = w.cookieOf(w.session({ expiresAt: w.nowSec() + 30 })); // inside the 60 s refresh window
+    w.sso.refreshAnswer = upstreamDown;
+    const outcome = await w.authenticator.run(cookie, undefined);
+    expect(outcome).toMatchObject({ error: undefined, setCookie: undefined });
+    expect(outcome.session?.accessToken).toBe('at-1');
+    expect(outcome.result?.user.user_id).toBe('u-at-1');
+    expect(w.sso.refreshes).toBe(1);
+  });
+
+  it('fails the request (session kept, no second refresh) when check_token then rejects the token', async () => {
+    const w = authWorld();
+    const cookie = w.cookieOf(w.session({ expiresAt: w.nowSec() + 30 }));
+    w.sso.refreshAnswer = upstreamDown;
+    w.sso.check = async () => undefined;
+    const outcome = await w.authenticator.run(cookie, undefined);
+    expect(outcome).toMatchObject({ result: undefined, setCookie: undefined, error: { code: 'upstream_unavailable' } });
+    expect(w.sso.refreshes).toBe(1);
+  });
+
+  it('fails the request when the token has already expired and the refresh fails upstream', async () => {
+    const w = authWorld();
+    const cookie = w.cookieOf(w.session({ expiresAt: w.nowSec() - 1 }));
+    w.sso.refreshAnswer = upstreamDown;
+    expect(await w.authenticator.run(cookie, undefined)).toMatchObject({ result: undefined, setCookie: undefined, error: { code: 'upstream_unavailable' } });
+    expect(w.sso.checks).toBe(0);
+  });
+
+  it('ends the session when the early refresh is refused', async () => {
+    const w = authWorld();
+    w.sso.refreshAnswer = refused;
+    const outcome = await w.authenticator.run(w.cookieOf(w.session({ expiresAt: w.nowSec() + 30 })), undefined);
+    expect(outcome).toMatchObject({ result: undefined, reason: 'ended', error: undefined });
+  });
+});
+
+describe('Authenticator: rejected token, then refresh', () => {
+  it('refreshes once when check_token rejects a token outside its refresh window, and writes the new session', async () => {
+    const w = authWorld();
+    w.sso.check = async (token) => (token === 'at-1' ? undefined : { user: { user_id: `u-${token}` }, credentials: { accessKey: 'AK', secretKey: 'SK', token: 'e30.e30.sig' } });
+    const outcome = await w.authenticator.run(w.cookieOf(w.session()), undefined);
+    expect(outcome.result?.user.user_id).toBe('u-at-from-rt-1');
+    expect(w.sessionIn(outcome.setCookie)).toMatchObject({ id: 'sid-1', accessToken: 'at-from-rt-1', refreshToken: 'rt-1+', touchedAt: w.nowSec() });
+    expect([w.sso.checks, w.sso.refreshes]).toEqual([2, 1]);
+  });
+
+  it('ends the session when the refreshed token is rejected too', async () => {
+    const w = authWorld();
+    w.sso.check = async () => undefined;
+    expect(await w.authenticator.run(w.cookieOf(w.session()), undefined)).toMatchObject({ result: undefined, reason: 'ended' });
+    expect(w.sso.refreshes).toBe(1);
+  });
+
+  it('ends a session without a refresh token whose token is rejected', async () => {
+    const w = authWorld();
+    w.sso.check = async () => undefined;
+    const { refreshToken: _none, ...noRefresh } = w.session();
+    expect(await w.authenticator.run(w.cookieOf(noRefresh), undefined)).toMatchObject({ result: undefined, reason: 'ended' });
+    expect(w.sso.refreshes).toBe(0);
+  });
+});
+
+describe('Authenticator: store down', () => {
+  it('answers 503 for a server-side session missing from the first level, and keeps the cookie', async () => {
+    const w = authWorld({ store: downStore(), serverSide: true });
+    const outcome = await w.authenticator.run(w.cookieOf(w.session()), undefined);
+    expect(outcome).toMatchObject({ result: undefined, setCookie: undefined, error: { code: 'upstream_unavailable', status: 503 } });
+    expect(w.sso.checks).toBe(0);
+  });
+
+  it('still authenticates and refreshes a cookie session in-process (revocation check and refresh lock fall back)', async () => {
+    const w = authWorld({ store: downStore() });
+    const outcome = await w.authenticator.run(w.cookieOf(w.session({ expiresAt: w.nowSec() + 30 })), undefined);
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.session?.accessToken).toBe('at-from-rt-1');
+    expect(w.shared!.stats.available).toBe(false);
+  });
+
+  it('refuses a session another instance logged out, as the store says', async () => {
+    const store = memoryStore();
+    const w = authWorld({ store });
+    const other = authWorld({ store });
+    const s = w.session();
+    await other.lifecycle.revoke(s);
+    expect(await w.authenticator.run(w.cookieOf(s), undefined)).toMatchObject({ result: undefined, reason: 'ended' });
+  });
+});
+
+describe('CredentialRenewal.recheck', () => {
+  it('renews the session when the forced recheck rejects the token, and returns the new cookie', async () => {
+    const w = authWorld();
+    w.sso.check = async (token) => (token === 'at-1' ? undefined : { user: { user_id: `u-${token}` }, credentials: { accessKey: 'AK2', secretKey: 'SK2', token: 'e30.e30.sig' } });
+    const s = w.session();
+    const answer = await w.renewal.recheck(s.accessToken, s, []);
+    expect(answer.result.credentials.accessKey).toBe('AK2');
+    expect(w.sessionIn(answer.setCookie)?.accessToken).toBe('at-from-rt-1');
+  });
+
+  it('refuses with unauthenticated when the token is rejected and there is no refresh token', async () => {
+    const w = authWorld();
+    w.sso.check = async () => undefined;
+    await expect(w.renewal.recheck('at-1', undefined, [])).rejects.toMatchObject({ code: 'unauthenticated' });
+  });
+});
