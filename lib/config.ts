@@ -78,7 +78,8 @@ const listener = <K extends keyof SsoGuardEvents>(): Check<NonNullable<SsoGuardE
 const logger: Check<SsoGuardLogger> = (v, at) => {
   const o = v as Record<string, unknown> | null;
   if (o === null || typeof o !== 'object' || LOG_LEVELS.some((l) => typeof o[l] !== 'function')) {
-    throw optionError(at.name, 'an object with debug, info, warn and error methods (pino, winston or console)', v);
+    const missing = o !== null && typeof o === 'object' ? `an object without ${LOG_LEVELS.filter((l) => typeof o[l] !== 'function').join(', ')}` : v;
+    throw optionError(at.name, 'an object with debug, info, warn and error methods (pino, winston or console)', missing);
   }
   return v as SsoGuardLogger;
 };

@@ -206,7 +206,7 @@ export interface SsoGuardOptions {
    * The package's own log lines (warn: SSO errors, store fallback; info: sign-in, sign-out; error:
    * a failing event listener): any object with `debug`/`info`/`warn`/`error` (pino, winston,
    * `console`).
-   * @default the `debug` namespace `express-sso-guard:events`
+   * @default none (the `debug` namespace `express-sso-guard:events`)
    */
   logger?: SsoGuardLogger;
 }

@@ -122,7 +122,7 @@ describe('cache and transactionMaxAge', () => {
 
 describe('SSO calls (tokenIssuer, userVerify, httpTimeout)', () => {
   it('refuses bad values', () => {
-    expect(messageOf({ tokenIssuer: 'x' as never })).toMatch(/^"tokenIssuer" must be "sso", "iam" or "iam_jwt"/);
+    expect(messageOf({ tokenIssuer: 'x' as never })).toMatch(/^"tokenIssuer" must be one of "sso", "iam", "iam_jwt", "app", "app_dev"/);
     expect(messageOf({ httpTimeout: 0 })).toMatch(/^"httpTimeout" must be a positive integer of milliseconds; received 0/);
   });
 
