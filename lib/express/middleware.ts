@@ -10,6 +10,7 @@ import type { StoreStats } from '../store/shared-store';
 import type { SsoCredentials } from '../sso/sso-client';
 import { isNavigation, redirect, sendError } from './respond';
 import { callback, login, logout } from './routes';
+import { isPublicPath } from './public-path';
 
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown }).then === 'function';
@@ -82,11 +83,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
     return fresh.result.credentials;
   }
 
-  function isPublic(path: string): boolean {
-    if (config.publicPaths.includes(path)) return true;
-    for (const prefix of config.publicPrefixes) if (path.startsWith(prefix)) return true;
-    return false;
-  }
+  const isPublic = (path: string): boolean => isPublicPath(path, config.publicPaths, config.publicPrefixes);
 
   function proceed(req: Request, res: Response, next: NextFunction, path: string, outcome: Outcome): void {
     if (outcome.setCookie !== undefined) appendSetCookie(res, outcome.setCookie);
