@@ -56,7 +56,28 @@ const KNOWN: Record<string, readonly string[]> = {
 
 /** Thrown at construction for a bad option. */
 function bad(name: string, expected: string, received: unknown): never {
-  throw new SsoGuardError('invalid_option', `"${name}" must be ${expected}; received ${describe(received)}`);
+  throw new SsoGuardError('invalid_option', `"${name}" must be ${expected}; received ${redacted(name, received)}`);
+}
+
+/** Options whose value is a credential: their errors say what kind of value came, never the value. */
+const CREDENTIALS = new Set(['clientSecret', 'secret']);
+/** Options whose value is a URL: their errors show the scheme and host only (userinfo may hold a password). */
+const URLS = new Set(['ssoBaseUrl', 'appBaseUrl', 'cloud.apiBaseUrl']);
+
+/** What an error message may say about a received value without echoing a credential. */
+function redacted(name: string, value: unknown): string {
+  if (CREDENTIALS.has(name)) return typeof value === 'string' ? `a string of ${value.length} characters` : Array.isArray(value) ? `an array of ${value.length}` : typeof value;
+  if (URLS.has(name) && typeof value === 'string') {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return `a string of ${value.length} characters that is not a URL`;
+    }
+    const extras = [url.username || url.password ? 'credentials' : '', url.search ? 'a query' : '', url.hash ? 'a fragment' : ''].filter(Boolean);
+    return `${JSON.stringify(`${url.protocol}//${url.host}`)}${extras.length > 0 ? ` with ${extras.join(' and ')} (not shown)` : ''}`;
+  }
+  return describe(value);
 }
 
 function describe(value: unknown): string {
@@ -161,7 +182,7 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
   for (const s of secrets) {
     if (typeof s !== 'string' || s.length < 32) {
       // Never echo a secret back, not even a short one.
-      throw new SsoGuardError('invalid_option', `"secret" must be a string of at least 32 characters (or an array of them, newest first); received ${typeof s === 'string' ? `a string of ${s.length} characters` : describe(s)}`);
+      throw new SsoGuardError('invalid_option', `"secret" must be a string of at least 32 characters (or an array of them, newest first); received ${redacted('secret', s)}`);
     }
   }
 
