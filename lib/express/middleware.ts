@@ -12,6 +12,21 @@ import { isNavigation, redirect, sendError } from './respond';
 import { callback, login, logout } from './routes';
 import { isPublicPath } from './public-path';
 
+/** Hosts where plain http stays on the machine. */
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Warns once, at construction, when the SSO is reached over plain http on another host: the client
+ * secret, codes and tokens would travel in clear. Not refused (a private network may be intended).
+ */
+function warnInsecureSso(ssoBaseUrl: string): void {
+  const url = new URL(ssoBaseUrl);
+  if (url.protocol !== 'http:' || LOOPBACK.has(url.hostname)) return;
+  process.emitWarning(`express-sso-guard: "ssoBaseUrl" uses http:// on ${url.host}: the client secret, codes and tokens travel in clear. Use https://.`, {
+    code: 'SSO_GUARD_INSECURE_SSO_URL',
+  });
+}
+
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown }).then === 'function';
 }
@@ -28,6 +43,7 @@ function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
 export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   const core = createCore(options);
   const { config } = core;
+  warnInsecureSso(config.ssoBaseUrl);
   const { login: loginRoute, callback: callbackRoute, logout: logoutRoute } = config.routes;
   const realm = config.appOrigin;
 
