@@ -6,6 +6,7 @@ import { randomToken } from '../util/crypto';
 import { SsoGuardError } from '../errors';
 import { redirect } from './respond';
 import { safeReturnTo } from './return-to';
+import { MAX_TRANSACTION_RETURN_TO } from '../session/transaction-cookie';
 import type { SessionData } from '../session/session-cookie';
 
 const debug = createDebug('express-sso-guard:routes');
@@ -41,10 +42,12 @@ export function strictQuery(url: string, maxQuery = MAX_QUERY): Map<string, stri
 export function login(core: Core, req: IncomingMessage, res: ServerResponse): void {
   const query = strictQuery(req.url ?? '', MAX_QUERY * 2);
   const asked = query instanceof Map ? query.get('returnTo') : undefined;
-  const returnTo = safeReturnTo(asked, core.config.appOrigin) ?? `${core.config.basePath}/`;
-  if (asked !== undefined && returnTo !== asked) debug('login: returnTo refused or normalized');
-  const { state, setCookie } = core.transactions.begin(returnTo, core.config.clock());
-  appendSetCookie(res, [setCookie]);
+  let returnTo = safeReturnTo(asked, core.config.appOrigin) ?? `${core.config.basePath}/`;
+  // A long returnTo would bloat the transaction cookie (and, piled up, the callback request).
+  if (returnTo.length > MAX_TRANSACTION_RETURN_TO) returnTo = `${core.config.basePath}/`;
+  if (asked !== undefined && returnTo !== asked) debug('login: returnTo refused, shortened or normalized');
+  const { state, setCookie, index } = core.transactions.begin(returnTo, core.config.clock(), req.headers.cookie);
+  appendSetCookie(res, [setCookie, index]);
   redirect(res, core.sso.authorizeUrl(state));
 }
 
