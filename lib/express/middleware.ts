@@ -124,7 +124,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
       return;
     }
     if (path === logoutRoute && (method === 'GET' || method === 'POST')) {
-      logout(core, req, res).catch(next);
+      logout(core, req, res, (err) => fail(req, res, next, err, false, true)).catch(next);
       return;
     }
 

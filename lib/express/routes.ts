@@ -4,7 +4,8 @@ import { appendSetCookie } from '../session/cookies';
 import type { Core } from '../instance';
 import { randomToken } from '../util/crypto';
 import { SsoGuardError } from '../errors';
-import { redirect } from './respond';
+import { isNavigation, redirect } from './respond';
+import { requestSite, sendLogoutConfirmation } from './logout-guard';
 import { safeReturnTo } from './return-to';
 import { MAX_TRANSACTION_RETURN_TO } from '../session/transaction-cookie';
 import type { SessionData } from '../session/session-cookie';
@@ -93,8 +94,21 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
   redirect(res, txn.returnTo);
 }
 
-/** `GET /logout?returnTo=/path`: revokes and clears the session locally (the SSO has no logout). */
-export async function logout(core: Core, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/**
+ * `GET|POST /logout?returnTo=/path`: revokes and clears the session locally (the SSO has no
+ * logout). A request another site sent never ends the session: a GET navigation gets a page whose
+ * button POSTs here from the app's own origin; anything else a 403.
+ */
+export async function logout(core: Core, req: IncomingMessage, res: ServerResponse, fail: Fail): Promise<void> {
+  if (requestSite(req, core.config.appOrigin) === 'foreign') {
+    debug('logout: cross-site request, session kept');
+    if (isNavigation(req)) {
+      const q = (req.url ?? '').indexOf('?');
+      const action = core.config.basePath + core.config.routes.logout + (q === -1 ? '' : (req.url ?? '').slice(q));
+      return sendLogoutConfirmation(req, res, action, `${core.config.basePath}/`);
+    }
+    return fail(new SsoGuardError('invalid_request', 'Cross-site logout refused; sign out from the app itself', { status: 403 }));
+  }
   const names = await core.authenticator.revokeCookie(req.headers.cookie);
   if (names.length > 0) appendSetCookie(res, core.sessions.clear(names));
   const query = strictQuery(req.url ?? '', MAX_QUERY * 2);
