@@ -89,7 +89,15 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
     c: nowSec,
     u: nowSec,
   };
-  appendSetCookie(res, await core.authenticator.begin(session, core.sessions.read(req.headers.cookie).names));
+  let setCookie: string[];
+  try {
+    setCookie = await core.authenticator.begin(session, core.sessions.read(req.headers.cookie).names);
+  } catch (err) {
+    // e.g. a session too large for its cookie: refused here, with no cookie half-written.
+    if (err instanceof SsoGuardError) return fail(err);
+    throw err;
+  }
+  appendSetCookie(res, setCookie);
   debug('callback: session started');
   redirect(res, txn.returnTo);
 }
