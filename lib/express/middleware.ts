@@ -11,6 +11,7 @@ import type { SsoCredentials } from '../sso/sso-client';
 import { isNavigation, redirect, sendError } from './respond';
 import { callback, login, logout } from './routes';
 import { isPublicPath } from './public-path';
+import { requestPaths } from './base-path';
 
 /** Hosts where plain http stays on the machine. */
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -56,7 +57,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
     deny(req, res, next, mode = 'auto') {
       const ctx = req.sso;
       if (ctx.error !== undefined) return fail(req, res, next, ctx.error, false, mode === '401');
-      if (mode === 'redirect' || (mode === 'auto' && isNavigation(req))) return redirect(res, hooks.loginUrl(req.originalUrl ?? req.url));
+      if (mode === 'redirect' || (mode === 'auto' && isNavigation(req))) return redirect(res, hooks.loginUrl(requestPaths(req, config.basePath).external));
       const message = ctx.reason === 'ended' ? 'Session expired; sign in again' : 'Sign-in required';
       fail(req, res, next, new SsoGuardError('unauthenticated', message), ctx.reason === 'invalid_token', mode === '401');
     },
@@ -114,9 +115,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   }
 
   function ssoGuard(req: Request, res: Response, next: NextFunction): void {
-    const url = req.url;
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
+    const path = requestPaths(req, config.basePath).route;
     const method = req.method;
     if (path === loginRoute && (method === 'GET' || method === 'HEAD')) return login(core, req, res);
     if (path === callbackRoute && method === 'GET') {

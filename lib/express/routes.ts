@@ -7,6 +7,7 @@ import { SsoGuardError } from '../errors';
 import { isNavigation, redirect } from './respond';
 import { requestSite, sendLogoutConfirmation } from './logout-guard';
 import { safeReturnTo } from './return-to';
+import { underBase } from './base-path';
 import { MAX_TRANSACTION_RETURN_TO } from '../session/transaction-cookie';
 import type { SessionData } from '../session/session-cookie';
 
@@ -43,7 +44,8 @@ export function strictQuery(url: string, maxQuery = MAX_QUERY): Map<string, stri
 export function login(core: Core, req: IncomingMessage, res: ServerResponse): void {
   const query = strictQuery(req.url ?? '', MAX_QUERY * 2);
   const asked = query instanceof Map ? query.get('returnTo') : undefined;
-  let returnTo = safeReturnTo(asked, core.config.appOrigin) ?? `${core.config.basePath}/`;
+  const safe = safeReturnTo(asked, core.config.appOrigin);
+  let returnTo = safe === undefined ? `${core.config.basePath}/` : underBase(safe, core.config.basePath);
   // A long returnTo would bloat the transaction cookie (and, piled up, the callback request).
   if (returnTo.length > MAX_TRANSACTION_RETURN_TO) returnTo = `${core.config.basePath}/`;
   if (asked !== undefined && returnTo !== asked) debug('login: returnTo refused, shortened or normalized');
@@ -121,5 +123,5 @@ export async function logout(core: Core, req: IncomingMessage, res: ServerRespon
   if (names.length > 0) appendSetCookie(res, core.sessions.clear(names));
   const query = strictQuery(req.url ?? '', MAX_QUERY * 2);
   const returnTo = safeReturnTo(query instanceof Map ? query.get('returnTo') : undefined, core.config.appOrigin);
-  redirect(res, returnTo ?? `${core.config.basePath}/`);
+  redirect(res, returnTo === undefined ? `${core.config.basePath}/` : underBase(returnTo, core.config.basePath));
 }
