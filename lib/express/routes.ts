@@ -61,8 +61,8 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
   const state = query.get('state');
   const now = core.config.clock();
   // Find (and delete) the transaction first, whatever happens next: a callback is used once.
-  const { txn, clear } = state === undefined ? { txn: undefined, clear: undefined } : core.transactions.take(req.headers.cookie, state, now);
-  if (clear !== undefined) appendSetCookie(res, [clear]);
+  const { txn, clear, index } = state === undefined ? { txn: undefined, clear: undefined, index: undefined } : core.transactions.take(req.headers.cookie, state, now);
+  if (clear !== undefined) appendSetCookie(res, index === undefined ? [clear] : [clear, index]);
   const error = query.get('error');
   if (error !== undefined) {
     const shown = /^[a-z_]{1,64}$/.test(error) ? ` (${error})` : '';

@@ -30,8 +30,9 @@ export const MAX_TRANSACTION_RETURN_TO = 512;
  * (`<prefix>.0` … `<prefix>.3`), so several tabs can log in at once without overwriting each other
  * and no site can pile up cookies until the callback request is too large to be read. Scoped to
  * the callback path. The callback path cannot be seen from `/login`, so a small index cookie
- * scoped to the login path (`<prefix>_slots`, slot numbers and expiry times, nothing secret) says
- * which slots are taken; a new login takes a free slot, or the one that expires first.
+ * (`<prefix>_slots`, slot numbers and expiry times, nothing secret, under 60 bytes, scoped to the
+ * base path and deleted once no login is in progress) says which slots are taken; a new login
+ * takes a free slot, or the one that expires first.
  */
 export class TransactionCookie {
   private readonly sealer: Sealer;
@@ -47,7 +48,7 @@ export class TransactionCookie {
     this.prefix = config.transactionCookieName;
     this.indexName = `${config.transactionCookieName}_slots`;
     this.path = config.basePath + config.routes.callback;
-    this.indexPath = config.basePath + config.routes.login;
+    this.indexPath = config.basePath || '/';
     this.used = new LRUCache({ max: config.cache.max });
   }
 
@@ -86,22 +87,29 @@ export class TransactionCookie {
     while (slot < MAX_TRANSACTIONS && taken.has(slot)) slot++;
     if (slot === MAX_TRANSACTIONS) slot = [...taken].sort((a, b) => a[1] - b[1] || a[0] - b[0])[0]![0];
     taken.set(slot, nowSec + this.config.transactionMaxAge);
+    const index = this.indexCookie(taken, nowSec);
 
     const state = randomToken(STATE_BYTES);
     const sealed = this.sealer.seal(JSON.stringify({ s: state, r: returnTo, x: now + this.config.transactionMaxAge * 1000 }));
     const secure = this.config.secureCookies;
     const setCookie = serializeCookie(`${this.prefix}.${slot}`, sealed, { maxAge: this.config.transactionMaxAge, path: this.path, secure });
-    const indexValue = [...taken].map(([s, until]) => `${s}-${until}`).join('.');
-    const index = serializeCookie(this.indexName, indexValue, { maxAge: this.config.transactionMaxAge, path: this.indexPath, secure });
     return { state, setCookie, index };
+  }
+
+  /** The Set-Cookie line of the slot index (deleted when no slot is taken). */
+  private indexCookie(taken: Map<number, number>, nowSec: number): string {
+    const value = [...taken].map(([s, until]) => `${s}-${until}`).join('.');
+    const maxAge = taken.size === 0 ? 0 : Math.max(...taken.values()) - nowSec;
+    return serializeCookie(this.indexName, value, { maxAge, path: this.indexPath, secure: this.config.secureCookies });
   }
 
   /**
    * Finds the transaction for a returned `state` among the slot cookies. `undefined` when none
    * opens with that state (compared in constant time), or it has expired or was already used.
-   * Also returns the Set-Cookie line that deletes the matching cookie.
+   * Also returns the Set-Cookie line that deletes the matching cookie, and the one that frees its
+   * slot in the index.
    */
-  take(cookieHeader: string | undefined, state: string, now: number): { txn: Transaction | undefined; clear: string | undefined } {
+  take(cookieHeader: string | undefined, state: string, now: number): { txn: Transaction | undefined; clear: string | undefined; index?: string } {
     const jar = readCookies(cookieHeader, this.prefix);
     if (jar === undefined) return { txn: undefined, clear: undefined };
     for (let slot = 0; slot < MAX_TRANSACTIONS; slot++) {
@@ -111,8 +119,12 @@ export class TransactionCookie {
       const data = this.open(sealed);
       if (data === undefined || !safeEqual(data.s, state)) continue;
       const clear = serializeCookie(name, '', { maxAge: 0, path: this.path, secure: this.config.secureCookies });
-      if (data.x <= now || !this.consume(data.s, data.x, now)) return { txn: undefined, clear };
-      return { txn: { state: data.s, returnTo: data.r }, clear };
+      const nowSec = Math.floor(now / 1000);
+      const taken = this.slots(cookieHeader, nowSec);
+      taken.delete(slot);
+      const index = this.indexCookie(taken, nowSec);
+      if (data.x <= now || !this.consume(data.s, data.x, now)) return { txn: undefined, clear, index };
+      return { txn: { state: data.s, returnTo: data.r }, clear, index };
     }
     return { txn: undefined, clear: undefined };
   }

@@ -80,8 +80,8 @@ describe.each(EXPRESS_VERSIONS)('routes fuzzing (%s)', (_name, express) => {
 
   /** Starts a login over HTTP: its state, transaction cookie and authorize URL. */
   async function beginLogin(returnTo?: string, how = 'encoded', previous?: Answer): Promise<{ state: string; cookie: string; res: Answer }> {
-    // A browser sends the slot index of a previous login (`Path=/login`) with the next one.
-    const index = previous === undefined ? '' : cookiesFrom(previous.setCookie.filter((c) => c.includes('; Path=/login;')));
+    // A browser sends the slot index of a previous login with the next one.
+    const index = previous === undefined ? '' : cookiesFrom(previous.setCookie.filter((c) => c.startsWith('sso_session_txn_slots=')));
     const res = await served.get(returnTo === undefined ? '/login' : `/login?returnTo=${encodeAs(returnTo, how)}`, index ? { cookie: index } : {});
     expect(res.status).toBe(302);
     const state = new URL(res.headers.location!).searchParams.get('state')!;

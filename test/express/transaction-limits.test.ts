@@ -83,6 +83,7 @@ describe.each(EXPRESS_VERSIONS)('transaction cookie limits (%s)', (_name, expres
       expect(cb.headers.location).toBe(`/tab${i}`);
       jar.store(cb.setCookie);
     }
-    expect(jar.names().filter((n) => n.startsWith('sso_session_txn.'))).toEqual([]);
+    // Every transaction cookie and the slot index are gone once no login is in progress.
+    expect(jar.names().filter((n) => n.startsWith('sso_session_txn'))).toEqual([]);
   });
 });

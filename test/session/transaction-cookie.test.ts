@@ -67,4 +67,15 @@ describe('TransactionCookie', () => {
       expect(pair(t.begin('/', NOW, bad).setCookie)).toMatch(/^sso_session_txn\.0=/);
     }
   });
+
+  it('frees the slot of a completed login, and deletes the index once none is left', () => {
+    const t = tc();
+    const a = t.begin('/a', NOW);
+    const b = t.begin('/b', NOW, pair(a.index));
+    const header = `${pair(a.setCookie)}; ${pair(b.setCookie)}; ${pair(b.index)}`;
+    const takeA = t.take(header, a.state, NOW);
+    expect(takeA.index).toMatch(/^sso_session_txn_slots=1-\d+; Max-Age=600; Path=\/;/);
+    const takeB = t.take(`${pair(b.setCookie)}; ${pair(takeA.index!)}`, b.state, NOW);
+    expect(takeB.index).toMatch(/^sso_session_txn_slots=; Max-Age=0;/);
+  });
 });
