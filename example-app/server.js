@@ -67,6 +67,8 @@ async function start({ env = process.env, port = portFrom(env.PORT || undefined)
     if (ssoUrl) {
       if (!clientId || !clientSecret) throw new Error('SSO_BASE_URL is set, so SSO_CLIENT_ID and SSO_CLIENT_SECRET must be set too');
     } else {
+      // The bundled emulator signs anyone in: never in production.
+      if (env.NODE_ENV === 'production') throw new Error('SSO_BASE_URL must be set when NODE_ENV=production (the bundled SSO emulator signs anyone in)');
       clientId ||= 'example-client';
       clientSecret ||= 'example-secret';
       emulator = await startEmulator({

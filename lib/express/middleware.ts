@@ -9,6 +9,23 @@ import type { StoreStats } from '../store/shared-store';
 import type { SsoCredentials } from '../sso/sso-client';
 import { isNavigation, redirect, sendError } from './respond';
 import { callback, login, logout } from './routes';
+import { isPublicPath } from './public-path';
+import { requestPaths } from './base-path';
+
+/** Hosts where plain http stays on the machine. */
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Warns once, at construction, when the SSO is reached over plain http on another host: the client
+ * secret, codes and tokens would travel in clear. Not refused (a private network may be intended).
+ */
+function warnInsecureSso(ssoBaseUrl: string): void {
+  const url = new URL(ssoBaseUrl);
+  if (url.protocol !== 'http:' || LOOPBACK.has(url.hostname)) return;
+  process.emitWarning(`express-sso-guard: "ssoBaseUrl" uses http:// on ${url.host}: the client secret, codes and tokens travel in clear. Use https://.`, {
+    code: 'SSO_GUARD_INSECURE_SSO_URL',
+  });
+}
 
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown }).then === 'function';
@@ -26,6 +43,7 @@ function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
 export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   const core = createCore(options);
   const { config } = core;
+  warnInsecureSso(config.ssoBaseUrl);
   const { login: loginRoute, callback: callbackRoute, logout: logoutRoute } = config.routes;
   const realm = config.appOrigin;
 
@@ -39,7 +57,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
       const ctx = req.sso;
       if (ctx.error !== undefined) return fail(req, res, next, ctx.error, false, mode === '401');
       if (ctx.reason === 'forbidden') return fail(req, res, next, new SsoGuardError('forbidden', 'This account may not use this application'), false, mode === '401');
-      if (mode === 'redirect' || (mode === 'auto' && isNavigation(req))) return redirect(res, hooks.loginUrl(req.originalUrl ?? req.url));
+      if (mode === 'redirect' || (mode === 'auto' && isNavigation(req))) return redirect(res, hooks.loginUrl(requestPaths(req, config.basePath).external));
       const message = ctx.reason === 'ended' ? 'Session expired; sign in again' : 'Sign-in required';
       fail(req, res, next, new SsoGuardError('unauthenticated', message), ctx.reason === 'invalid_token', mode === '401');
     },
@@ -73,11 +91,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
     return fresh.result.credentials;
   }
 
-  function isPublic(path: string): boolean {
-    if (config.publicPaths.includes(path)) return true;
-    for (const prefix of config.publicPrefixes) if (path.startsWith(prefix)) return true;
-    return false;
-  }
+  const isPublic = (path: string): boolean => isPublicPath(path, config.publicPaths, config.publicPrefixes);
 
   function proceed(req: Request, res: Response, next: NextFunction, path: string, outcome: Outcome): void {
     if (outcome.setCookie !== undefined) appendSetCookie(res, outcome.setCookie);
@@ -92,9 +106,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   }
 
   function ssoGuard(req: Request, res: Response, next: NextFunction): void {
-    const url = req.url;
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
+    const path = requestPaths(req, config.basePath).route;
     const method = req.method;
     if (path === loginRoute && (method === 'GET' || method === 'HEAD')) return login(core, req, res);
     if (path === callbackRoute && method === 'GET') {
@@ -102,7 +114,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
       return;
     }
     if (path === logoutRoute && (method === 'GET' || method === 'POST')) {
-      logout(core, req, res).catch(next);
+      logout(core, req, res, (err) => fail(req, res, next, err, false, true)).catch(next);
       return;
     }
 

@@ -4,8 +4,11 @@ import { appendSetCookie } from '../session/cookies';
 import type { Core } from '../instance';
 import { randomToken } from '../util/crypto';
 import { SsoGuardError } from '../errors';
-import { redirect } from './respond';
+import { isNavigation, redirect } from './respond';
+import { requestSite, sendLogoutConfirmation } from './logout-guard';
 import { safeReturnTo } from './return-to';
+import { underBase } from './base-path';
+import { MAX_TRANSACTION_RETURN_TO } from '../session/transaction-cookie';
 import type { SessionData } from '../session/session-cookie';
 import type { SsoUser } from '../sso/sso-client';
 
@@ -42,10 +45,13 @@ export function strictQuery(url: string, maxQuery = MAX_QUERY): Map<string, stri
 export function login(core: Core, req: IncomingMessage, res: ServerResponse): void {
   const query = strictQuery(req.url ?? '', MAX_QUERY * 2);
   const asked = query instanceof Map ? query.get('returnTo') : undefined;
-  const returnTo = safeReturnTo(asked, core.config.appOrigin) ?? `${core.config.basePath}/`;
-  if (asked !== undefined && returnTo !== asked) debug('login: returnTo refused or normalized');
-  const { state, setCookie } = core.transactions.begin(returnTo, core.config.clock());
-  appendSetCookie(res, [setCookie]);
+  const safe = safeReturnTo(asked, core.config.appOrigin);
+  let returnTo = safe === undefined ? `${core.config.basePath}/` : underBase(safe, core.config.basePath);
+  // A long returnTo would bloat the transaction cookie (and, piled up, the callback request).
+  if (returnTo.length > MAX_TRANSACTION_RETURN_TO) returnTo = `${core.config.basePath}/`;
+  if (asked !== undefined && returnTo !== asked) debug('login: returnTo refused, shortened or normalized');
+  const { state, setCookie, index } = core.transactions.begin(returnTo, core.config.clock(), req.headers.cookie);
+  appendSetCookie(res, [setCookie, index]);
   redirect(res, core.sso.authorizeUrl(state));
 }
 
@@ -56,8 +62,8 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
   const state = query.get('state');
   const now = core.config.clock();
   // Find (and delete) the transaction first, whatever happens next: a callback is used once.
-  const { txn, clear } = state === undefined ? { txn: undefined, clear: undefined } : core.transactions.take(req.headers.cookie, state, now);
-  if (clear !== undefined) appendSetCookie(res, [clear]);
+  const { txn, clear, index } = state === undefined ? { txn: undefined, clear: undefined, index: undefined } : core.transactions.take(req.headers.cookie, state, now);
+  if (clear !== undefined) appendSetCookie(res, index === undefined ? [clear] : [clear, index]);
   const error = query.get('error');
   if (error !== undefined) {
     const shown = /^[a-z_]{1,64}$/.test(error) ? ` (${error})` : '';
@@ -90,17 +96,38 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
     createdAt: nowSec,
     touchedAt: nowSec,
   };
-  appendSetCookie(res, await core.lifecycle.begin(session, core.sessions.read(req.headers.cookie).names));
+  let setCookie: string[];
+  try {
+    setCookie = await core.lifecycle.begin(session, core.sessions.read(req.headers.cookie).names);
+  } catch (err) {
+    // e.g. a session too large for its cookie: refused here, with no cookie half-written.
+    if (err instanceof SsoGuardError) return fail(err);
+    throw err;
+  }
+  appendSetCookie(res, setCookie);
   debug('callback: session started');
   telemetry.sessionStarted(user?.user_id);
   redirect(res, txn.returnTo);
 }
 
-/** `GET /logout?returnTo=/path`: revokes and clears the session locally (the SSO has no logout). */
-export async function logout(core: Core, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/**
+ * `GET|POST /logout?returnTo=/path`: revokes and clears the session locally (the SSO has no
+ * logout). A request another site sent never ends the session: a GET navigation gets a page whose
+ * button POSTs here from the app's own origin; anything else a 403.
+ */
+export async function logout(core: Core, req: IncomingMessage, res: ServerResponse, fail: Fail): Promise<void> {
+  if (requestSite(req, core.config.appOrigin) === 'foreign') {
+    debug('logout: cross-site request, session kept');
+    if (isNavigation(req)) {
+      const q = (req.url ?? '').indexOf('?');
+      const action = core.config.basePath + core.config.routes.logout + (q === -1 ? '' : (req.url ?? '').slice(q));
+      return sendLogoutConfirmation(req, res, action, `${core.config.basePath}/`);
+    }
+    return fail(new SsoGuardError('invalid_request', 'Cross-site logout refused; sign out from the app itself', { status: 403 }));
+  }
   const names = await core.lifecycle.revokeCookie(req.headers.cookie);
   if (names.length > 0) appendSetCookie(res, core.sessions.clear(names));
   const query = strictQuery(req.url ?? '', MAX_QUERY * 2);
   const returnTo = safeReturnTo(query instanceof Map ? query.get('returnTo') : undefined, core.config.appOrigin);
-  redirect(res, returnTo ?? `${core.config.basePath}/`);
+  redirect(res, returnTo === undefined ? `${core.config.basePath}/` : underBase(returnTo, core.config.basePath));
 }

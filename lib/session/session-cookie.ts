@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { Config } from '../config';
 import { readCookies, serializeCookie, type CookieAttributes } from './cookies';
 import { Sealer } from '../util/crypto';
+import { SsoGuardError } from '../errors';
 
 /**
  * A signed-in session: its tokens and their timing only. The user and the temporary keys come
@@ -65,6 +66,14 @@ function fromWire(w: Wire): SessionData {
 
 /** Browsers keep about 4096 bytes per cookie, name and attributes included. */
 const CHUNK_SIZE = 3900;
+/**
+ * Most chunks a session cookie may have, for the writer and the reader alike. With the transaction
+ * cookies (under 4 KB) this keeps a `/callback` request well under Node's 16 KB header limit.
+ * Larger sessions are refused at sign-in (use `session.serverSide` with a store).
+ */
+export const MAX_SESSION_CHUNKS = 2;
+/** Longest sealed session the cookie can hold, in characters. */
+export const MAX_SEALED_SESSION = CHUNK_SIZE * MAX_SESSION_CHUNKS;
 
 /** The result of reading the session cookie of a request. */
 export interface SessionRead {
@@ -108,7 +117,7 @@ export class SessionCookie {
   constructor(private readonly config: Config) {
     this.sealer = new Sealer(config.secrets, 'session');
     this.name = config.session.name;
-    this.attrs = { path: '/', secure: config.secureCookies, domain: config.session.domain };
+    this.attrs = { path: config.basePath || '/', secure: config.secureCookies, domain: config.session.domain };
     this.opened = new LRUCache({ max: config.cache.max });
   }
 
@@ -121,12 +130,13 @@ export class SessionCookie {
     if (sealed === undefined) {
       // Chunks must run 0..n-1 without gaps; anything else is not a session we wrote.
       const parts: string[] = [];
-      for (let i = 0; ; i++) {
+      for (let i = 0; i <= MAX_SESSION_CHUNKS; i++) {
         const part = jar.get(`${this.name}.${i}`);
         if (part === undefined) break;
         parts.push(part);
       }
-      if (parts.length === 0) return { data: undefined, names, stale: false };
+      // More chunks than the writer ever writes is not a session we wrote.
+      if (parts.length === 0 || parts.length > MAX_SESSION_CHUNKS) return { data: undefined, names, stale: false };
       sealed = parts.join('');
     }
     const known = this.opened.get(sealed);
@@ -153,13 +163,21 @@ export class SessionCookie {
 
   /**
    * Set-Cookie lines that store `data`, chunked past the cookie size limit, and clear whichever
-   * of the request's session cookies the new set does not overwrite.
+   * of the request's session cookies the new set does not overwrite. Throws `upstream_error` (502)
+   * when the sealed session is over {@link MAX_SEALED_SESSION}.
    */
   serialize(data: SessionData, nowSec: number, previous: readonly string[]): string[] {
     const maxAge = Math.min(this.config.session.rollingDuration, data.createdAt + this.config.session.absoluteDuration - nowSec);
     // Server-side sessions keep the tokens in the store; the cookie only points to them.
     const payload = this.config.session.serverSide ? { i: data.id, c: data.createdAt, u: data.touchedAt, p: 1 } : toWire(data);
     const sealed = this.sealer.seal(JSON.stringify(payload));
+    // Never write what the reader would refuse (a sign-in loop): fail before any cookie is set.
+    if (sealed.length > MAX_SEALED_SESSION) {
+      throw new SsoGuardError(
+        'upstream_error',
+        `The SSO's tokens are too large for a session cookie (${sealed.length} characters sealed, at most ${MAX_SEALED_SESSION}); use session.serverSide with a store`,
+      );
+    }
     const out: string[] = [];
     const written = new Set<string>();
     if (sealed.length <= CHUNK_SIZE) {

@@ -13,25 +13,43 @@ export interface Transaction {
 const STATE_BYTES = 32;
 
 /**
- * One short-lived encrypted cookie per login in progress, named after a hash of its state, so
- * several tabs can log in at once without overwriting each other. Scoped to the callback path.
+ * Most logins in progress at once in one browser (one cookie each). A fifth login drops the
+ * oldest. With {@link MAX_TRANSACTION_RETURN_TO} this keeps the transaction cookies a `/callback`
+ * request carries under 4 KB together, however many logins another site starts.
+ */
+export const MAX_TRANSACTIONS = 4;
+
+/**
+ * Longest `returnTo` kept in a transaction cookie (characters, after normalisation); a longer one
+ * is replaced by the app's home, so no single cookie grows past about 900 bytes.
+ */
+export const MAX_TRANSACTION_RETURN_TO = 512;
+
+/**
+ * One short-lived encrypted cookie per login in progress, in one of {@link MAX_TRANSACTIONS} slots
+ * (`<prefix>.0` … `<prefix>.3`), so several tabs can log in at once without overwriting each other
+ * and no site can pile up cookies until the callback request is too large to be read. Scoped to
+ * the callback path. The callback path cannot be seen from `/login`, so a small index cookie
+ * (`<prefix>_slots`, slot numbers and expiry times, nothing secret, under 60 bytes, scoped to the
+ * base path and deleted once no login is in progress) says which slots are taken; a new login
+ * takes a free slot, or the one that expires first.
  */
 export class TransactionCookie {
   private readonly sealer: Sealer;
   private readonly prefix: string;
+  private readonly indexName: string;
   private readonly path: string;
+  private readonly indexPath: string;
   /** States already consumed (by hash), so a replayed callback fails even if the cookie was kept. */
   private readonly used: LRUCache<string, number>;
 
   constructor(private readonly config: Config) {
     this.sealer = new Sealer(config.secrets, 'transaction');
     this.prefix = config.transactionCookieName;
+    this.indexName = `${config.transactionCookieName}_slots`;
     this.path = config.basePath + config.routes.callback;
+    this.indexPath = config.basePath || '/';
     this.used = new LRUCache({ max: config.cache.max });
-  }
-
-  private cookieName(state: string): string {
-    return `${this.prefix}.${tokenHash(state).slice(0, 16)}`;
   }
 
   /** Marks a state as consumed; false when it already was. */
@@ -43,34 +61,83 @@ export class TransactionCookie {
     return true;
   }
 
-  /** Starts a login: a fresh state and the Set-Cookie line that remembers it. */
-  begin(returnTo: string, now: number): { state: string; setCookie: string } {
-    const state = randomToken(STATE_BYTES);
-    const sealed = this.sealer.seal(JSON.stringify({ s: state, r: returnTo, x: now + this.config.transactionMaxAge * 1000 }));
-    const setCookie = serializeCookie(this.cookieName(state), sealed, { maxAge: this.config.transactionMaxAge, path: this.path, secure: this.config.secureCookies });
-    return { state, setCookie };
+  /** The live slots of the index cookie (slot -> expiry in seconds). A bad value reads as empty. */
+  private slots(cookieHeader: string | undefined, nowSec: number): Map<number, number> {
+    const out = new Map<number, number>();
+    const raw = readCookies(cookieHeader, this.indexName)?.get(this.indexName);
+    if (raw === undefined || raw.length > 100) return out;
+    for (const part of raw.split('.')) {
+      const m = /^(\d)-(\d{1,12})$/.exec(part);
+      if (m === null) continue;
+      const slot = Number(m[1]);
+      const until = Number(m[2]);
+      if (slot < MAX_TRANSACTIONS && until > nowSec && !out.has(slot)) out.set(slot, until);
+    }
+    return out;
   }
 
   /**
-   * Finds the transaction for a returned `state`. `undefined` when there is no cookie for it, it
-   * does not open, it has expired, or its state differs (compared in constant time).
-   * Also returns the Set-Cookie line that deletes the cookie, found or not.
+   * Starts a login: a fresh state, the Set-Cookie line that remembers it (in a free slot, else the
+   * oldest) and the one that updates the slot index. `cookieHeader` is the `/login` request's.
    */
-  take(cookieHeader: string | undefined, state: string, now: number): { txn: Transaction | undefined; clear: string | undefined } {
-    const name = this.cookieName(state);
-    const sealed = readCookies(cookieHeader, this.prefix)?.get(name);
-    if (sealed === undefined) return { txn: undefined, clear: undefined };
-    const clear = serializeCookie(name, '', { maxAge: 0, path: this.path, secure: this.config.secureCookies });
-    const plain = this.sealer.open(sealed);
-    if (plain === undefined) return { txn: undefined, clear };
-    let data: { s?: unknown; r?: unknown; x?: unknown };
-    try {
-      data = JSON.parse(plain) as typeof data;
-    } catch {
-      return { txn: undefined, clear };
+  begin(returnTo: string, now: number, cookieHeader?: string): { state: string; setCookie: string; index: string } {
+    const nowSec = Math.floor(now / 1000);
+    const taken = this.slots(cookieHeader, nowSec);
+    let slot = 0;
+    while (slot < MAX_TRANSACTIONS && taken.has(slot)) slot++;
+    if (slot === MAX_TRANSACTIONS) slot = [...taken].sort((a, b) => a[1] - b[1] || a[0] - b[0])[0]![0];
+    taken.set(slot, nowSec + this.config.transactionMaxAge);
+    const index = this.indexCookie(taken, nowSec);
+
+    const state = randomToken(STATE_BYTES);
+    const sealed = this.sealer.seal(JSON.stringify({ s: state, r: returnTo, x: now + this.config.transactionMaxAge * 1000 }));
+    const secure = this.config.secureCookies;
+    const setCookie = serializeCookie(`${this.prefix}.${slot}`, sealed, { maxAge: this.config.transactionMaxAge, path: this.path, secure });
+    return { state, setCookie, index };
+  }
+
+  /** The Set-Cookie line of the slot index (deleted when no slot is taken). */
+  private indexCookie(taken: Map<number, number>, nowSec: number): string {
+    const value = [...taken].map(([s, until]) => `${s}-${until}`).join('.');
+    const maxAge = taken.size === 0 ? 0 : Math.max(...taken.values()) - nowSec;
+    return serializeCookie(this.indexName, value, { maxAge, path: this.indexPath, secure: this.config.secureCookies });
+  }
+
+  /**
+   * Finds the transaction for a returned `state` among the slot cookies. `undefined` when none
+   * opens with that state (compared in constant time), or it has expired or was already used.
+   * Also returns the Set-Cookie line that deletes the matching cookie, and the one that frees its
+   * slot in the index.
+   */
+  take(cookieHeader: string | undefined, state: string, now: number): { txn: Transaction | undefined; clear: string | undefined; index?: string } {
+    const jar = readCookies(cookieHeader, this.prefix);
+    if (jar === undefined) return { txn: undefined, clear: undefined };
+    for (let slot = 0; slot < MAX_TRANSACTIONS; slot++) {
+      const name = `${this.prefix}.${slot}`;
+      const sealed = jar.get(name);
+      if (sealed === undefined) continue;
+      const data = this.open(sealed);
+      if (data === undefined || !safeEqual(data.s, state)) continue;
+      const clear = serializeCookie(name, '', { maxAge: 0, path: this.path, secure: this.config.secureCookies });
+      const nowSec = Math.floor(now / 1000);
+      const taken = this.slots(cookieHeader, nowSec);
+      taken.delete(slot);
+      const index = this.indexCookie(taken, nowSec);
+      if (data.x <= now || !this.consume(data.s, data.x, now)) return { txn: undefined, clear, index };
+      return { txn: { state: data.s, returnTo: data.r }, clear, index };
     }
-    if (typeof data.s !== 'string' || typeof data.r !== 'string' || typeof data.x !== 'number' || data.x <= now) return { txn: undefined, clear };
-    if (!safeEqual(data.s, state) || !this.consume(data.s, data.x, now)) return { txn: undefined, clear };
-    return { txn: { state: data.s, returnTo: data.r }, clear };
+    return { txn: undefined, clear: undefined };
+  }
+
+  private open(sealed: string): { s: string; r: string; x: number } | undefined {
+    const plain = this.sealer.open(sealed);
+    if (plain === undefined) return undefined;
+    try {
+      const data = JSON.parse(plain) as { s?: unknown; r?: unknown; x?: unknown };
+      if (typeof data.s !== 'string' || typeof data.r !== 'string' || typeof data.x !== 'number') return undefined;
+      return { s: data.s, r: data.r, x: data.x };
+    } catch {
+      return undefined;
+    }
   }
 }

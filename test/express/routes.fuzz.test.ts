@@ -79,8 +79,10 @@ describe.each(EXPRESS_VERSIONS)('routes fuzzing (%s)', (_name, express) => {
   });
 
   /** Starts a login over HTTP: its state, transaction cookie and authorize URL. */
-  async function beginLogin(returnTo?: string, how = 'encoded'): Promise<{ state: string; cookie: string; res: Answer }> {
-    const res = await served.get(returnTo === undefined ? '/login' : `/login?returnTo=${encodeAs(returnTo, how)}`);
+  async function beginLogin(returnTo?: string, how = 'encoded', previous?: Answer): Promise<{ state: string; cookie: string; res: Answer }> {
+    // A browser sends the slot index of a previous login with the next one.
+    const index = previous === undefined ? '' : cookiesFrom(previous.setCookie.filter((c) => c.startsWith('sso_session_txn_slots=')));
+    const res = await served.get(returnTo === undefined ? '/login' : `/login?returnTo=${encodeAs(returnTo, how)}`, index ? { cookie: index } : {});
     expect(res.status).toBe(302);
     const state = new URL(res.headers.location!).searchParams.get('state')!;
     return { state, cookie: cookiesFrom(res.setCookie), res };
@@ -125,7 +127,7 @@ describe.each(EXPRESS_VERSIONS)('routes fuzzing (%s)', (_name, express) => {
       await fc.assert(
         fc.asyncProperty(scenarioArb, async (sc) => {
           const own = await beginLogin('/dest');
-          const foreign = await beginLogin('/elsewhere');
+          const foreign = await beginLogin('/elsewhere', 'encoded', own.res);
           const code = sc.codeState === 'used' ? used : sc.codeState === 'otherRedirect' ? sso.approve({ redirectUri: OTHER_REDIRECT_URI }) : sso.approve({ redirectUri: REDIRECT_URI });
           const valueOf = (key: string, kind: Kind): string => {
             const real = key === 'state' ? { own: own.state, foreign: foreign.state } : key === 'code' ? { own: code, foreign: used } : { own: 'access_denied', foreign: 'x' };

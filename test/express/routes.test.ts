@@ -6,8 +6,8 @@ import { CLIENT_ID } from '../helpers/options';
 import payloads from '../fixtures/open-redirect-payloads.json';
 
 /** Starts a login and returns the authorize URL's params and the transaction cookie. */
-async function beginLogin(app: Express, returnTo?: string) {
-  const res = await request(app).get(returnTo === undefined ? '/login' : `/login?returnTo=${encodeURIComponent(returnTo)}`).expect(302);
+async function beginLogin(app: Express, returnTo?: string, cookie = '') {
+  const res = await request(app).get(returnTo === undefined ? '/login' : `/login?returnTo=${encodeURIComponent(returnTo)}`).set('Cookie', cookie).expect(302);
   const url = new URL(res.headers.location as string);
   return { url, cookie: cookiesFrom(setCookieOf(res)), setCookie: setCookieOf(res) };
 }
@@ -42,16 +42,18 @@ describe.each(EXPRESS_VERSIONS)('routes (%s)', (_name, express) => {
       expect(url.searchParams.get('redirect_uri')).toBe('http://app.test/callback');
       const state = url.searchParams.get('state')!;
       expect(Buffer.from(state, 'base64url').length * 8).toBeGreaterThanOrEqual(128);
-      expect(setCookie).toHaveLength(1);
-      expect(setCookie[0]).toMatch(/^sso_session_txn\.[\w-]+=[\w-]+; Max-Age=600; Path=\/callback; HttpOnly; SameSite=Lax$/);
-      expect(setCookie[0]).not.toContain(state);
+      // The transaction cookie, and the slot index (issue 10: bounded transactions).
+      expect(setCookie).toHaveLength(2);
+      expect(setCookie[0]).toMatch(/^sso_session_txn\.0=[\w-]+; Max-Age=600; Path=\/callback; HttpOnly; SameSite=Lax$/);
+      expect(setCookie[1]).toMatch(/^sso_session_txn_slots=0-\d+; Max-Age=600; Path=\/; HttpOnly; SameSite=Lax$/);
+      expect(setCookie.join()).not.toContain(state);
       const again = await beginLogin(app, '/profile');
       expect(again.url.searchParams.get('state')).not.toBe(state);
     });
 
     it('lets two tabs log in at once', async () => {
       const a = await beginLogin(app, '/a');
-      const b = await beginLogin(app, '/b');
+      const b = await beginLogin(app, '/b', a.cookie);
       const both = `${a.cookie}; ${b.cookie}`;
       const cbB = await request(app).get(await approve(b.url)).set('Cookie', both).expect(302);
       expect(cbB.headers.location).toBe('/b');

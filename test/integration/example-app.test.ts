@@ -296,6 +296,35 @@ describe('example app environment', () => {
       }
     });
 
+    it('refuses to start the bundled emulator when NODE_ENV=production and SSO_BASE_URL is unset', async () => {
+      const listening = await freePort();
+      const env = { SESSION_SECRET: TEST_SECRET, NODE_ENV: 'production', PORT: String(listening) };
+      // An app that did start is closed at once, so a failing run does not hang the suite.
+      const outcome = await start({ env }).then(
+        async (app) => {
+          await app.close();
+          return 'started';
+        },
+        (err: Error) => err.message,
+      );
+      expect(outcome).toMatch(/^SSO_BASE_URL must be set when NODE_ENV=production/);
+      // Nothing is left listening: neither the app nor an emulator.
+      expect(await connects('127.0.0.1', listening)).toBe(false);
+    });
+
+    it('starts in production with SSO_BASE_URL set', async () => {
+      const own = await startEmulator({ clientId: 'own-client', clientSecret: 'own-client-secret' });
+      try {
+        const env = { SESSION_SECRET: TEST_SECRET, NODE_ENV: 'production', SSO_BASE_URL: own.url, SSO_CLIENT_ID: 'own-client', SSO_CLIENT_SECRET: 'own-client-secret' };
+        await withApp(env, async (app) => {
+          expect(app.emulator).toBeUndefined();
+          await request(app.appUrl).get('/').expect(200);
+        });
+      } finally {
+        await own.close();
+      }
+    });
+
     it('refuses SSO_BASE_URL without SSO_CLIENT_ID and SSO_CLIENT_SECRET', async () => {
       const env = { SESSION_SECRET: TEST_SECRET, SSO_BASE_URL: 'http://127.0.0.1:9' };
       await expect(start({ env, port: 0 })).rejects.toThrow('SSO_BASE_URL is set, so SSO_CLIENT_ID and SSO_CLIENT_SECRET must be set too');

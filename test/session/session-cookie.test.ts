@@ -41,17 +41,51 @@ describe('SessionCookie', () => {
 
   it('chunks past 4 KB, reads the chunks back and clears leftovers', () => {
     const sc = make();
-    const big = { ...session, accessToken: 'x'.repeat(7000) };
+    const big = { ...session, accessToken: 'x'.repeat(5000) };
     const set = sc.serialize(big, NOW, ['sso_session']);
     const names = set.map((c) => c.split('=')[0]);
-    expect(names).toEqual(['sso_session.0', 'sso_session.1', 'sso_session.2', 'sso_session']);
-    expect(set[3]).toMatch(/Max-Age=0/);
+    expect(names).toEqual(['sso_session.0', 'sso_session.1', 'sso_session']);
+    expect(set[2]).toMatch(/Max-Age=0/);
     for (const line of set) expect(line.length).toBeLessThan(4096);
     const read = sc.read(cookiePairs(set));
     expect(read.data).toEqual(big);
     // Back to one cookie: the chunks are cleared.
     const small = sc.serialize(session, NOW, read.names);
-    expect(small.map((c) => c.split('=')[0])).toEqual(['sso_session', 'sso_session.0', 'sso_session.1', 'sso_session.2']);
+    expect(small.map((c) => c.split('=')[0])).toEqual(['sso_session', 'sso_session.0', 'sso_session.1']);
+  });
+
+  it('writer and reader agree on the size limit: what is written reads back, what cannot be read is refused', () => {
+    // Issue 10, section 6: a session over the reader's limit used to be written and never read.
+    const sc = make();
+    let written = 0;
+    let refused = 0;
+    for (let size = 4000; size <= 9000; size += 97) {
+      const s = { ...session, accessToken: 'y'.repeat(size) };
+      let set: string[];
+      try {
+        set = sc.serialize(s, NOW, []);
+      } catch (err) {
+        expect(err).toMatchObject({ code: 'upstream_error', status: 502 });
+        expect((err as Error).message).toMatch(/too large for a session cookie .*session\.serverSide/);
+        expect((err as Error).message).not.toContain('yyyy');
+        refused++;
+        continue;
+      }
+      expect(sc.read(cookiePairs(set)).data).toEqual(s);
+      written++;
+    }
+    expect(written).toBeGreaterThan(5);
+    expect(refused).toBeGreaterThan(5);
+  });
+
+  it('does not read more chunks than the writer writes', () => {
+    const sc = make();
+    const set = sc.serialize({ ...session, accessToken: 'z'.repeat(5000) }, NOW, []);
+    const [c0, c1] = cookiePairs(set).split('; ');
+    const v1 = c1!.split('=')[1]!;
+    // The same sealed text split over three chunks is not a session this writer would produce.
+    const three = `${c0}; sso_session.1=${v1.slice(0, 10)}; sso_session.2=${v1.slice(10)}`;
+    expect(sc.read(three).data).toBeUndefined();
   });
 
   it('reads tampered, truncated, foreign, gapped or garbage cookies as signed out', () => {

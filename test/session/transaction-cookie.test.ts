@@ -12,7 +12,7 @@ describe('TransactionCookie', () => {
     const t = tc();
     const { state, setCookie } = t.begin('/profile', NOW);
     expect(Buffer.from(state, 'base64url').length).toBeGreaterThanOrEqual(16);
-    expect(setCookie).toMatch(/^sso_session_txn\.[A-Za-z0-9_-]{16}=[A-Za-z0-9_-]+; Max-Age=600; Path=\/callback; HttpOnly; SameSite=Lax$/);
+    expect(setCookie).toMatch(/^sso_session_txn\.0=[A-Za-z0-9_-]+; Max-Age=600; Path=\/callback; HttpOnly; SameSite=Lax$/);
     expect(setCookie).not.toContain(state);
     expect(setCookie).not.toContain('/profile');
     expect(t.begin('/', NOW).state).not.toBe(state);
@@ -30,7 +30,7 @@ describe('TransactionCookie', () => {
   it('keeps concurrent logins apart (two tabs)', () => {
     const t = tc();
     const a = t.begin('/a', NOW);
-    const b = t.begin('/b', NOW);
+    const b = t.begin('/b', NOW, pair(a.index));
     const header = `${pair(a.setCookie)}; ${pair(b.setCookie)}`;
     expect(t.take(header, b.state, NOW).txn?.returnTo).toBe('/b');
     expect(t.take(header, a.state, NOW).txn?.returnTo).toBe('/a');
@@ -49,5 +49,33 @@ describe('TransactionCookie', () => {
     const f = foreign.begin('/x', NOW);
     expect(t2.take(pair(f.setCookie), f.state, NOW).txn).toBeUndefined();
     expect(t2.take(undefined, f.state, NOW)).toEqual({ txn: undefined, clear: undefined });
+  });
+
+  it('uses at most four slots, a fifth login taking the one that expires first; a bad index reads as empty', () => {
+    const t = tc();
+    let index = '';
+    const names: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const started = t.begin(`/t${i}`, NOW + i * 1000, index);
+      index = pair(started.index);
+      names.push(pair(started.setCookie).split('=')[0]!);
+    }
+    expect(names).toEqual(['sso_session_txn.0', 'sso_session_txn.1', 'sso_session_txn.2', 'sso_session_txn.3', 'sso_session_txn.0', 'sso_session_txn.1']);
+    // Expired slots are free again.
+    expect(pair(t.begin('/', NOW + 700_000, index).setCookie)).toMatch(/^sso_session_txn\.0=/);
+    for (const bad of ['sso_session_txn_slots=9-99999999999', 'sso_session_txn_slots=garbage', `sso_session_txn_slots=${'0-1.'.repeat(60)}`]) {
+      expect(pair(t.begin('/', NOW, bad).setCookie)).toMatch(/^sso_session_txn\.0=/);
+    }
+  });
+
+  it('frees the slot of a completed login, and deletes the index once none is left', () => {
+    const t = tc();
+    const a = t.begin('/a', NOW);
+    const b = t.begin('/b', NOW, pair(a.index));
+    const header = `${pair(a.setCookie)}; ${pair(b.setCookie)}; ${pair(b.index)}`;
+    const takeA = t.take(header, a.state, NOW);
+    expect(takeA.index).toMatch(/^sso_session_txn_slots=1-\d+; Max-Age=600; Path=\/;/);
+    const takeB = t.take(`${pair(b.setCookie)}; ${pair(takeA.index!)}`, b.state, NOW);
+    expect(takeB.index).toMatch(/^sso_session_txn_slots=; Max-Age=0;/);
   });
 });
