@@ -123,8 +123,8 @@ function serverAddresses(o: SsoGuardOptions, env: NodeJS.ProcessEnv): { sso: unk
 export const OPTIONS = {
   ssoBaseUrl: { env: 'SSO_BASE_URL', required: true, check: httpUrl },
   clientId: { env: 'SSO_CLIENT_ID', required: true, check: nonEmptyString },
-  clientSecret: { env: 'SSO_CLIENT_SECRET', required: true, check: nonEmptyString },
-  secret: { env: 'SESSION_SECRET', required: true, check: secretList },
+  clientSecret: { env: 'SSO_CLIENT_SECRET', required: true, secret: true, check: nonEmptyString },
+  secret: { env: 'SESSION_SECRET', required: true, secret: true, check: secretList },
   appBaseUrl: { env: 'APP_BASE_URL', required: true, check: httpUrl },
   authRequired: { default: true, check: bool },
   publicPaths: { default: [], check: pathList },

@@ -32,6 +32,8 @@ export interface OptionSpec<Out = unknown> {
   readonly unit?: Unit;
   /** Missing (and no default) is an error; otherwise a missing option resolves to `undefined`. */
   readonly required?: true;
+  /** A credential: its errors say what kind of value came, never the value. */
+  readonly secret?: true;
   readonly check: Check<Out>;
 }
 
@@ -85,12 +87,23 @@ export function resolveOptions<T extends object>(table: T, given: unknown, env: 
     // Only `undefined` means "not given": a `null` is a value, and refused like any bad one.
     const value = given[key] !== undefined ? given[key] : fromEnv;
     const at: CheckContext = { name, unit: entry.unit, env: entry.env };
-    if (value !== undefined) out[key] = entry.check(value, at);
+    if (value !== undefined) out[key] = entry.secret ? checkSecret(entry.check, value, at) : entry.check(value, at);
     else if ('default' in entry) out[key] = entry.default;
     else if (entry.required) out[key] = entry.check(undefined, at);
     else out[key] = undefined;
   }
   return Object.freeze(out) as Resolved<T>;
+}
+
+/** Runs a credential's check; its error describes the value by kind and length only. */
+function checkSecret<Out>(check: Check<Out>, value: unknown, at: CheckContext): Out {
+  try {
+    return check(value, at);
+  } catch (err) {
+    if (!(err instanceof SsoGuardError)) throw err;
+    const kind = typeof value === 'string' ? `a string of ${value.length} characters` : Array.isArray(value) ? `an array of ${value.length}` : value === null ? 'null' : `a ${typeof value}`;
+    throw new SsoGuardError(err.code, err.message.replace(/; received [\s\S]*$/, `; received ${kind}`));
+  }
 }
 
 // --- Messages --------------------------------------------------------------------------------
@@ -109,8 +122,10 @@ export function optionError(name: string, expected: string, received: unknown, e
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') {
     // Credentials, a query or a fragment may carry a secret: such a URL shows its origin only.
-    if (/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value)) return 'a URL with credentials';
     const url = URL.canParse(value) ? new URL(value) : undefined;
+    if (url !== undefined && (url.username !== '' || url.password !== '')) return `a URL (${url.protocol}//${url.host}) with credentials (not shown)`;
+    // Anything else with an "@" may be a URL holding a password that did not parse: not echoed.
+    if (value.includes('@')) return `a string of ${value.length} characters`;
     if (url !== undefined && (url.search !== '' || url.hash !== '')) return `a URL (${url.protocol}//${url.host}) with a query or fragment`;
     return value.length > 60 ? `a string of ${value.length} characters` : JSON.stringify(value);
   }
