@@ -13,7 +13,7 @@ import { writeReadmeProject } from './readme-blocks.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const work = mkdtempSync(path.join(tmpdir(), 'sso-guard-pack-'));
 const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-const tsc = (project, cwd) => run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', project], cwd);
+const tsc = (project, cwd) => execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
 const dev = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).devDependencies;
 const majors = (process.env.SMOKE_EXPRESS ?? '4,5').split(',').map(Number);
 
