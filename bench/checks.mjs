@@ -116,7 +116,7 @@ async function cacheHeap() {
     const req = { method: 'GET', url: '/api/me', headers: { authorization: `Bearer tok-${i}` } };
     guard(req, res, (err) => {
       if (err) return reject(err);
-      if (req.sso.user?.user_id !== `u-tok-${i}`) return reject(new Error(`token ${i} not authenticated`));
+      if (!req.sso.isAuthenticated() || req.sso.user.user_id !== `u-tok-${i}`) return reject(new Error(`token ${i} not authenticated`));
       resolve();
     });
   });

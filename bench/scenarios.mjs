@@ -83,7 +83,7 @@ async function ssoGuardSetup(expressName, { base, guardMode }) {
   const send = (req, res) => res.json({ user: req.sso.user.user_id });
   if (guardMode === 'requiresAuth') {
     app.use(auth({ ssoBaseUrl: sso.url, appBaseUrl: base, clientId: 'bench-client', clientSecret: 'bench-client-secret', secret: SECRET, authRequired: false }));
-    app.get('/public', (req, res) => res.json({ user: req.sso.user?.user_id ?? null }));
+    app.get('/public', (req, res) => res.json({ user: req.sso.isAuthenticated() ? req.sso.user.user_id : null }));
     app.get('/api/me', requiresAuth(), send);
   } else {
     app.use(auth({ ssoBaseUrl: sso.url, appBaseUrl: base, clientId: 'bench-client', clientSecret: 'bench-client-secret', secret: SECRET, store: redis?.store }));

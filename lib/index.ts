@@ -5,7 +5,7 @@ export type { RedisStoreOptions } from './store/redis';
 export { memoryStore } from './store/memory';
 export type { SsoStore, SsoStoreTuning } from './store/types';
 export type { StoreStats } from './store/shared-store';
-export { SsoContext } from './express/context';
+export type { SsoContext, AuthenticatedSsoContext } from './express/context';
 export { SsoGuardError, CloudApiError, isSsoGuardError } from './errors';
 export type { SsoGuardErrorCode, SsoGuardErrorOptions, CloudApiErrorOptions } from './errors';
 export type { SsoGuardOptions, SessionOptions, CacheOptions, RoutesOptions, CloudOptions, RequiresAuthOptions, Seconds, Milliseconds } from './options';

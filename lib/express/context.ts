@@ -1,100 +1,165 @@
+import { inspect } from 'node:util';
 import type { NextFunction, Request, Response } from 'express';
 import type { Outcome } from '../auth/authenticate';
 import type { CloudClient } from '../cloud/client';
-import type { SsoGuardError } from '../errors';
+import { SsoGuardError } from '../errors';
 import type { SsoCredentials, SsoUser } from '../sso/sso-client';
 
 /** Internal hooks of the `auth()` instance that set a context; not part of the public API. */
 export interface GuardHooks {
   /** Logs the context's session out everywhere and clears its cookie on the response. */
-  revoke(ctx: SsoContext): Promise<void>;
+  revoke(ctx: GuardContext): Promise<void>;
   /** Builds the cloud API client of a context (throws when `cloud.apiBaseUrl` is not configured). */
-  cloud(ctx: SsoContext): CloudClient;
+  cloud(ctx: GuardContext): CloudClient;
   /** Answers an unauthenticated request (login redirect, 401 or the upstream error). */
   deny(req: Request, res: Response, next: NextFunction, mode?: 'auto' | 'redirect' | '401'): void;
   loginUrl(returnTo?: string): string;
 }
 
-/** @internal */
-export const HOOKS = Symbol('express-sso-guard.hooks');
-
 /**
- * What `auth()` puts on `req.sso`. Present on every request that went through `auth()`,
- * signed in or not.
+ * What `auth()` puts on `req.sso`, on every request it sees, signed in or not.
+ *
+ * `user` and `credentials` are typed as always present, because the routes that read them sit
+ * behind `requiresAuth()` (or `authRequired`). On a request that is not signed in they throw an
+ * `SsoGuardError` (`code: 'unauthenticated'`, status 401) instead of returning `undefined`; routes
+ * open to everyone ask `isAuthenticated()` first.
+ *
+ * Printing it (`console.log(req.sso)`, `util.inspect`, `JSON.stringify`) shows who is signed in,
+ * never a token, key or secret.
  */
-export class SsoContext {
-
+export interface SsoContext {
+  /** The user from check_token (`user_id`, `user_name`, ...). Throws a 401 `SsoGuardError` when signed out. */
+  readonly user: SsoUser;
+  /** The temporary cloud credentials (`accessKey`, `secretKey`, STS `token`). Throws a 401 `SsoGuardError` when signed out. */
+  readonly credentials: SsoCredentials;
+  /** When the access token expires (ms since the epoch); undefined when signed out or signed in with a Bearer token. */
+  readonly expiresAt: number | undefined;
   /**
    * Set when the SSO failed (unreachable, timeout, bad answer) while checking this request's
    * session: the session is kept, but this request is not authenticated. `requiresAuth()` answers
    * with it (502/503/504) instead of a login redirect.
    */
   readonly error: SsoGuardError | undefined;
-  /** @internal */
-  readonly [HOOKS]: GuardHooks;
-  /** @internal */
-  readonly reason: Outcome['reason'];
-  /** @internal The outcome this context was built from; replaced when credentials are renewed. */
-  outcome: Outcome;
-  /** @internal The request and response, for renewals that must write the session cookie. */
-  readonly req: Request;
-  /** @internal */
-  readonly res: Response;
-  private cloudClient: CloudClient | undefined;
-
-  /** @internal */
-  constructor(hooks: GuardHooks, outcome: Outcome, req: Request, res: Response) {
-    this[HOOKS] = hooks;
-    this.outcome = outcome;
-    this.req = req;
-    this.res = res;
-    this.error = outcome.error;
-    this.reason = outcome.reason;
-  }
-
-  /** The user from check_token, when signed in. */
-  get user(): SsoUser | undefined {
-    return this.outcome.result?.user;
-  }
-
-  /** The temporary credentials of the signed-in identity (`accessKey`, `secretKey`, STS `token`). */
-  get credentials(): SsoCredentials | undefined {
-    return this.outcome.result?.credentials;
-  }
-
-  /** When the access token expires (ms since the epoch), for cookie sessions. */
-  get expiresAt(): number | undefined {
-    return this.outcome.session === undefined ? undefined : this.outcome.session.expiresAt * 1000;
-  }
-
   /**
    * Calls the cloud API as the signed-in user, signed with the temporary credentials:
    * `await req.sso.cloud.call('DescribeInstances', { zone: 'pek3', 'status.1': 'running' })`.
    * Expired credentials are renewed (check_token again, refreshing the session when needed)
    * and a call answered with HTTP 401 is retried once. Needs `cloud.apiBaseUrl` (or CLOUD_API_URL).
    */
-  get cloud(): CloudClient {
-    this.cloudClient ??= this[HOOKS].cloud(this);
-    return this.cloudClient;
-  }
-
+  readonly cloud: CloudClient;
+  /** Whether the request carries a valid session (or Bearer token, when enabled); then `error` is undefined. */
+  isAuthenticated(): this is AuthenticatedSsoContext;
+  /** The login URL (relative), optionally with a `returnTo` path. */
+  loginUrl(returnTo?: string): string;
   /**
    * Ends this request's session: revoked on every instance (with a shared store) until it would
    * have expired, its cached check_token answer dropped, its cookie cleared on this response.
    * What `/logout` does, for apps with their own logout route. No SSO call (the SSO has no logout).
    */
+  revokeSession(): Promise<void>;
+}
+
+/** `req.sso` once `isAuthenticated()` said yes. */
+export interface AuthenticatedSsoContext extends SsoContext {
+  readonly error: undefined;
+}
+
+// Internals live under module-private symbols: not in the published type, not in Object.keys,
+// JSON or a spread's JSON, and hidden from util.inspect by the custom inspector below.
+const HOOKS = Symbol('hooks');
+const OUTCOME = Symbol('outcome');
+const REQ = Symbol('req');
+const RES = Symbol('res');
+const CLOUD = Symbol('cloud');
+
+function signedOut(): SsoGuardError {
+  return new SsoGuardError('unauthenticated', 'Sign-in required (req.sso is not signed in; check req.sso.isAuthenticated() or use requiresAuth())');
+}
+
+/** @internal The object behind `req.sso`; only the middleware creates it and reads its internals. */
+export class GuardContext implements SsoContext {
+  readonly error: SsoGuardError | undefined;
+  private readonly [HOOKS]: GuardHooks;
+  private [OUTCOME]: Outcome;
+  private readonly [REQ]: Request;
+  private readonly [RES]: Response;
+  private [CLOUD]: CloudClient | undefined;
+
+  constructor(hooks: GuardHooks, outcome: Outcome, req: Request, res: Response) {
+    this[HOOKS] = hooks;
+    this[OUTCOME] = outcome;
+    this[REQ] = req;
+    this[RES] = res;
+    this[CLOUD] = undefined;
+    this.error = outcome.error;
+  }
+
+  /** The outcome this context was built from; replaced when credentials are renewed or the session revoked. */
+  get outcome(): Outcome {
+    return this[OUTCOME];
+  }
+  set outcome(outcome: Outcome) {
+    this[OUTCOME] = outcome;
+  }
+  get reason(): Outcome['reason'] {
+    return this[OUTCOME].reason;
+  }
+  get hooks(): GuardHooks {
+    return this[HOOKS];
+  }
+  /** The request and response, for renewals that must write the session cookie. */
+  get req(): Request {
+    return this[REQ];
+  }
+  get res(): Response {
+    return this[RES];
+  }
+
+  get user(): SsoUser {
+    const result = this[OUTCOME].result;
+    if (result === undefined) throw signedOut();
+    return result.user;
+  }
+
+  get credentials(): SsoCredentials {
+    const result = this[OUTCOME].result;
+    if (result === undefined) throw signedOut();
+    return result.credentials;
+  }
+
+  get expiresAt(): number | undefined {
+    const { result, session } = this[OUTCOME];
+    return result === undefined || session === undefined ? undefined : session.expiresAt * 1000;
+  }
+
+  get cloud(): CloudClient {
+    this[CLOUD] ??= this[HOOKS].cloud(this);
+    return this[CLOUD];
+  }
+
   revokeSession(): Promise<void> {
     return this[HOOKS].revoke(this);
   }
 
-  /** Whether the request carries a valid session (or Bearer token, when enabled). */
-  isAuthenticated(): boolean {
-    return this.user !== undefined;
+  isAuthenticated(): this is AuthenticatedSsoContext {
+    return this[OUTCOME].result !== undefined;
   }
 
-  /** The login URL (relative), optionally with a `returnTo` path. */
   loginUrl(returnTo?: string): string {
     return this[HOOKS].loginUrl(returnTo);
+  }
+
+  /** What `JSON.stringify(req.sso)` writes: who is signed in, never a token, key or secret. */
+  toJSON(): { authenticated: boolean; user?: { user_id: string; user_name?: string }; expiresAt?: number; error?: string } {
+    const result = this[OUTCOME].result;
+    if (result === undefined) return this.error === undefined ? { authenticated: false } : { authenticated: false, error: this.error.code };
+    const { user_id, user_name } = result.user;
+    return { authenticated: true, user: user_name === undefined ? { user_id } : { user_id, user_name }, expiresAt: this.expiresAt };
+  }
+
+  /** What `console.log(req.sso)` and `util.inspect(req.sso)` show: the same as `toJSON()`. */
+  [inspect.custom](depth: number, options: { stylize?: unknown }, inspectFn: typeof inspect = inspect): string {
+    return `SsoContext ${inspectFn(this.toJSON(), { ...(options as object), depth: 2 })}`;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Outcome } from '../auth/authenticate';
-import { HOOKS, SsoContext, type GuardHooks } from './context';
+import { GuardContext, type GuardHooks } from './context';
 import { appendSetCookie } from '../session/cookies';
 import { createCore } from '../instance';
 import { SsoGuardError } from '../errors';
@@ -54,7 +54,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
 
   const hooks: GuardHooks = {
     deny(req, res, next, mode = 'auto') {
-      const ctx = req.sso;
+      const ctx = req.sso as GuardContext;
       if (ctx.error !== undefined) return fail(req, res, next, ctx.error, false, mode === '401');
       if (ctx.reason === 'forbidden') return fail(req, res, next, new SsoGuardError('forbidden', 'This account may not use this application'), false, mode === '401');
       if (mode === 'redirect' || (mode === 'auto' && isNavigation(req))) return redirect(res, hooks.loginUrl(requestPaths(req, config.basePath).external));
@@ -78,7 +78,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   };
 
   /** The context's credentials; fresh ones (renewing the session if needed) when forced. */
-  async function credentialsFor(ctx: SsoContext, forceRefresh: boolean): Promise<SsoCredentials> {
+  async function credentialsFor(ctx: GuardContext, forceRefresh: boolean): Promise<SsoCredentials> {
     const current = ctx.outcome;
     if (current.result === undefined) throw new SsoGuardError('unauthenticated', 'Sign-in required');
     if (!forceRefresh) return current.result.credentials;
@@ -95,10 +95,10 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
 
   function proceed(req: Request, res: Response, next: NextFunction, path: string, outcome: Outcome): void {
     if (outcome.setCookie !== undefined) appendSetCookie(res, outcome.setCookie);
-    const ctx = new SsoContext(hooks, outcome, req, res);
+    const ctx = new GuardContext(hooks, outcome, req, res);
     req.sso = ctx;
-    if (ctx.user !== undefined) {
-      req.user = ctx.user;
+    if (outcome.result !== undefined) {
+      req.user = outcome.result.user;
       return next();
     }
     if (!config.authRequired || isPublic(path)) return next();
@@ -159,9 +159,9 @@ export function requiresAuth(options: RequiresAuthOptions = {}): RequestHandler 
     throw new SsoGuardError('invalid_option', `"mode" must be "auto", "redirect" or "401"; received ${JSON.stringify(mode)}`);
   }
   return function requiresAuthGuard(req: Request, res: Response, next: NextFunction): void {
-    const ctx = req.sso as SsoContext | undefined;
+    const ctx = req.sso as GuardContext | undefined;
     if (ctx === undefined) return next(new SsoGuardError('invalid_option', 'requiresAuth() needs auth() to be mounted before it', { status: 500 }));
-    if (ctx.user !== undefined) return next();
-    ctx[HOOKS].deny(req, res, next, mode);
+    if (ctx.isAuthenticated()) return next();
+    ctx.hooks.deny(req, res, next, mode);
   };
 }

@@ -4,3 +4,5 @@
  */
 export * from './emulator/emulator';
 export * from './emulator/cloud-api';
+export { sessionCookie } from './session-cookie';
+export type { SessionCookieOptions } from './session-cookie';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { Emulator } from '../../lib/testing';
-import { EXPRESS_VERSIONS, createTestApp, startTestEmulator } from '../helpers/app';
+import { EXPRESS_VERSIONS, createTestApp, startTestEmulator, type ExpressFactory } from '../helpers/app';
 import { serve, trackUnhandledRejections, type Served } from '../helpers/serve';
 
 // Bearer mode (API clients sending an SSO access token): any Authorization header is a 200 only
@@ -11,7 +11,7 @@ trackUnhandledRejections();
 
 const TOKEN_CHARS = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/='];
 
-describe('Bearer header fuzzing', () => {
+describe.each(EXPRESS_VERSIONS)('Bearer header fuzzing (%s)', (_name, express) => {
   let sso: Emulator;
   let served: Served;
   let live: string;
@@ -19,7 +19,7 @@ describe('Bearer header fuzzing', () => {
 
   beforeAll(async () => {
     sso = await startTestEmulator();
-    served = await serve(createTestApp(EXPRESS_VERSIONS[1][1], sso, { bearer: true }));
+    served = await serve(createTestApp(express as ExpressFactory, sso, { bearer: true }));
     live = sso.issueTokens().access_token;
     revoked = sso.issueTokens().access_token;
     sso.revokeToken(revoked);

@@ -22,8 +22,31 @@ export interface StartedExample {
 
 export type Env = Record<string, string | undefined>;
 
-/** `start({ env, port })` of the example app: listens on 127.0.0.1 (port 0: a free one). */
-export const start = (require('../../example-app/server') as { start: (options?: { env?: Env; port?: number }) => Promise<StartedExample> }).start;
+type Start = (options?: { env?: Env; port?: number }) => Promise<StartedExample>;
+/** The example app's `start` and the Express major its `require('express')` got (Express 4 still has `express.query`). */
+const load = (): { start: Start; major: 4 | 5 } => ({
+  start: (require('../../example-app/server') as { start: Start }).start,
+  major: typeof (require('express') as { query?: unknown }).query === 'function' ? 4 : 5,
+});
+
+const onExpress5 = load();
+let onExpress4: ReturnType<typeof load> | undefined;
+// A second copy of the example app (and of the package) in its own module registry, where
+// `require('express')` is Express 4.
+jest.isolateModules(() => {
+  jest.doMock('express', () => jest.requireActual('express4'));
+  onExpress4 = load();
+});
+jest.dontMock('express');
+
+/** `start({ env, port })` of the example app: listens on 127.0.0.1 (port 0: a free one). On Express 5. */
+export const start = onExpress5.start;
+
+/** The example app on each Express major: `[label, start, the major its express() really is]`. */
+export const EXAMPLE_VERSIONS = [
+  ['express 4', onExpress4!.start, onExpress4!.major],
+  ['express 5', onExpress5.start, onExpress5.major],
+] as const;
 
 /** A session secret for tests (the example app warns without one). */
 export const TEST_SECRET = 'example-app-test-session-secret-0123456789';

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Cookie } from 'playwright-core';
-import { TEST_SECRET, start, type StartedExample } from './example-app';
+import { EXAMPLE_VERSIONS, TEST_SECRET, type StartedExample } from './example-app';
 
 const CHROMIUM = '/usr/bin/chromium';
 const OUT_DIR = path.join(__dirname, '..', '..', 'test-output', 'e2e');
@@ -55,7 +55,7 @@ function recordSecrets(emulatorPort: number): { secrets: Set<string>; accessToke
   return { secrets, accessTokens, stop: () => diagnosticsChannel.unsubscribe('http.server.request.start', onRequest) };
 }
 
-(hasBrowser || browserRequired ? describe : describe.skip)('sign-in in a real browser (Chromium)', () => {
+(hasBrowser || browserRequired ? describe : describe.skip).each(EXAMPLE_VERSIONS)('sign-in in a real browser (Chromium, %s)', (name, start, major) => {
   let app: StartedExample;
   let browser: Browser;
   let context: BrowserContext;
@@ -79,6 +79,10 @@ function recordSecrets(emulatorPort: number): { secrets: Set<string>; accessToke
     await context?.close();
     await browser?.close();
     await app?.close();
+  });
+
+  it('runs on the Express major it names', () => {
+    expect(`express ${major}`).toBe(name);
   });
 
   const sessionCookie = async (): Promise<Cookie | undefined> => (await context.cookies()).find((c) => c.name === 'sso_session');

@@ -1,9 +1,11 @@
+import { inspect } from 'node:util';
 import request from 'supertest';
 import type { Express, ErrorRequestHandler } from 'express';
 import type { Emulator } from '../../lib/testing';
 import { SsoGuardError } from '../../lib/errors';
 import { EXPRESS_VERSIONS, createTestApp, setCookieOf, signIn, startTestEmulator, type ExpressFactory } from '../helpers/app';
 import { fakeClock, type FakeClock } from '../helpers/clock';
+import { CLIENT_SECRET, SECRET } from '../helpers/options';
 import { openSession } from '../helpers/session';
 
 /** Routes that use req.sso.cloud the way an app would. */
@@ -51,15 +53,95 @@ describe.each(EXPRESS_VERSIONS)('req.sso (%s)', (_name, express) => {
     sso.clearFaults();
   });
 
-  const make = (options = {}) => createTestApp(express as ExpressFactory, sso, { clock, cloud: { apiBaseUrl: sso.url }, ...options }, cloudRoutes);
+  const make = (options = {}, extra?: (app: Express) => void) =>
+    createTestApp(express as ExpressFactory, sso, { clock, cloud: { apiBaseUrl: sso.url }, ...options }, (app) => {
+      extra?.(app);
+      cloudRoutes(app);
+    });
 
   it('exposes user, credentials, expiresAt and isAuthenticated()', async () => {
-    const app = make({ authRequired: false }, );
+    const app = make({ authRequired: false }, (a: Express) => {
+      a.get('/expiry', (req, res) => res.json({ expiresAt: req.sso.expiresAt ?? null }));
+    });
     const anon = await request(app).get('/public').expect(200);
     expect(anon.body).toMatchObject({ authenticated: false, user: null, credentials: null });
+    expect((await request(app).get('/expiry').expect(200)).body).toEqual({ expiresAt: null });
+    const signedInAt = clock();
     const { cookie } = await signIn(app, sso);
     const me = await request(app).get('/public').set('Cookie', cookie).expect(200);
     expect(me.body.authenticated).toBe(true);
+    expect(me.body.user).toMatchObject({ user_id: 'usr-alice', user_name: expect.any(String) });
+    expect(me.body.reqUser).toEqual(me.body.user);
+    // The credentials are the temporary keys the emulator issued for this user's access token.
+    const issued = sso.lookupAccessKey(me.body.credentials.accessKey);
+    expect(issued).toBeDefined();
+    expect(me.body.credentials).toEqual({ accessKey: me.body.credentials.accessKey, secretKey: issued!.secretKey, token: issued!.token });
+    const { expiresAt } = (await request(app).get('/expiry').set('Cookie', cookie).expect(200)).body;
+    expect(expiresAt).toBe(openSession(cookie).expiresAt * 1000);
+    expect(expiresAt).toBeGreaterThanOrEqual(Math.floor(signedInAt / 1000) * 1000 + 3600_000);
+    expect(expiresAt).toBeLessThanOrEqual(signedInAt + 3600_000);
+  });
+
+  describe('signed out', () => {
+    const reads = (a: Express) => {
+      a.get('/read/user', (req, res) => res.json({ id: req.sso.user.user_id }));
+      a.get('/read/credentials', (req, res) => res.json({ ak: req.sso.credentials.accessKey }));
+      a.get('/read/thrown', (req, res) => {
+        try {
+          res.json({ value: req.sso.user });
+        } catch (err) {
+          res.json({ isGuardError: err instanceof SsoGuardError, code: (err as SsoGuardError).code, status: (err as SsoGuardError).status });
+        }
+      });
+    };
+
+    it.each(['/read/user', '/read/credentials'])('reading %s answers 401 unauthenticated, never undefined', async (path) => {
+      const app = make({ authRequired: false }, reads);
+      const res = await request(app).get(path).expect(401);
+      expect(res.text).not.toContain('undefined');
+    });
+
+    it('throws an SsoGuardError (unauthenticated, 401) from the accessors', async () => {
+      const app = make({ authRequired: false }, reads);
+      const res = await request(app).get('/read/thrown').expect(200);
+      expect(res.body).toEqual({ isGuardError: true, code: 'unauthenticated', status: 401 });
+    });
+  });
+
+  describe('printing', () => {
+    const printRoutes = (a: Express) => {
+      a.get('/print', (req, res) => {
+        const keys = Object.keys(req.sso);
+        res.json({ inspected: inspect(req.sso, { depth: 10, showHidden: true }), json: JSON.stringify(req.sso), spread: JSON.stringify({ ...req.sso }), keys });
+      });
+    };
+
+    it('util.inspect and JSON.stringify show who is signed in, never a token, key or secret', async () => {
+      const app = make({ authRequired: false }, printRoutes);
+      const { cookie } = await signIn(app, sso);
+      const session = openSession(cookie);
+      const me = (await request(app).get('/api/me').set('Cookie', cookie).expect(200)).body;
+      const res = await request(app).get('/print').set('Cookie', cookie).expect(200);
+      const { inspected, json, spread, keys } = res.body as { inspected: string; json: string; spread: string; keys: string[] };
+      expect(inspected).toContain('usr-alice');
+      expect(JSON.parse(json)).toEqual({ authenticated: true, user: { user_id: 'usr-alice', user_name: me.user.user_name }, expiresAt: session.expiresAt * 1000 });
+      const secrets = [session.accessToken, session.refreshToken!, me.credentials.accessKey, me.credentials.secretKey, me.credentials.token, SECRET, CLIENT_SECRET];
+      for (const secret of secrets) {
+        expect(inspected).not.toContain(secret);
+        expect(json).not.toContain(secret);
+        expect(spread).not.toContain(secret);
+      }
+      // Internals are neither own keys nor printed.
+      expect(keys).not.toEqual(expect.arrayContaining(['outcome']));
+      for (const word of ['outcome', 'req', 'res', 'hooks', 'session']) expect(inspected).not.toMatch(new RegExp(`\\b${word}\\b`));
+    });
+
+    it('prints a signed-out context as such', async () => {
+      const app = make({ authRequired: false }, printRoutes);
+      const res = await request(app).get('/print').expect(200);
+      expect(JSON.parse(res.body.json)).toEqual({ authenticated: false });
+      expect(res.body.inspected).toBe('SsoContext { authenticated: false }');
+    });
   });
 
   describe('cloud', () => {

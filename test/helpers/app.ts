@@ -32,11 +32,12 @@ export function createTestApp(expressFactory: ExpressFactory, sso: Emulator, opt
   const app = expressFactory();
   app.use(auth({ ssoBaseUrl: sso.url, appBaseUrl: APP_BASE_URL, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, secret: SECRET, ...options }));
   const echo: RequestHandler = (req, res) => {
-    res.json({ authenticated: req.sso.isAuthenticated(), user: req.sso.user ?? null, credentials: req.sso.credentials ?? null, reqUser: req.user ?? null });
+    const signedIn = req.sso.isAuthenticated();
+    res.json({ authenticated: signedIn, user: signedIn ? req.sso.user : null, credentials: signedIn ? req.sso.credentials : null, reqUser: req.user ?? null });
   };
   app.get('/public', echo);
   app.get('/api/me', echo);
-  app.get('/page', (req, res) => res.type('html').send(`<p>${req.sso.user?.user_name ?? 'anonymous'}</p>`));
+  app.get('/page', (req, res) => res.type('html').send(`<p>${req.sso.isAuthenticated() ? req.sso.user.user_name : 'anonymous'}</p>`));
   app.get('/guarded', requiresAuth(), echo);
   app.post('/api/write', echo);
   extra?.(app);

@@ -2,13 +2,15 @@
  * One app instance as its own process, for the multi-instance suite: `auth()` with a Redis store,
  * configured from the environment; tells its parent its port over IPC.
  */
-import express from 'express';
+import express5 from 'express';
 import { createClient } from 'redis';
 import { auth } from '../../lib/express/middleware';
 import { redisStore } from '../../lib/store/redis';
 
 async function main(): Promise<void> {
   const env = process.env;
+  // The multi-instance suite runs on both Express majors.
+  const express = env.EXPRESS_MAJOR === '4' ? (require('express4') as typeof express5) : express5;
   const client = createClient({ url: env.REDIS_URL, disableOfflineQueue: true, socket: { reconnectStrategy: () => 100 } });
   client.on('error', () => undefined);
   await client.connect();

@@ -97,19 +97,19 @@ describe.each(EXPRESS_VERSIONS)('secrets stay out of logs, errors and answers (%
     const app = (express as ExpressFactory)();
     app.use(auth({ ssoBaseUrl: sso.url, appBaseUrl: APP_BASE_URL, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, secret: SECRET, clock, httpTimeout: HTTP_TIMEOUT, cloud: { apiBaseUrl: sso.url }, ...options }));
     const note = (req: Express['request']) => {
-      const c = req.sso.credentials;
-      if (c !== undefined) {
+      if (req.sso.isAuthenticated()) {
+        const c = req.sso.credentials;
         secrets.add(c.secretKey);
         secrets.add(c.token);
       }
     };
     app.get('/api/me', (req, res) => {
       note(req);
-      res.json({ user: req.sso.user?.user_id ?? null });
+      res.json({ user: req.sso.isAuthenticated() ? req.sso.user.user_id : null });
     });
     app.get('/page', (req, res) => {
       note(req);
-      res.type('html').send(`<p>${req.sso.user?.user_name ?? 'anonymous'}</p>`);
+      res.type('html').send(`<p>${req.sso.isAuthenticated() ? req.sso.user.user_name : 'anonymous'}</p>`);
     });
     app.get('/api/instances', async (req, res, next) => {
       note(req);

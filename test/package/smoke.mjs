@@ -1,76 +1,145 @@
-// Installs the packed tarball into throwaway CommonJS, ESM and TypeScript projects and uses it
-// there the way users will: require/import both entry points, start the emulator, sign in once,
-// and type-check `req.sso` through the published declarations.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+// Installs the packed tarball into throwaway projects, one on Express 4 (with @types/express 4) and
+// one on Express 5 (with @types/express 5), and uses it there the way users will: require/import
+// both entry points, start the emulator, sign a request in with sessionCookie(), run the packaged
+// `express-sso-guard-emulator` bin, type-check `req.sso` and every js/ts block of the README
+// through the published declarations, and run the README's "Testing your app" example with jest.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeReadmeProject } from './readme-blocks.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const work = mkdtempSync(path.join(tmpdir(), 'sso-guard-pack-'));
 const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const tsc = (project, cwd) => execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
+const dev = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).devDependencies;
+const majors = (process.env.SMOKE_EXPRESS ?? '4,5').split(',').map(Number);
 
-try {
-  const tarball = path.join(work, run('npm', ['pack', '--silent', '--pack-destination', work], root).trim().split('\n').pop());
-  const app = path.join(work, 'app');
-  execFileSync('mkdir', ['-p', app]);
-  writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'sample', private: true, type: 'commonjs' }));
-  run('npm', ['install', '--silent', '--prefer-offline', '--no-audit', '--no-fund', tarball, 'express@5', '@types/express@5', '@types/node@20'], app);
-
-  const program = (load) => `
+const program = (load) => `
 ${load}
 (async () => {
   if (typeof auth !== 'function' || typeof requiresAuth !== 'function' || typeof redisStore !== 'function') throw new Error('exports missing');
+  const secret = 'x'.repeat(32);
   const sso = await startEmulator({ clientId: 'c', clientSecret: 's', autoApprove: true });
   const app = express();
-  app.use(auth({ ssoBaseUrl: sso.url, appBaseUrl: 'http://localhost', clientId: 'c', clientSecret: 's', secret: 'x'.repeat(32) }));
-  app.get('/me', (req, res) => res.json(req.sso.user));
+  app.use(auth({ ssoBaseUrl: sso.url, appBaseUrl: 'http://localhost', clientId: 'c', clientSecret: 's', secret }));
+  app.get('/me', (req, res) => res.json({ id: req.sso.user.user_id, printed: JSON.stringify(req.sso) }));
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const base = 'http://127.0.0.1:' + server.address().port;
   const unauth = await fetch(base + '/me');
   if (unauth.status !== 401) throw new Error('expected 401, got ' + unauth.status);
+  const tokens = sso.issueTokens('usr-bob');
+  const me = await fetch(base + '/me', { headers: { cookie: sessionCookie(tokens, { secret }) } });
+  const body = await me.json();
+  if (me.status !== 200 || body.id !== 'usr-bob') throw new Error('sessionCookie() did not sign in: ' + me.status);
+  if (body.printed.includes(tokens.access_token) || !body.printed.includes('usr-bob')) throw new Error('req.sso prints unsafely: ' + body.printed);
   try { auth({ secret: 'short' }); throw new Error('no throw'); } catch (e) { if (!(e instanceof SsoGuardError) || e.code !== 'invalid_option') throw e; }
   server.close(); await sso.close();
   console.log('ok');
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
-  writeFileSync(path.join(app, 'cjs.js'), program(`const express = require('express'); const { auth, requiresAuth, redisStore, SsoGuardError } = require('express-sso-guard'); const { startEmulator } = require('express-sso-guard/testing');`));
-  writeFileSync(path.join(app, 'esm.mjs'), program(`import express from 'express'; import { auth, requiresAuth, redisStore, SsoGuardError } from 'express-sso-guard'; import { startEmulator } from 'express-sso-guard/testing';`));
-  for (const f of ['cjs.js', 'esm.mjs']) {
-    if (run('node', [f], app).trim() !== 'ok') throw new Error(`${f} failed`);
-    console.log(`package: ${f} ok`);
-  }
 
-  writeFileSync(
-    path.join(app, 'index.ts'),
-    `import express from 'express';
-import { auth, requiresAuth, SsoGuardError, type SsoGuardOptions, type SsoCredentials } from 'express-sso-guard';
-import { startEmulator, type Emulator } from 'express-sso-guard/testing';
+const typed = `import express from 'express';
+import { auth, requiresAuth, SsoGuardError, type SsoGuardOptions, type SsoCredentials, type SsoContext } from 'express-sso-guard';
+import { startEmulator, sessionCookie, type Emulator } from 'express-sso-guard/testing';
 const options: SsoGuardOptions = { authRequired: false, session: { rollingDuration: 3600 } };
 const app = express();
 app.use(auth(options));
 app.get('/p', requiresAuth(), async (req, res) => {
-  const id: string | undefined = req.sso.user?.user_id;
-  const creds: SsoCredentials | undefined = req.sso.credentials;
+  const id: string = req.sso.user.user_id;
+  const creds: SsoCredentials = req.sso.credentials;
   const out = await req.sso.cloud.call<{ instance_set: unknown[] }>('DescribeInstances', { zone: 'pek3' });
-  res.json({ id, ak: creds?.accessKey, n: out.instance_set.length, same: req.user?.user_id === id });
+  res.json({ id, ak: creds.accessKey, n: out.instance_set.length, same: req.user?.user_id === id });
 });
+app.get('/optional', (req, res) => {
+  if (req.sso.isAuthenticated()) {
+    const none: undefined = req.sso.error;
+    res.json({ name: req.sso.user.user_name, none });
+  } else res.json({ error: req.sso.error?.code });
+});
+const ctx = (null as unknown) as SsoContext;
+// @ts-expect-error internals are not part of the published type
+void ctx.outcome;
+// @ts-expect-error internals are not part of the published type
+void ctx.req;
 const e: SsoGuardError = new SsoGuardError('unauthenticated', 'x');
 const n: number = e.status;
 // @ts-expect-error an unknown option is a type error
 auth({ authRequried: true });
 let emu: Emulator | undefined;
-void startEmulator().then((x) => (emu = x));
+void startEmulator().then((x) => {
+  emu = x;
+  const cookie: string = sessionCookie(x.issueTokens('usr-alice'), { secret: 'x'.repeat(32), name: 'sso_session' });
+  void cookie;
+});
 void n; void emu;
-`,
-  );
-  for (const [module, resolution] of [['node16', 'node16'], ['commonjs', 'node10'], ['esnext', 'bundler']]) {
-    writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module, moduleResolution: resolution, esModuleInterop: true, skipLibCheck: false, types: ['node'] }, files: ['index.ts'] }));
-    if (resolution === 'node10') continue; // exports maps need node16/bundler resolution; node10 is not supported
-    run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], app);
-    console.log(`package: TypeScript (${resolution}) ok`);
+`;
+
+/** Runs the packaged bin with npx from the sample project: it listens, answers, and stops on SIGTERM. */
+async function runBin(cwd) {
+  // Its own process group: npx does not forward signals to the bin, so the group gets SIGTERM.
+  const child = spawn('npx', ['--no-install', 'express-sso-guard-emulator', '--port', '0', '--auto-approve'], { cwd, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  let out = '';
+  try {
+    const url = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`bin: no "listening" line in 20 s: ${out}`)), 20_000);
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = /listening on (http:\/\/\S+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`bin exited with ${code}: ${out}`)));
+    });
+    const res = await fetch(`${url}/sso/check_token/`, { method: 'POST' });
+    if (res.status < 400 || res.status >= 500) throw new Error(`bin: check_token without a token answered ${res.status}`);
+    await res.arrayBuffer();
+  } finally {
+    const closed = new Promise((r) => child.stdout.once('close', r));
+    process.kill(-child.pid, 'SIGTERM');
+    await closed;
+  }
+  if (!/stopping the SSO emulator/.test(out)) throw new Error(`bin did not stop cleanly: ${out}`);
+}
+
+try {
+  const tarball = path.join(work, run('npm', ['pack', '--silent', '--pack-destination', work], root).trim().split('\n').pop());
+  for (const major of majors) {
+    const app = path.join(work, `express${major}`);
+    mkdirSync(app);
+    writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: `sample-express${major}`, private: true, type: 'commonjs' }));
+    const deps = [tarball, `express@${major}`, `@types/express@${major}`, '@types/node@20', `supertest@${dev.supertest}`, `@types/supertest@${dev['@types/supertest']}`, `@types/jest@${dev['@types/jest']}`, `redis@${dev.redis}`];
+    run('npm', ['install', '--silent', '--prefer-offline', '--no-audit', '--no-fund', ...deps], app);
+    const label = `package (express ${major})`;
+
+    writeFileSync(path.join(app, 'cjs.js'), program(`const express = require('express'); const { auth, requiresAuth, redisStore, SsoGuardError } = require('express-sso-guard'); const { startEmulator, sessionCookie } = require('express-sso-guard/testing');`));
+    writeFileSync(path.join(app, 'esm.mjs'), program(`import express from 'express'; import { auth, requiresAuth, redisStore, SsoGuardError } from 'express-sso-guard'; import { startEmulator, sessionCookie } from 'express-sso-guard/testing';`));
+    for (const f of ['cjs.js', 'esm.mjs']) {
+      if (run('node', [f], app).trim() !== 'ok') throw new Error(`${f} failed`);
+      console.log(`${label}: ${f} ok`);
+    }
+
+    await runBin(app);
+    console.log(`${label}: npx express-sso-guard-emulator ok`);
+
+    writeFileSync(path.join(app, 'index.ts'), typed);
+    for (const [module, resolution] of [['node16', 'node16'], ['esnext', 'bundler']]) {
+      writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module, moduleResolution: resolution, esModuleInterop: true, skipLibCheck: false, types: ['node'] }, files: ['index.ts'] }));
+      tsc('tsconfig.json', app);
+      console.log(`${label}: TypeScript (${resolution}) ok`);
+    }
+
+    const readme = writeReadmeProject(root, app);
+    tsc(readme.tsconfig, app);
+    console.log(`${label}: ${readme.count} README code blocks type-check under strict`);
+    const jestConfig = { rootDir: app, testEnvironment: 'node', testMatch: ['<rootDir>/profile.test.js'], transform: {}, cacheDirectory: path.join(work, `jest-cache-${major}`) };
+    execFileSync(process.execPath, [path.join(root, 'node_modules/jest/bin/jest.js'), '--ci', '--config', JSON.stringify(jestConfig)], { cwd: app, stdio: ['ignore', 'inherit', 'inherit'] });
+    console.log(`${label}: README "Testing your app" example passes with jest`);
   }
 } finally {
   rmSync(work, { recursive: true, force: true });

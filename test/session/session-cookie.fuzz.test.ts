@@ -25,7 +25,7 @@ const headerChar = fc.oneof(
   fc.integer({ min: 0x80, max: 0xff }).map((c) => String.fromCharCode(c)),
   fc.constantFrom('\t', ';', '=', '"', ',', ' ', '.', '%'),
 );
-const headerString = (maxLength: number) => fc.string({ unit: headerChar, maxLength });
+const headerString = (maxLength: number) => fc.string({ unit: headerChar, maxLength, size: 'max' });
 
 /** The real cookie values the fuzzed headers are built from. */
 interface Genuine {
@@ -102,7 +102,7 @@ function cookieHeader(g: Genuine): fc.Arbitrary<string> {
     { weight: 3, arbitrary: fc.tuple(fc.constantFrom(...g.chunks), mutation).map(([c, m]) => mutate(c, m)) },
     { weight: 3, arbitrary: fc.constantFrom(g.foreign, g.dropped, g.notSession, g.otherPurpose) },
     { weight: 2, arbitrary: fc.constantFrom(`"${g.whole}"`, `"${g.whole}`, `${g.whole}"`, `${g.whole} `, ` ${g.whole}`, '', '""', '"') },
-    { weight: 3, arbitrary: fc.string({ unit: fc.constantFrom(...B64URL), maxLength: 600 }) },
+    { weight: 3, arbitrary: fc.string({ unit: fc.constantFrom(...B64URL), maxLength: 600, size: 'max' }) },
     { weight: 3, arbitrary: headerString(200) },
     { weight: 1, arbitrary: fc.integer({ min: 3000, max: 9000 }).map((n) => 'A'.repeat(n)) },
   );
@@ -188,15 +188,44 @@ describe('session cookie fuzzing', () => {
       ({ genuine } = await genuineValues(sso, app));
     });
 
-    it('never throws and never signs in on arbitrary strings (20,000 runs)', async () => {
-      await fc.assert(
-        fc.asyncProperty(fc.oneof(fc.string({ unit: 'binary', maxLength: 3000 }), fc.string({ unit: 'binary' }).map((s) => `sso_session=${s}`), fc.string({ unit: 'binary' }).map((s) => `sso_session.0=${s}; sso_session.1=${s}`)), async (header) => {
-          const outcome = await core.authenticator.run(header, undefined);
-          expect(outcome.result).toBeUndefined();
-          expect(outcome.error).toBeUndefined();
-        }),
-        { numRuns: 20_000, seed: 0x5e55 },
+    it('never throws and never signs in on arbitrary strings, sealed-length ones included (20,000 runs)', async () => {
+      // Sizes are explicit: fast-check keeps strings near 10 characters unless told otherwise, and
+      // anything under 44 characters or without our version byte and key id never reaches decryption.
+      const b64 = (minLength: number, maxLength: number) => fc.string({ unit: fc.constantFrom(...B64URL), minLength, maxLength, size: 'max' });
+      // Version byte, key id and the first IV byte of a value this app sealed: the rest is random.
+      const ours = genuine.whole.slice(0, 8);
+      const sealedLength = genuine.whole.length;
+      const header = fc.oneof(
+        fc.string({ unit: 'binary', maxLength: 3000, size: 'max' }),
+        fc.string({ unit: 'binary', maxLength: 600, size: 'max' }).map((s) => `sso_session=${s}`),
+        b64(44, 1200).map((s) => `sso_session=${s}`),
+        b64(sealedLength - 16, sealedLength + 16).map((s) => `sso_session=${ours}${s.slice(8)}`),
+        fc.tuple(b64(3000, 3900), b64(44, 3900)).map(([a, b]) => `sso_session.0=${ours}${a}; sso_session.1=${b}`),
+        fc.tuple(b64(3000, 3900), b64(3000, 3900), b64(1, 2000)).map(([a, b, c]) => `sso_session.0=${ours}${a}; sso_session.1=${b}; sso_session.2=${c}`),
       );
+      const decipher = jest.spyOn(require('node:crypto') as typeof import('node:crypto'), 'createDecipheriv');
+      const sizes = { decrypted: 0, multiChunk: 0, over1000: 0 };
+      try {
+        await fc.assert(
+          fc.asyncProperty(header, async (h) => {
+            decipher.mockClear();
+            const outcome = await core.authenticator.run(h, undefined);
+            expect(outcome.result).toBeUndefined();
+            expect(outcome.error).toBeUndefined();
+            if (decipher.mock.calls.length > 0) sizes.decrypted++;
+            if (h.includes('sso_session.1=')) sizes.multiChunk++;
+            if (h.length > 1000) sizes.over1000++;
+          }),
+          { numRuns: 20_000, seed: 0x5e55, endOnFailure: true },
+        );
+      } finally {
+        decipher.mockRestore();
+      }
+      console.log(`arbitrary session cookies: ${JSON.stringify(sizes)} of 20,000 (reached AES-GCM, chunked, over 1,000 characters)`);
+      // The generated inputs really reach the cases the property names.
+      expect(sizes.decrypted).toBeGreaterThan(2000);
+      expect(sizes.multiChunk).toBeGreaterThan(4000);
+      expect(sizes.over1000).toBeGreaterThan(6000);
     });
 
     it('signs in only from a value this app sealed (10,000 structured headers)', async () => {
@@ -279,7 +308,14 @@ describe('session cookie fuzzing', () => {
 
 describe('SessionCookie properties', () => {
   const secretArb = fc.string({ unit: fc.constantFrom(...B64URL), minLength: 32, maxLength: 48 });
-  const tokenArb = fc.string({ unit: fc.constantFrom(...B64URL, '.', '~', '+', '/'), minLength: 1, maxLength: 9000 });
+  // Explicit sizes: short tokens (one cookie) and long ones (two or three chunks), not fast-check's ~10 characters.
+  const tokenUnit = fc.constantFrom(...B64URL, '.', '~', '+', '/');
+  const tokenArb = fc.oneof(
+    fc.string({ unit: tokenUnit, minLength: 1, maxLength: 1200, size: 'max' }),
+    // Up to 5,500 each: two such tokens still seal under the 16 KB a session cookie may take (four chunks).
+    fc.string({ unit: tokenUnit, minLength: 1200, maxLength: 5500, size: 'max' }),
+  );
+  const chunksOf = (set: string[]) => set.filter((l) => !/Max-Age=0/.test(l)).length;
   const sessionArb: fc.Arbitrary<SessionData> = fc.record(
     {
       id: fc.string({ unit: fc.constantFrom(...B64URL), minLength: 1, maxLength: 30 }),
@@ -298,14 +334,22 @@ describe('SessionCookie properties', () => {
 
   it('round-trips any session, chunked or not, every line under 4 KB (1,000 runs)', () => {
     const sc = make(SECRET);
+    // The distribution of cookie counts, printed once (fast-check's statistics).
+    fc.statistics(sessionArb, (s) => `${chunksOf(sc.serialize(s, NOW, []))} cookie(s)`, { numRuns: 1000, seed: 11 });
+    const cookies = new Map<number, number>();
     fc.assert(
       fc.property(sessionArb, (s) => {
         const set = sc.serialize(s, NOW, []);
+        cookies.set(set.length, (cookies.get(set.length) ?? 0) + 1);
         for (const line of set) expect(line.length).toBeLessThan(4096);
         expect(sc.read(pairs(set))).toEqual({ data: s, names: set.map((l) => l.split('=')[0]), stale: false });
       }),
       { numRuns: 1000, seed: 11 },
     );
+    // Both sides of "chunked or not" were reached, three chunks and more included.
+    expect(cookies.get(1) ?? 0).toBeGreaterThan(100);
+    expect([...cookies].filter(([n]) => n >= 2).reduce((sum, [, k]) => sum + k, 0)).toBeGreaterThan(300);
+    expect([...cookies].filter(([n]) => n >= 3).reduce((sum, [, k]) => sum + k, 0)).toBeGreaterThan(50);
   });
 
   it('key rotation: a cookie sealed with any listed secret opens once (no trial decryption), is stale unless sealed with the first, and reseals with the first (300 runs)', () => {

@@ -45,7 +45,7 @@ function navigate(inst: Instance, path: string, cookie: string): Promise<{ statu
   });
 }
 
-describeRedis('several instances sharing Redis', () => {
+describeRedis.each(['4', '5'])('several instances sharing Redis (express %s)', (major) => {
   let sso: Emulator;
   let instances: Instance[] = [];
   const prefix = uniquePrefix();
@@ -58,6 +58,7 @@ describeRedis('several instances sharing Redis', () => {
     REDIS_PREFIX: prefix,
     HTTP_TIMEOUT: String(HTTP_TIMEOUT),
     SSO_BASE_URL: sso.url,
+    EXPRESS_MAJOR: major,
   });
 
   beforeAll(async () => {

@@ -1,11 +1,10 @@
 import request from 'supertest';
-import express from 'express';
 import type { Emulator } from '../../lib/testing';
 import { auth } from '../../lib/express/middleware';
 import { memoryStore } from '../../lib/store/memory';
 import type { SsoStore } from '../../lib/store/types';
 import type { SsoGuardOptions } from '../../lib/options';
-import { APP_BASE_URL, cookiesFrom, setCookieOf, signIn, startTestEmulator } from '../helpers/app';
+import { APP_BASE_URL, EXPRESS_VERSIONS, cookiesFrom, setCookieOf, signIn, startTestEmulator, type ExpressFactory } from '../helpers/app';
 import { fakeClock, type FakeClock } from '../helpers/clock';
 import { CLIENT_ID, CLIENT_SECRET, SECRET, testOptions } from '../helpers/options';
 import { SessionCookie } from '../../lib/session/session-cookie';
@@ -35,7 +34,7 @@ function recordingStore(inner: SsoStore) {
   return { store: Object.assign(store, { timeout: 100 }), written, setMode: (m: typeof mode) => (mode = m) };
 }
 
-describe('shared store (two instances in one process, memoryStore)', () => {
+describe.each(EXPRESS_VERSIONS)('shared store (two instances in one process, memoryStore, %s)', (_name, express) => {
   let sso: Emulator;
   let clock: FakeClock;
 
@@ -47,7 +46,7 @@ describe('shared store (two instances in one process, memoryStore)', () => {
   beforeEach(() => sso.resetCounts());
 
   function instance(store: SsoStore, options: SsoGuardOptions = {}) {
-    const app = express();
+    const app = (express as ExpressFactory)();
     const mw = auth({ ssoBaseUrl: sso.url, appBaseUrl: APP_BASE_URL, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, secret: SECRET, clock, store, ...options });
     app.use(mw);
     app.get('/api/me', (req, res) => res.json({ user: req.sso.user, credentials: req.sso.credentials }));

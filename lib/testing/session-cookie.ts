@@ -1,0 +1,53 @@
+import { resolveConfig } from '../config';
+import { SsoGuardError } from '../errors';
+import { SessionCookie, type SessionData } from '../session/session-cookie';
+import { randomToken } from '../util/crypto';
+import type { IssuedTokens } from './emulator/types';
+
+/** Options of {@link sessionCookie}: the same values the app gives `auth()`. */
+export interface SessionCookieOptions {
+  /** The app's `secret` (or `SESSION_SECRET`): at least 32 characters; with an array, the first seals. */
+  secret: string | string[];
+  /** The app's `session.name`. Default `sso_session`. */
+  name?: string;
+  /** The time the session starts, ms since the epoch (pass the app's fake clock). Default `Date.now()`. */
+  now?: number;
+}
+
+/**
+ * The `Cookie` header value of a valid session holding `tokens` (from `emulator.issueTokens(userId)`),
+ * so a test request is signed in with no browser flow:
+ * `supertest(app).get('/profile').set('Cookie', sessionCookie(sso.issueTokens('usr-alice'), { secret }))`.
+ * The app still calls the emulator's check_token, so `req.sso.user` and the temporary keys are real.
+ * Cookie sessions only (not `session.serverSide`).
+ */
+export function sessionCookie(tokens: IssuedTokens, options: SessionCookieOptions): string {
+  if (tokens === null || typeof tokens !== 'object' || typeof tokens.access_token !== 'string' || tokens.access_token === '') {
+    throw new SsoGuardError('invalid_option', 'sessionCookie(): "tokens" must be what emulator.issueTokens() returns ({ access_token, expires_in, token_type, refresh_token? })');
+  }
+  if (typeof tokens.expires_in !== 'number' || !Number.isFinite(tokens.expires_in) || tokens.expires_in <= 0) {
+    throw new SsoGuardError('invalid_option', 'sessionCookie(): "tokens.expires_in" must be a positive number of seconds');
+  }
+  const { secret, name, now = Date.now() } = options ?? ({} as SessionCookieOptions);
+  if (!Number.isFinite(now)) throw new SsoGuardError('invalid_option', 'sessionCookie(): "now" must be milliseconds since the epoch');
+  // The app's own validation of `secret` and `session.name`; the other values only satisfy it.
+  const config = resolveConfig(
+    { ssoBaseUrl: 'http://sso.invalid', appBaseUrl: 'http://app.invalid', clientId: 'test', clientSecret: 'test', secret, session: name === undefined ? {} : { name } },
+    {},
+  );
+  const nowSec = Math.floor(now / 1000);
+  const session: SessionData = {
+    id: randomToken(16),
+    accessToken: tokens.access_token,
+    ...(tokens.refresh_token === undefined ? {} : { refreshToken: tokens.refresh_token }),
+    tokenType: tokens.token_type,
+    expiresAt: nowSec + tokens.expires_in,
+    lifetime: tokens.expires_in,
+    createdAt: nowSec,
+    touchedAt: nowSec,
+  };
+  return new SessionCookie(config)
+    .serialize(session, nowSec, [])
+    .map((line) => line.slice(0, line.indexOf(';')))
+    .join('; ');
+}
