@@ -25,7 +25,7 @@ describe.each(EXPRESS_VERSIONS)('sessionCookie() from express-sso-guard/testing 
     expect(sso.counts.check_token).toBe(1);
     expect(sso.lookupAccessKey(res.body.credentials.accessKey)).toMatchObject({ secretKey: res.body.credentials.secretKey });
     // The cookie opens as the session the callback would have written.
-    expect(openSession(cookie)).toMatchObject({ a: tokens.access_token, r: tokens.refresh_token, t: tokens.token_type, l: tokens.expires_in });
+    expect(openSession(cookie)).toMatchObject({ accessToken: tokens.access_token, refreshToken: tokens.refresh_token, tokenType: tokens.token_type, lifetime: tokens.expires_in });
   });
 
   it('uses the app\'s cookie name and clock, and the session refreshes like a real one', async () => {
