@@ -7,7 +7,10 @@ import globals from 'globals';
 // express. config/options/errors/instance sit beside the layers and are imported by them.
 const upper = (...layers) => layers.map((l) => `**/${l}/**`);
 const layerRule = (message, ...layers) => ({
-  'no-restricted-imports': ['error', { paths: [{ name: 'express', message }], patterns: [{ group: upper(...layers), message }] }],
+  'no-restricted-imports': [
+    'error',
+    { paths: [{ name: 'express', message }], patterns: [{ group: upper(...layers), message }] },
+  ],
 });
 
 export default tseslint.config(
@@ -21,11 +24,62 @@ export default tseslint.config(
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
-  { files: ['lib/util/**/*.ts'], rules: layerRule('lib/util is the lowest layer: no express, no other layer.', 'store', 'session', 'sso', 'cloud', 'auth', 'express', 'telemetry', 'testing') },
-  { files: ['lib/store/**/*.ts'], rules: layerRule('lib/store knows nothing of sessions, the SSO or Express.', 'session', 'sso', 'cloud', 'auth', 'express', 'testing') },
-  { files: ['lib/session/**/*.ts', 'lib/sso/**/*.ts', 'lib/cloud/**/*.ts', 'lib/telemetry/**/*.ts'], rules: layerRule('session/, sso/, cloud/ and telemetry/ know nothing of Express or the layers above them.', 'auth', 'express', 'testing') },
-  { files: ['lib/auth/**/*.ts'], rules: layerRule('lib/auth is framework-agnostic: no express.', 'express', 'testing') },
-  { files: ['lib/config.ts', 'lib/errors.ts'], rules: layerRule('config and errors sit below every layer.', 'express', 'testing') },
+  {
+    files: ['lib/util/**/*.ts'],
+    rules: layerRule(
+      'lib/util is the lowest layer: no express, no other layer.',
+      'store',
+      'session',
+      'sso',
+      'cloud',
+      'auth',
+      'express',
+      'telemetry',
+      'testing',
+    ),
+  },
+  {
+    files: ['lib/store/**/*.ts'],
+    rules: layerRule(
+      'lib/store knows nothing of sessions, the SSO or Express.',
+      'session',
+      'sso',
+      'cloud',
+      'auth',
+      'express',
+      'testing',
+    ),
+  },
+  {
+    files: ['lib/session/**/*.ts', 'lib/sso/**/*.ts', 'lib/cloud/**/*.ts', 'lib/telemetry/**/*.ts'],
+    rules: layerRule(
+      'session/, sso/, cloud/ and telemetry/ know nothing of Express or the layers above them.',
+      'auth',
+      'express',
+      'testing',
+    ),
+  },
+  {
+    files: ['lib/auth/**/*.ts'],
+    rules: layerRule('lib/auth is framework-agnostic: no express.', 'express', 'testing'),
+  },
+  {
+    files: ['lib/config.ts', 'lib/errors.ts'],
+    rules: layerRule('config and errors sit below every layer.', 'express', 'testing'),
+  },
   // options.ts is the public options type: it may name express's Request type, nothing else.
-  { files: ['lib/options.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: [{ name: 'express', allowTypeImports: true, message: 'options.ts may only import types from express.' }], patterns: [{ group: upper('express', 'testing'), message: 'options.ts sits below every layer.' }] }] } },
+  {
+    files: ['lib/options.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'express', allowTypeImports: true, message: 'options.ts may only import types from express.' },
+          ],
+          patterns: [{ group: upper('express', 'testing'), message: 'options.ts sits below every layer.' }],
+        },
+      ],
+    },
+  },
 );

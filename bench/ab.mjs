@@ -24,10 +24,14 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const variants = path.join(root, 'bench/results/variants');
 const [command, ...rest] = process.argv.slice(2);
 const positional = rest.filter((a) => !a.startsWith('--'));
-const args = Object.fromEntries(rest.filter((a) => a.startsWith('--')).map((a) => {
-  const [k, v] = a.replace(/^--/, '').split('=');
-  return [k, v ?? true];
-}));
+const args = Object.fromEntries(
+  rest
+    .filter((a) => a.startsWith('--'))
+    .map((a) => {
+      const [k, v] = a.replace(/^--/, '').split('=');
+      return [k, v ?? true];
+    }),
+);
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -66,7 +70,9 @@ async function run(labels) {
   const rounds = Number(args.rounds ?? 5);
   const duration = Number(args.duration ?? 10);
   const distOf = (label) => (label === 'dist' ? path.join(root, 'dist') : path.join(variants, label, 'dist'));
-  for (const l of labels) if (!existsSync(path.join(distOf(l), 'index.mjs'))) throw new Error(`no build for "${l}": node bench/ab.mjs build ${l}`);
+  for (const l of labels)
+    if (!existsSync(path.join(distOf(l), 'index.mjs')))
+      throw new Error(`no build for "${l}": node bench/ab.mjs build ${l}`);
   const bare = scenarioById(`express${major}`);
   const guard = scenarioById(`sso${major}`);
   const loader = await startLoader();
@@ -74,18 +80,28 @@ async function run(labels) {
   try {
     for (let round = 1; round <= rounds; round++) {
       const r = {};
-      for (const [key, scenario, env] of [['bare', bare, {}], ...labels.map((l) => [l, guard, { SSO_GUARD_DIST: distOf(l) }])]) {
+      for (const [key, scenario, env] of [
+        ['bare', bare, {}],
+        ...labels.map((l) => [l, guard, { SSO_GUARD_DIST: distOf(l) }]),
+      ]) {
         const server = await startServer(scenario.id, [], env);
         try {
           await validate(scenario, server);
-          const load = { url: `http://127.0.0.1:${server.port}`, path: server.path, headers: server.cookie ? { cookie: server.cookie } : {}, connections: 50 };
+          const load = {
+            url: `http://127.0.0.1:${server.port}`,
+            path: server.path,
+            headers: server.cookie ? { cookie: server.cookie } : {},
+            connections: 50,
+          };
           await loader.run({ ...load, duration: 1 });
           const before = await usage(server);
           const m = await loader.run({ ...load, duration });
           const after = await usage(server);
           if (m.non2xx + m.errors + m.timeouts > 0) throw new Error(`${key}: ${m.non2xx} non-2xx, ${m.errors} errors`);
           r[key] = { rps: m.rps, p99: m.latency.p99, cpu: (after.cpuMicros - before.cpuMicros) / m.total };
-          console.log(`round ${round}/${rounds}  ${key.padEnd(16)} ${Math.round(m.rps).toString().padStart(6)} req/s  ${r[key].cpu.toFixed(0).padStart(4)} µs/req  p99 ${m.latency.p99.toFixed(2)} ms`);
+          console.log(
+            `round ${round}/${rounds}  ${key.padEnd(16)} ${Math.round(m.rps).toString().padStart(6)} req/s  ${r[key].cpu.toFixed(0).padStart(4)} µs/req  p99 ${m.latency.p99.toFixed(2)} ms`,
+          );
         } finally {
           await stopServer(server);
         }
@@ -99,13 +115,17 @@ async function run(labels) {
   console.log('| --- | --- | --- | --- | --- | --- |');
   for (const key of ['bare', ...labels]) {
     const xs = results.map((r) => r[key]);
-    console.log(`| ${key === 'bare' ? `express ${major} (bare)` : key} | ${Math.round(median(xs.map((x) => x.rps)))} | ${median(results.map((r) => r[key].rps / r.bare.rps)).toFixed(2)}x | ${key === 'bare' ? '-' : `${median(results.map((r) => r[key].rps / r[labels[0]].rps)).toFixed(2)}x`} | ${median(xs.map((x) => x.cpu)).toFixed(0)} | ${median(xs.map((x) => x.p99)).toFixed(2)} |`);
+    console.log(
+      `| ${key === 'bare' ? `express ${major} (bare)` : key} | ${Math.round(median(xs.map((x) => x.rps)))} | ${median(results.map((r) => r[key].rps / r.bare.rps)).toFixed(2)}x | ${key === 'bare' ? '-' : `${median(results.map((r) => r[key].rps / r[labels[0]].rps)).toFixed(2)}x`} | ${median(xs.map((x) => x.cpu)).toFixed(0)} | ${median(xs.map((x) => x.p99)).toFixed(2)} |`,
+    );
   }
 }
 
 if (command === 'build' && positional.length === 1) await build(positional[0]);
 else if (command === 'run' && positional.length > 0) await run(positional);
 else {
-  console.error('usage: node bench/ab.mjs build <label> [--reverse=a.patch,...] | node bench/ab.mjs run <label>... [--major=5 --rounds=5 --duration=10]');
+  console.error(
+    'usage: node bench/ab.mjs build <label> [--reverse=a.patch,...] | node bench/ab.mjs run <label>... [--major=5 --rounds=5 --duration=10]',
+  );
   process.exit(2);
 }

@@ -44,11 +44,13 @@ async function signedInApp(clock) {
 }
 
 function burst(n, url, cookie) {
-  return Promise.all(Array.from({ length: n }, async () => {
-    const res = await fetch(url, { headers: { cookie } });
-    await res.arrayBuffer();
-    return res.status;
-  }));
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const res = await fetch(url, { headers: { cookie } });
+      await res.arrayBuffer();
+      return res.status;
+    }),
+  );
 }
 
 async function checkTokenCoalescing() {
@@ -97,7 +99,8 @@ async function refreshCoalescing() {
  */
 async function cacheHeap() {
   const gc = globalThis.gc;
-  if (typeof gc !== 'function') return { name: 'heap after 1,000,000 tokens', pass: false, measured: 'needs node --expose-gc', numbers: {} };
+  if (typeof gc !== 'function')
+    return { name: 'heap after 1,000,000 tokens', pass: false, measured: 'needs node --expose-gc', numbers: {} };
   const exp = Math.floor(Date.now() / 1000) + 86_400;
   const sts = `${Buffer.from('{"alg":"HS256"}').toString('base64url')}.${Buffer.from(JSON.stringify({ exp })).toString('base64url')}.c2ln`;
   let calls = 0;
@@ -105,21 +108,37 @@ async function cacheHeap() {
     async request(config) {
       calls++;
       const token = config.headers.authorization.slice(7);
-      const data = JSON.stringify({ user: { user_id: `u-${token}`, user_name: `user ${token}`, email: `${token}@example.com` }, access_key: `TMP${token}`, secret_key: `sk-${token}`, token: sts });
+      const data = JSON.stringify({
+        user: { user_id: `u-${token}`, user_name: `user ${token}`, email: `${token}@example.com` },
+        access_key: `TMP${token}`,
+        secret_key: `sk-${token}`,
+        token: sts,
+      });
       return { status: 200, statusText: 'OK', headers: {}, config, data };
     },
   };
   // A short httpTimeout: each call arms an AbortSignal.timeout; we wait them out before measuring.
-  const guard = auth({ ssoBaseUrl: 'http://sso.invalid', appBaseUrl: 'http://app.invalid', ...CLIENT, secret: SECRET, bearer: true, httpClient, httpTimeout: 100, cache: { max: 10_000 } });
-  const res = { headersSent: false, getHeader: () => undefined, setHeader: () => {} };
-  const one = (i) => new Promise((resolve, reject) => {
-    const req = { method: 'GET', url: '/api/me', headers: { authorization: `Bearer tok-${i}` } };
-    guard(req, res, (err) => {
-      if (err) return reject(err);
-      if (!req.sso.isAuthenticated() || req.sso.user.user_id !== `u-tok-${i}`) return reject(new Error(`token ${i} not authenticated`));
-      resolve();
-    });
+  const guard = auth({
+    ssoBaseUrl: 'http://sso.invalid',
+    appBaseUrl: 'http://app.invalid',
+    ...CLIENT,
+    secret: SECRET,
+    bearer: true,
+    httpClient,
+    httpTimeout: 100,
+    cache: { max: 10_000 },
   });
+  const res = { headersSent: false, getHeader: () => undefined, setHeader: () => {} };
+  const one = (i) =>
+    new Promise((resolve, reject) => {
+      const req = { method: 'GET', url: '/api/me', headers: { authorization: `Bearer tok-${i}` } };
+      guard(req, res, (err) => {
+        if (err) return reject(err);
+        if (!req.sso.isAuthenticated() || req.sso.user.user_id !== `u-tok-${i}`)
+          return reject(new Error(`token ${i} not authenticated`));
+        resolve();
+      });
+    });
   const drive = async (from, to) => {
     for (let i = from; i < to; i += 1000) {
       const batch = [];

@@ -12,7 +12,13 @@ let close;
 let url;
 if (kind === 'emulator') {
   const { startEmulator } = await importGuard('testing');
-  const sso = await startEmulator({ host: '127.0.0.1', port: 0, autoApprove: true, clientId: 'bench-client', clientSecret: 'bench-client-secret' });
+  const sso = await startEmulator({
+    host: '127.0.0.1',
+    port: 0,
+    autoApprove: true,
+    clientId: 'bench-client',
+    clientSecret: 'bench-client-secret',
+  });
   url = sso.url;
   close = () => sso.close();
 } else if (kind === 'oidc') {

@@ -46,19 +46,21 @@ async function run({ url, path, headers, connections, duration }) {
     url,
     connections,
     duration,
-    requests: [{
-      method: 'GET',
-      path,
-      headers,
-      onResponse(_status, _body, _context, resHeaders) {
-        responses++;
-        const b = setCookieBytes(resHeaders);
-        if (b > 0) {
-          setCookieTotal += b;
-          withSetCookie++;
-        }
+    requests: [
+      {
+        method: 'GET',
+        path,
+        headers,
+        onResponse(_status, _body, _context, resHeaders) {
+          responses++;
+          const b = setCookieBytes(resHeaders);
+          if (b > 0) {
+            setCookieTotal += b;
+            withSetCookie++;
+          }
+        },
       },
-    }],
+    ],
   });
   instance.on('response', (_client, _status, _bytes, responseTime) => latencies.add(responseTime));
   const result = await instance;
@@ -66,7 +68,12 @@ async function run({ url, path, headers, connections, duration }) {
     total: result.requests.total,
     seconds: result.duration,
     rps: result.requests.total / result.duration,
-    latency: { p50: latencies.percentile(50), p99: latencies.percentile(99), mean: result.latency.average, max: result.latency.max },
+    latency: {
+      p50: latencies.percentile(50),
+      p99: latencies.percentile(99),
+      mean: result.latency.average,
+      max: result.latency.max,
+    },
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,

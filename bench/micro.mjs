@@ -11,10 +11,12 @@ import net from 'node:net';
 import express from 'express';
 import { importGuard, signInSsoGuard } from './scenarios.mjs';
 
-const args = Object.fromEntries(process.argv.slice(2).map((a) => {
-  const [k, v] = a.replace(/^--/, '').split('=');
-  return [k, v ?? true];
-}));
+const args = Object.fromEntries(
+  process.argv.slice(2).map((a) => {
+    const [k, v] = a.replace(/^--/, '').split('=');
+    return [k, v ?? true];
+  }),
+);
 const iterations = Number(args.iterations ?? 200_000);
 const { auth } = await importGuard();
 const { startEmulator } = await importGuard('testing');
@@ -23,7 +25,13 @@ const sso = await startEmulator({ autoApprove: true, clientId: 'bench-client', c
 const server = http.createServer();
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const base = `http://127.0.0.1:${server.address().port}`;
-const guard = auth({ ssoBaseUrl: sso.url, appBaseUrl: base, clientId: 'bench-client', clientSecret: 'bench-client-secret', secret: 'bench-session-secret-at-least-32-characters' });
+const guard = auth({
+  ssoBaseUrl: sso.url,
+  appBaseUrl: base,
+  clientId: 'bench-client',
+  clientSecret: 'bench-client-secret',
+  secret: 'bench-session-secret-at-least-32-characters',
+});
 const app = express();
 app.use(guard);
 app.get('/api/me', (req, res) => res.json({ user: req.sso.user.user_id }));
@@ -86,7 +94,10 @@ const measure = (a, b) => {
   const med = (xs) => xs.sort((x, y) => x - y)[3];
   return { diff: med(as) - med(bs), a: med(as), b: med(bs) };
 };
-const show = (label, m) => console.log(`${label}: ${(m.diff / 1000).toFixed(2)} µs per request (${(m.a / 1000).toFixed(2)} - ${(m.b / 1000).toFixed(2)}; medians of 7 x ${iterations})`);
+const show = (label, m) =>
+  console.log(
+    `${label}: ${(m.diff / 1000).toFixed(2)} µs per request (${(m.a / 1000).toFixed(2)} - ${(m.b / 1000).toFixed(2)}; medians of 7 x ${iterations})`,
+  );
 show('auth() middleware alone, authenticated cached request', measure(direct, objectsOnly));
 if (user?.user_id === undefined) throw new Error('the middleware did not authenticate the request');
 show('added to an Express 5 app (guarded app - bare app)', measure(through(guarded), through(bare)));

@@ -47,7 +47,11 @@ function waitReady(child, what) {
 
 /** Forks a scenario server; resolves once it has signed in: `{ child, port, path, cookie }`. */
 export async function startServer(id, execArgv = [], env = {}) {
-  const child = fork(here('./server.mjs'), [id], { execArgv, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(here('./server.mjs'), [id], {
+    execArgv,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const ready = await waitReady(child, `server ${id}`);
   return { child, port: ready.port, path: ready.path, cookie: ready.cookie };
 }
@@ -73,11 +77,12 @@ export async function startIssuer(kind) {
   const ready = await waitReady(child, `issuer ${kind}`);
   return {
     url: ready.url,
-    close: () => new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.send({ type: 'stop' });
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.send({ type: 'stop' });
+      }),
   };
 }
 
@@ -107,23 +112,30 @@ export async function validate(scenario, server) {
   const headers = server.cookie ? { cookie: server.cookie } : {};
   const res = await fetch(`${base}${server.path}`, { headers, redirect: 'manual' });
   const text = await res.text();
-  if (res.status < 200 || res.status > 299) throw new Error(`${scenario.id}: GET ${server.path} answered ${res.status}: ${text.slice(0, 200)}`);
+  if (res.status < 200 || res.status > 299)
+    throw new Error(`${scenario.id}: GET ${server.path} answered ${res.status}: ${text.slice(0, 200)}`);
   let body;
   try {
     body = JSON.parse(text);
   } catch {
     throw new Error(`${scenario.id}: GET ${server.path} answered non-JSON: ${text.slice(0, 200)}`);
   }
-  if (body.user !== scenario.user) throw new Error(`${scenario.id}: expected user ${JSON.stringify(scenario.user)}, got ${text.slice(0, 200)}`);
+  if (body.user !== scenario.user)
+    throw new Error(`${scenario.id}: expected user ${JSON.stringify(scenario.user)}, got ${text.slice(0, 200)}`);
   if (scenario.anonymous !== undefined) {
-    const anon = await fetch(`${base}${server.path}`, { redirect: 'manual', headers: { accept: scenario.anonymousAccept ?? 'application/json' } });
+    const anon = await fetch(`${base}${server.path}`, {
+      redirect: 'manual',
+      headers: { accept: scenario.anonymousAccept ?? 'application/json' },
+    });
     await anon.arrayBuffer();
-    if (anon.status !== scenario.anonymous) throw new Error(`${scenario.id}: without a cookie expected ${scenario.anonymous}, got ${anon.status}`);
+    if (anon.status !== scenario.anonymous)
+      throw new Error(`${scenario.id}: without a cookie expected ${scenario.anonymous}, got ${anon.status}`);
   }
   if (scenario.publicPath !== undefined) {
     const pub = await fetch(`${base}${scenario.publicPath}`, { redirect: 'manual' });
     const pubBody = await pub.text();
-    if (pub.status !== 200 || JSON.parse(pubBody).user !== null) throw new Error(`${scenario.id}: public route answered ${pub.status} ${pubBody}`);
+    if (pub.status !== 200 || JSON.parse(pubBody).user !== null)
+      throw new Error(`${scenario.id}: public route answered ${pub.status} ${pubBody}`);
   }
   const setCookie = res.headers.getSetCookie();
   return {

@@ -10,10 +10,12 @@ import { fileURLToPath } from 'node:url';
 import { scenarioById } from './scenarios.mjs';
 import { startLoader, startServer, stopServer, validate } from './procs.mjs';
 
-const args = Object.fromEntries(process.argv.slice(3).map((a) => {
-  const [k, v] = a.replace(/^--/, '').split('=');
-  return [k, v ?? true];
-}));
+const args = Object.fromEntries(
+  process.argv.slice(3).map((a) => {
+    const [k, v] = a.replace(/^--/, '').split('=');
+    return [k, v ?? true];
+  }),
+);
 const id = process.argv[2];
 if (!id || id.startsWith('--')) {
   console.error('usage: node bench/profile.mjs <scenario-id> [--duration=10] [--top=25]');
@@ -29,13 +31,21 @@ mkdirSync(dir, { recursive: true });
 const loader = await startLoader();
 const server = await startServer(id, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
 await validate(scenario, server);
-const load = { url: `http://127.0.0.1:${server.port}`, path: server.path, headers: server.cookie ? { cookie: server.cookie } : {}, connections: 50 };
+const load = {
+  url: `http://127.0.0.1:${server.port}`,
+  path: server.path,
+  headers: server.cookie ? { cookie: server.cookie } : {},
+  connections: 50,
+};
 await loader.run({ ...load, duration: 1 });
 const r = await loader.run({ ...load, duration });
 await stopServer(server);
 loader.stop();
 
-const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+const file = readdirSync(dir)
+  .filter((f) => f.endsWith('.cpuprofile'))
+  .map((f) => path.join(dir, f))
+  .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
 const profile = JSON.parse(readFileSync(file, 'utf8'));
 
 // Self time per node = samples that landed in it; the sampling interval comes from timeDeltas.
@@ -95,12 +105,17 @@ const walk = (nodeId, inside) => {
 walk(profile.nodes[0].id, undefined);
 
 const pct = (t) => `${((100 * t) / total).toFixed(1).padStart(5)}%`;
-console.log(`${scenario.name}: ${Math.round(r.rps)} req/s over ${duration} s; ${(total / 1000).toFixed(0)} ms sampled; profile ${path.relative(root, file)}\n`);
+console.log(
+  `${scenario.name}: ${Math.round(r.rps)} req/s over ${duration} s; ${(total / 1000).toFixed(0)} ms sampled; profile ${path.relative(root, file)}\n`,
+);
 console.log(`Top ${top} functions by self time:`);
-for (const [k, t] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(t)}  ${(t / r.total).toFixed(1).padStart(5)} µs/req  ${k}`);
+for (const [k, t] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top))
+  console.log(`  ${pct(t)}  ${(t / r.total).toFixed(1).padStart(5)} µs/req  ${k}`);
 console.log('\nInclusive time (the function and what it calls, minus the rest of the app under `next`):');
-for (const [k, t] of inclusive) console.log(`  ${pct(t)}  ${k}  (${((t / r.total)).toFixed(1)} µs per request)`);
+for (const [k, t] of inclusive) console.log(`  ${pct(t)}  ${k}  (${(t / r.total).toFixed(1)} µs per request)`);
 console.log(`\nInside ${focus.join(' / ')}, by self time:`);
-for (const [k, t] of [...insideFocus].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(t)}  ${(t / r.total).toFixed(1).padStart(5)} µs/req  ${k}`);
+for (const [k, t] of [...insideFocus].sort((a, b) => b[1] - a[1]).slice(0, top))
+  console.log(`  ${pct(t)}  ${(t / r.total).toFixed(1).padStart(5)} µs/req  ${k}`);
 console.log('\nSelf time by package:');
-for (const [k, t] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${pct(t)}  ${(t / r.total).toFixed(1).padStart(5)} µs/req  ${k}`);
+for (const [k, t] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15))
+  console.log(`  ${pct(t)}  ${(t / r.total).toFixed(1).padStart(5)} µs/req  ${k}`);

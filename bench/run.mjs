@@ -22,10 +22,12 @@ import { fileURLToPath } from 'node:url';
 import { SCENARIOS } from './scenarios.mjs';
 import { startLoader, startServer, stopServer, usage, validate } from './procs.mjs';
 
-const args = Object.fromEntries(process.argv.slice(2).map((a) => {
-  const [k, v] = a.replace(/^--/, '').split('=');
-  return [k, v ?? true];
-}));
+const args = Object.fromEntries(
+  process.argv.slice(2).map((a) => {
+    const [k, v] = a.replace(/^--/, '').split('=');
+    return [k, v ?? true];
+  }),
+);
 const KNOWN_ARGS = ['quick', 'rounds', 'duration', 'warmup', 'connections', 'only', 'no-checks', 'checks-only'];
 for (const k of Object.keys(args)) {
   if (!KNOWN_ARGS.includes(k)) {
@@ -57,7 +59,9 @@ function machine() {
   })();
   const version = (name) => {
     try {
-      return JSON.parse(readFileSync(fileURLToPath(new URL(`../node_modules/${name}/package.json`, import.meta.url)), 'utf8')).version;
+      return JSON.parse(
+        readFileSync(fileURLToPath(new URL(`../node_modules/${name}/package.json`, import.meta.url)), 'utf8'),
+      ).version;
     } catch {
       return undefined;
     }
@@ -68,18 +72,34 @@ function machine() {
     node: process.version,
     platform: `${os.platform()} ${os.release()}`,
     memoryGB: Math.round(os.totalmem() / 2 ** 30),
-    packages: Object.fromEntries(['express', 'express4', 'express-openid-connect', 'oauth2-mock-server', 'passport', 'passport-local', 'express-session', 'autocannon'].map((n) => [n, version(n)])),
+    packages: Object.fromEntries(
+      [
+        'express',
+        'express4',
+        'express-openid-connect',
+        'oauth2-mock-server',
+        'passport',
+        'passport-local',
+        'express-session',
+        'autocannon',
+      ].map((n) => [n, version(n)]),
+    ),
   };
 }
 
 function runChecks() {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./checks.mjs', import.meta.url)), [], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(fileURLToPath(new URL('./checks.mjs', import.meta.url)), [], {
+      execArgv: ['--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     let results;
     child.on('message', (m) => {
       if (m.type === 'checks') results = m.results;
     });
-    child.once('exit', (code) => (results ? resolve(results) : reject(new Error(`checks exited (${code}) without results`))));
+    child.once('exit', (code) =>
+      results ? resolve(results) : reject(new Error(`checks exited (${code}) without results`)),
+    );
   });
 }
 
@@ -87,7 +107,12 @@ async function measure(loader, scenario) {
   const server = await startServer(scenario.id);
   try {
     const sizes = await validate(scenario, server);
-    const load = { url: `http://127.0.0.1:${server.port}`, path: server.path, headers: server.cookie ? { cookie: server.cookie } : {}, connections: opts.connections };
+    const load = {
+      url: `http://127.0.0.1:${server.port}`,
+      path: server.path,
+      headers: server.cookie ? { cookie: server.cookie } : {},
+      connections: opts.connections,
+    };
     if (opts.warmup > 0) await loader.run({ ...load, duration: opts.warmup });
     const before = await usage(server);
     const r = await loader.run({ ...load, duration: opts.duration });
@@ -120,7 +145,11 @@ function summarize(ids, rounds) {
     const ratios = rounds.filter((r) => r[bareOf(s.major)]).map((r) => r[id].rps / r[bareOf(s.major)].rps);
     out[id] = {
       name: s.name,
-      rps: { median: median(rs.map((r) => r.rps)), min: Math.min(...rs.map((r) => r.rps)), max: Math.max(...rs.map((r) => r.rps)) },
+      rps: {
+        median: median(rs.map((r) => r.rps)),
+        min: Math.min(...rs.map((r) => r.rps)),
+        max: Math.max(...rs.map((r) => r.rps)),
+      },
       p99: median(rs.map((r) => r.p99)),
       vsBare: ratios.length ? median(ratios) : undefined,
       vsBareName: bareOf(s.major),
@@ -152,10 +181,22 @@ function targets(summary, rounds) {
     if (bare) {
       add(`${s.name}: throughput vs ${bare.name}`, s.vsBare, 0.9, s.vsBare >= 0.9);
       const p99Ratio = s.p99 / bare.p99;
-      add(`${s.name}: p99 vs ${bare.name} (${s.p99.toFixed(2)} vs ${bare.p99.toFixed(2)} ms)`, p99Ratio, 1.2, p99Ratio <= 1.2, 'x (at most)');
+      add(
+        `${s.name}: p99 vs ${bare.name} (${s.p99.toFixed(2)} vs ${bare.p99.toFixed(2)} ms)`,
+        p99Ratio,
+        1.2,
+        p99Ratio <= 1.2,
+        'x (at most)',
+      );
     }
     add(`${s.name}: Cookie sent (bytes)`, s.cookieBytes, 450, s.cookieBytes <= 450, ' B (at most)');
-    add(`${s.name}: responses with Set-Cookie (session unchanged)`, s.responsesWithSetCookie, 0, s.responsesWithSetCookie === 0, ' (at most)');
+    add(
+      `${s.name}: responses with Set-Cookie (session unchanged)`,
+      s.responsesWithSetCookie,
+      0,
+      s.responsesWithSetCookie === 0,
+      ' (at most)',
+    );
   }
   const vs = (a, b, limit) => {
     const r = roundRatio(rounds, a, b);
@@ -166,10 +207,21 @@ function targets(summary, rounds) {
   return out;
 }
 
-const fmt = (n, d = 0) => (n === undefined ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
+const fmt = (n, d = 0) =>
+  n === undefined ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 
 function table(ids, summary) {
-  const head = ['scenario', 'req/s median (min-max)', 'p99 ms', 'vs bare Express (same major)', 'server CPU µs/req', 'RSS MB after load', 'Cookie B sent', 'Set-Cookie B/req', 'non-2xx'];
+  const head = [
+    'scenario',
+    'req/s median (min-max)',
+    'p99 ms',
+    'vs bare Express (same major)',
+    'server CPU µs/req',
+    'RSS MB after load',
+    'Cookie B sent',
+    'Set-Cookie B/req',
+    'non-2xx',
+  ];
   const rows = ids.map((id) => {
     const s = summary[id];
     return [
@@ -191,7 +243,9 @@ function table(ids, summary) {
 async function main() {
   const info = machine();
   console.log(`express-sso-guard bench: node ${info.node}, ${info.nproc} CPUs (${info.cpuModel})`);
-  console.log(`${opts.rounds} rounds x ${opts.duration} s (+${opts.warmup} s warm-up), ${opts.connections} connections\n`);
+  console.log(
+    `${opts.rounds} rounds x ${opts.duration} s (+${opts.warmup} s warm-up), ${opts.connections} connections\n`,
+  );
 
   let checks = [];
   if (!args['no-checks']) {
@@ -203,7 +257,9 @@ async function main() {
   const rounds = [];
   if (!args['checks-only']) {
     ids = args.only ? String(args.only).split(',') : SCENARIOS.map((s) => s.id);
-    for (const id of ids) if (!SCENARIOS.some((s) => s.id === id)) throw new Error(`unknown scenario "${id}"; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
+    for (const id of ids)
+      if (!SCENARIOS.some((s) => s.id === id))
+        throw new Error(`unknown scenario "${id}"; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
     for (const id of [...ids]) {
       const bare = `express${SCENARIOS.find((s) => s.id === id).major}`;
       if (!ids.includes(bare)) ids.push(bare);
@@ -214,9 +270,14 @@ async function main() {
       for (let round = 1; round <= opts.rounds; round++) {
         const results = {};
         for (const id of ids) {
-          const r = await measure(loader, SCENARIOS.find((s) => s.id === id));
+          const r = await measure(
+            loader,
+            SCENARIOS.find((s) => s.id === id),
+          );
           results[id] = r;
-          console.log(`round ${round}/${opts.rounds}  ${id.padEnd(11)} ${fmt(r.rps).padStart(7)} req/s  p99 ${fmt(r.p99, 2).padStart(6)} ms  ${fmt(r.cpuPerRequest).padStart(4)} µs/req${r.non2xx + r.errors ? `  NON-2XX/ERRORS ${r.non2xx + r.errors}` : ''}`);
+          console.log(
+            `round ${round}/${opts.rounds}  ${id.padEnd(11)} ${fmt(r.rps).padStart(7)} req/s  p99 ${fmt(r.p99, 2).padStart(6)} ms  ${fmt(r.cpuPerRequest).padStart(4)} µs/req${r.non2xx + r.errors ? `  NON-2XX/ERRORS ${r.non2xx + r.errors}` : ''}`,
+          );
         }
         rounds.push(results);
       }
@@ -230,7 +291,10 @@ async function main() {
   if (ids.length) {
     console.log(`\n${table(ids, summary)}\n`);
     console.log('Targets (express-sso-guard, authenticated request, cached token; medians of per-round ratios):');
-    for (const t of goals) console.log(`  ${t.pass ? 'met   ' : 'MISSED'}  ${t.target}: ${fmt(t.measured, t.unit === 'x' || t.unit === 'x (at most)' ? 2 : 0)}${t.unit === 'x' ? 'x, target >= ' : t.unit === 'x (at most)' ? 'x, target <= ' : ', target <= '}${t.limit}`);
+    for (const t of goals)
+      console.log(
+        `  ${t.pass ? 'met   ' : 'MISSED'}  ${t.target}: ${fmt(t.measured, t.unit === 'x' || t.unit === 'x (at most)' ? 2 : 0)}${t.unit === 'x' ? 'x, target >= ' : t.unit === 'x (at most)' ? 'x, target <= ' : ', target <= '}${t.limit}`,
+      );
   }
   if (checks.length) {
     console.log('\nCounts:');
@@ -241,7 +305,16 @@ async function main() {
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const file = new URL(`./results/bench-${stamp}.json`, import.meta.url);
-  const report = { date: new Date().toISOString(), machine: info, options: { ...opts, quick }, checks, summary, targets: goals, rounds, invalid };
+  const report = {
+    date: new Date().toISOString(),
+    machine: info,
+    options: { ...opts, quick },
+    checks,
+    summary,
+    targets: goals,
+    rounds,
+    invalid,
+  };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nResults: ${fileURLToPath(file)}`);

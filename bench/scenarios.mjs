@@ -82,11 +82,29 @@ async function ssoGuardSetup(expressName, { base, guardMode }) {
   const redis = guardMode === 'redis' ? await countingRedisStore(redisStore) : undefined;
   const send = (req, res) => res.json({ user: req.sso.user.user_id });
   if (guardMode === 'requiresAuth') {
-    app.use(auth({ ssoBaseUrl: sso.url, appBaseUrl: base, clientId: 'bench-client', clientSecret: 'bench-client-secret', secret: SECRET, authRequired: false }));
+    app.use(
+      auth({
+        ssoBaseUrl: sso.url,
+        appBaseUrl: base,
+        clientId: 'bench-client',
+        clientSecret: 'bench-client-secret',
+        secret: SECRET,
+        authRequired: false,
+      }),
+    );
     app.get('/public', (req, res) => res.json({ user: req.sso.isAuthenticated() ? req.sso.user.user_id : null }));
     app.get('/api/me', requiresAuth(), send);
   } else {
-    app.use(auth({ ssoBaseUrl: sso.url, appBaseUrl: base, clientId: 'bench-client', clientSecret: 'bench-client-secret', secret: SECRET, store: redis?.store }));
+    app.use(
+      auth({
+        ssoBaseUrl: sso.url,
+        appBaseUrl: base,
+        clientId: 'bench-client',
+        clientSecret: 'bench-client-secret',
+        secret: SECRET,
+        store: redis?.store,
+      }),
+    );
     app.get('/api/me', send);
   }
   return {
@@ -110,11 +128,19 @@ async function ssoGuardSetup(expressName, { base, guardMode }) {
 /** Global OpenTelemetry SDK: a MeterProvider with an in-memory reader and a tracer with an in-memory exporter. */
 async function registerOtelSdk() {
   const { metrics, trace } = await load('@opentelemetry/api');
-  const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } = await load('@opentelemetry/sdk-metrics');
-  const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = await load('@opentelemetry/sdk-trace-base');
-  const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 60_000 });
+  const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } =
+    await load('@opentelemetry/sdk-metrics');
+  const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = await load(
+    '@opentelemetry/sdk-trace-base',
+  );
+  const reader = new PeriodicExportingMetricReader({
+    exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+    exportIntervalMillis: 60_000,
+  });
   metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
-  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new InMemorySpanExporter())] }));
+  trace.setGlobalTracerProvider(
+    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new InMemorySpanExporter())] }),
+  );
 }
 
 /** A redisStore on REDIS_URL (default the local Redis) that counts the commands it sends. */
@@ -126,11 +152,20 @@ async function countingRedisStore(redisStore) {
   const inner = redisStore({ client, prefix: `sso-guard-bench:${process.pid}:` });
   let commands = 0;
   let marked = 0;
-  const counted = (name) => (...args) => {
-    commands++;
-    return inner[name](...args);
+  const counted =
+    (name) =>
+    (...args) => {
+      commands++;
+      return inner[name](...args);
+    };
+  const store = {
+    ...inner,
+    get: counted('get'),
+    set: counted('set'),
+    delete: counted('delete'),
+    deleteIfEquals: counted('deleteIfEquals'),
+    publish: counted('publish'),
   };
-  const store = { ...inner, get: counted('get'), set: counted('set'), delete: counted('delete'), deleteIfEquals: counted('deleteIfEquals'), publish: counted('publish') };
   return {
     store,
     mark: () => (marked = commands),
@@ -148,19 +183,21 @@ async function oidcSetup(expressName, { base }) {
   const { auth } = await import('express-openid-connect');
   const issuer = await startIssuer('oidc');
   const app = express();
-  app.use(auth({
-    issuerBaseURL: issuer.url,
-    baseURL: base,
-    // No '-': openid-client form-encodes the Basic credentials (`bench%2Dclient`) and the mock
-    // issuer puts that encoded id into `aud`, which then fails the audience check.
-    clientID: 'benchclient',
-    clientSecret: 'bench-client-secret',
-    secret: SECRET,
-    authRequired: true,
-    idpLogout: false,
-    // The mock issuer supports the code flow with response_mode=query only.
-    authorizationParams: { response_type: 'code', scope: 'openid profile email' },
-  }));
+  app.use(
+    auth({
+      issuerBaseURL: issuer.url,
+      baseURL: base,
+      // No '-': openid-client form-encodes the Basic credentials (`bench%2Dclient`) and the mock
+      // issuer puts that encoded id into `aud`, which then fails the audience check.
+      clientID: 'benchclient',
+      clientSecret: 'bench-client-secret',
+      secret: SECRET,
+      authRequired: true,
+      idpLogout: false,
+      // The mock issuer supports the code flow with response_mode=query only.
+      authorizationParams: { response_type: 'code', scope: 'openid profile email' },
+    }),
+  );
   app.get('/api/me', (req, res) => res.json({ user: req.oidc.user.sub }));
   return {
     handler: app,
@@ -173,7 +210,10 @@ async function oidcSetup(expressName, { base }) {
       const back = new URL(authorize.headers.get('location'));
       const cb = await get(`${base}${back.pathname}${back.search}`, txn);
       expectStatus(cb, 302, 'GET /callback');
-      const cookie = cookiePairs(cb.headers.getSetCookie(), txn).split('; ').filter((p) => p.startsWith('appSession')).join('; ');
+      const cookie = cookiePairs(cb.headers.getSetCookie(), txn)
+        .split('; ')
+        .filter((p) => p.startsWith('appSession'))
+        .join('; ');
       if (!cookie.startsWith('appSession')) throw new Error('no appSession cookie after /callback');
       expectStatus(await get(`${base}/api/me`, cookie), 200, 'warm-up request');
       return { cookie };
@@ -189,17 +229,21 @@ async function passportSetup(expressName, { base }) {
   const passport = await load('passport');
   const { Strategy } = await load('passport-local');
   const users = new Map([['bench-user', { id: 'bench-user', username: 'bench', password: 'bench-password' }]]);
-  passport.use(new Strategy((username, password, done) => {
-    const user = [...users.values()].find((u) => u.username === username && u.password === password);
-    done(null, user ?? false);
-  }));
+  passport.use(
+    new Strategy((username, password, done) => {
+      const user = [...users.values()].find((u) => u.username === username && u.password === password);
+      done(null, user ?? false);
+    }),
+  );
   passport.serializeUser((user, done) => done(null, user.id));
   passport.deserializeUser((id, done) => done(null, users.get(id) ?? false));
   const app = express();
   app.use(session({ secret: SECRET, resave: false, saveUninitialized: false }));
   app.use(passport.initialize());
   app.use(passport.session());
-  app.post('/login', express.urlencoded({ extended: false }), passport.authenticate('local'), (req, res) => res.json({ user: req.user.id }));
+  app.post('/login', express.urlencoded({ extended: false }), passport.authenticate('local'), (req, res) =>
+    res.json({ user: req.user.id }),
+  );
   app.get('/api/me', (req, res) => {
     if (!req.isAuthenticated()) return res.status(401).json({ error: 'unauthenticated' });
     res.json({ user: req.user.id });
@@ -253,12 +297,56 @@ async function rawSetup() {
  */
 export const SCENARIOS = [
   { name: 'node:http (raw)', id: 'raw', major: 4, user: 'bench-user', setup: rawSetup },
-  { name: 'express 4 (bare)', id: 'express4', major: 4, user: 'bench-user', bare: true, setup: () => bareExpressSetup('express4') },
-  { name: 'express 5 (bare)', id: 'express5', major: 5, user: 'bench-user', bare: true, setup: () => bareExpressSetup('express') },
-  { name: 'express-sso-guard, express 4', id: 'sso4', major: 4, user: 'usr-alice', anonymous: 401, guard: true, setup: (o) => ssoGuardSetup('express4', o) },
-  { name: 'express-sso-guard, express 5', id: 'sso5', major: 5, user: 'usr-alice', anonymous: 401, guard: true, setup: (o) => ssoGuardSetup('express', o) },
-  { name: 'express-sso-guard + OpenTelemetry SDK (in-memory), express 5', id: 'sso5-otel', major: 5, user: 'usr-alice', anonymous: 401, setup: (o) => ssoGuardSetup('express', { ...o, guardMode: 'otel' }) },
-  { name: 'express-sso-guard + Redis store, express 5', id: 'sso5-redis', major: 5, user: 'usr-alice', anonymous: 401, setup: (o) => ssoGuardSetup('express', { ...o, guardMode: 'redis' }) },
+  {
+    name: 'express 4 (bare)',
+    id: 'express4',
+    major: 4,
+    user: 'bench-user',
+    bare: true,
+    setup: () => bareExpressSetup('express4'),
+  },
+  {
+    name: 'express 5 (bare)',
+    id: 'express5',
+    major: 5,
+    user: 'bench-user',
+    bare: true,
+    setup: () => bareExpressSetup('express'),
+  },
+  {
+    name: 'express-sso-guard, express 4',
+    id: 'sso4',
+    major: 4,
+    user: 'usr-alice',
+    anonymous: 401,
+    guard: true,
+    setup: (o) => ssoGuardSetup('express4', o),
+  },
+  {
+    name: 'express-sso-guard, express 5',
+    id: 'sso5',
+    major: 5,
+    user: 'usr-alice',
+    anonymous: 401,
+    guard: true,
+    setup: (o) => ssoGuardSetup('express', o),
+  },
+  {
+    name: 'express-sso-guard + OpenTelemetry SDK (in-memory), express 5',
+    id: 'sso5-otel',
+    major: 5,
+    user: 'usr-alice',
+    anonymous: 401,
+    setup: (o) => ssoGuardSetup('express', { ...o, guardMode: 'otel' }),
+  },
+  {
+    name: 'express-sso-guard + Redis store, express 5',
+    id: 'sso5-redis',
+    major: 5,
+    user: 'usr-alice',
+    anonymous: 401,
+    setup: (o) => ssoGuardSetup('express', { ...o, guardMode: 'redis' }),
+  },
   {
     name: 'express-sso-guard requiresAuth(), express 4',
     id: 'sso4-route',
@@ -279,7 +367,14 @@ export const SCENARIOS = [
     anonymousAccept: 'text/html',
     setup: (o) => oidcSetup('express', o),
   },
-  { name: 'passport + express-session, express 5', id: 'passport5', major: 5, user: 'bench-user', anonymous: 401, setup: (o) => passportSetup('express', o) },
+  {
+    name: 'passport + express-session, express 5',
+    id: 'passport5',
+    major: 5,
+    user: 'bench-user',
+    anonymous: 401,
+    setup: (o) => passportSetup('express', o),
+  },
 ];
 
 export function scenarioById(id) {

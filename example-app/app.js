@@ -17,7 +17,10 @@ const page = (title, body) =>
 async function instancesSection(req) {
   try {
     const out = await req.sso.cloud.call('DescribeInstances', { limit: 20 });
-    const rows = out.instance_set.map((i) => `<li>${escape(i.instance_name)} <code>${escape(i.instance_id)}</code> ${escape(i.status)} (${escape(i.zone)})</li>`);
+    const rows = out.instance_set.map(
+      (i) =>
+        `<li>${escape(i.instance_name)} <code>${escape(i.instance_id)}</code> ${escape(i.status)} (${escape(i.zone)})</li>`,
+    );
     return `<h2>Your instances</h2><ul id="instances">${rows.join('')}</ul>`;
   } catch (err) {
     return `<h2>Your instances</h2><p id="instances-error">The cloud API call failed: ${escape(err.message)}</p>`;
@@ -47,7 +50,12 @@ function createApp(options) {
       `<dt>User id</dt><dd id="user-id">${escape(user.user_id)}</dd>` +
       `<dt>Email</dt><dd id="user-email">${escape(user.email)}</dd>` +
       `<dt>Temporary access key</dt><dd><code id="access-key">${escape(mask(credentials.accessKey))}</code></dd></dl>`;
-    res.send(page('Profile', `<h1>Profile</h1>${profile}${await instancesSection(req)}<p><a href="/">Home</a> · <a id="sign-out" href="/logout">Sign out</a></p>`));
+    res.send(
+      page(
+        'Profile',
+        `<h1>Profile</h1>${profile}${await instancesSection(req)}<p><a href="/">Home</a> · <a id="sign-out" href="/logout">Sign out</a></p>`,
+      ),
+    );
   });
 
   // APIs: a signed-out caller gets 401 JSON, never a redirect.

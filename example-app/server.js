@@ -10,7 +10,8 @@ const { jsonLogger, startMetrics } = require('./observability');
 const DEV_SECRET = 'development-only-secret-do-not-deploy-0123456789';
 
 function portFrom(value = '3000') {
-  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new Error(`PORT must be a port number (0 picks a free one); received ${JSON.stringify(value)}`);
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535)
+    throw new Error(`PORT must be a port number (0 picks a free one); received ${JSON.stringify(value)}`);
   return Number(value);
 }
 
@@ -26,7 +27,8 @@ function listen(server, port) {
 
 function sessionSecret(env) {
   if (env.SESSION_SECRET) return env.SESSION_SECRET;
-  if (env.NODE_ENV === 'production') throw new Error('SESSION_SECRET must be set (32+ random characters) when NODE_ENV=production');
+  if (env.NODE_ENV === 'production')
+    throw new Error('SESSION_SECRET must be set (32+ random characters) when NODE_ENV=production');
   console.warn(
     '\n  WARNING: SESSION_SECRET is not set: sessions are sealed with a public development secret.\n' +
       '  Set SESSION_SECRET to 32+ random characters (e.g. `openssl rand -base64 32`) before deploying.\n',
@@ -60,15 +62,18 @@ async function start({ env = process.env, port = portFrom(env.PORT || undefined)
 
   try {
     const appUrl = (env.APP_BASE_URL || `http://localhost:${actualPort}`).replace(/\/+$/, '');
-    if (!URL.canParse(appUrl)) throw new Error(`APP_BASE_URL must be a URL such as https://app.example.com; received ${JSON.stringify(appUrl)}`);
+    if (!URL.canParse(appUrl))
+      throw new Error(`APP_BASE_URL must be a URL such as https://app.example.com; received ${JSON.stringify(appUrl)}`);
     let ssoUrl = env.SSO_BASE_URL;
     let clientId = env.SSO_CLIENT_ID;
     let clientSecret = env.SSO_CLIENT_SECRET;
     if (ssoUrl) {
-      if (!clientId || !clientSecret) throw new Error('SSO_BASE_URL is set, so SSO_CLIENT_ID and SSO_CLIENT_SECRET must be set too');
+      if (!clientId || !clientSecret)
+        throw new Error('SSO_BASE_URL is set, so SSO_CLIENT_ID and SSO_CLIENT_SECRET must be set too');
     } else {
       // The bundled emulator signs anyone in: never in production.
-      if (env.NODE_ENV === 'production') throw new Error('SSO_BASE_URL must be set when NODE_ENV=production (the bundled SSO emulator signs anyone in)');
+      if (env.NODE_ENV === 'production')
+        throw new Error('SSO_BASE_URL must be set when NODE_ENV=production (the bundled SSO emulator signs anyone in)');
       clientId ||= 'example-client';
       clientSecret ||= 'example-secret';
       emulator = await startEmulator({
@@ -117,7 +122,11 @@ if (require.main === module) {
     ({ appUrl, ssoUrl, emulator, metricsUrl, close }) => {
       console.log(`Example app:  ${appUrl}   <- open this in a browser`);
       if (metricsUrl) console.log(`Metrics:      ${metricsUrl}   (Prometheus)`);
-      console.log(emulator ? `SSO emulator: ${ssoUrl}   (bundled; set SSO_BASE_URL to use a real SSO)` : `SSO:          ${ssoUrl}`);
+      console.log(
+        emulator
+          ? `SSO emulator: ${ssoUrl}   (bundled; set SSO_BASE_URL to use a real SSO)`
+          : `SSO:          ${ssoUrl}`,
+      );
       const stop = () => close().then(() => console.log('Stopped.'));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

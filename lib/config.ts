@@ -36,18 +36,23 @@ const secretList: Check<readonly string[]> = (v, at) => {
     if (typeof s === 'string' && s.length >= 32) continue;
     // Never echo a secret back, not even a short one.
     if (typeof s !== 'string') throw optionError(at.name, expected, s, at.env);
-    throw new SsoGuardError('invalid_option', `"${at.name}" must be ${expected}; received a string of ${s.length} characters`);
+    throw new SsoGuardError(
+      'invalid_option',
+      `"${at.name}" must be ${expected}; received a string of ${s.length} characters`,
+    );
   }
   return Object.freeze([...list] as string[]);
 };
 
 const pathList: Check<readonly string[]> = (v, at) => {
-  if (!Array.isArray(v) || v.some((p) => typeof p !== 'string' || !p.startsWith('/'))) throw optionError(at.name, 'an array of paths starting with "/"', v);
+  if (!Array.isArray(v) || v.some((p) => typeof p !== 'string' || !p.startsWith('/')))
+    throw optionError(at.name, 'an array of paths starting with "/"', v);
   return Object.freeze([...v] as string[]);
 };
 
 const cookieName: Check<string> = (v, at) => {
-  if (typeof v !== 'string' || !/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/.test(v)) throw optionError(at.name, 'a cookie name (letters, digits, -_.)', v);
+  if (typeof v !== 'string' || !/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/.test(v))
+    throw optionError(at.name, 'a cookie name (letters, digits, -_.)', v);
   return v;
 };
 
@@ -68,7 +73,11 @@ const STORE_METHODS = ['get', 'set', 'delete', 'deleteIfEquals', 'publish', 'sub
 const storeObject: Check<SsoStore & SsoStoreTuning> = (v, at) => {
   const o = v as Record<string, unknown> | null;
   if (o === null || typeof o !== 'object' || STORE_METHODS.some((m) => typeof o[m] !== 'function')) {
-    throw optionError(at.name, `a store such as redisStore({ client }) (an object with ${STORE_METHODS.join(', ')})`, v);
+    throw optionError(
+      at.name,
+      `a store such as redisStore({ client }) (an object with ${STORE_METHODS.join(', ')})`,
+      v,
+    );
   }
   return v as SsoStore & SsoStoreTuning;
 };
@@ -78,8 +87,15 @@ const listener = <K extends keyof SsoGuardEvents>(): Check<NonNullable<SsoGuardE
 const logger: Check<SsoGuardLogger> = (v, at) => {
   const o = v as Record<string, unknown> | null;
   if (o === null || typeof o !== 'object' || LOG_LEVELS.some((l) => typeof o[l] !== 'function')) {
-    const missing = o !== null && typeof o === 'object' ? `an object without ${LOG_LEVELS.filter((l) => typeof o[l] !== 'function').join(', ')}` : v;
-    throw optionError(at.name, 'an object with debug, info, warn and error methods (pino, winston or console)', missing);
+    const missing =
+      o !== null && typeof o === 'object'
+        ? `an object without ${LOG_LEVELS.filter((l) => typeof o[l] !== 'function').join(', ')}`
+        : v;
+    throw optionError(
+      at.name,
+      'an object with debug, info, warn and error methods (pino, winston or console)',
+      missing,
+    );
   }
   return v as SsoGuardLogger;
 };
@@ -102,13 +118,19 @@ function serverAddresses(o: SsoGuardOptions, env: NodeJS.ProcessEnv): { sso: unk
   };
   if (o.cloudInfo !== undefined) {
     if (o.ssoBaseUrl !== undefined || cloudApiBaseUrl !== undefined) {
-      throw new SsoGuardError('invalid_option', '"cloudInfo" replaces "ssoBaseUrl" and "cloud.apiBaseUrl"; give one or the other');
+      throw new SsoGuardError(
+        'invalid_option',
+        '"cloudInfo" replaces "ssoBaseUrl" and "cloud.apiBaseUrl"; give one or the other',
+      );
     }
     return fromCloudInfo('"cloudInfo"', o.cloudInfo);
   }
   const sso = o.ssoBaseUrl ?? (env.SSO_BASE_URL || undefined);
   const api = cloudApiBaseUrl ?? (env.CLOUD_API_URL || undefined);
-  const info = (sso === undefined || api === undefined) && env.APPCENTER_CLOUD_INFO ? fromCloudInfo('APPCENTER_CLOUD_INFO', env.APPCENTER_CLOUD_INFO) : undefined;
+  const info =
+    (sso === undefined || api === undefined) && env.APPCENTER_CLOUD_INFO
+      ? fromCloudInfo('APPCENTER_CLOUD_INFO', env.APPCENTER_CLOUD_INFO)
+      : undefined;
   return { sso: sso ?? info?.sso, api: api ?? info?.api };
 }
 
@@ -173,7 +195,11 @@ export const OPTIONS = {
   clock: { default: Date.now, check: fn<() => number>('a function returning milliseconds') },
   httpClient: { check: axiosInstance },
   // Typed with an untyped request: the framework-agnostic layers pass it through as they got it.
-  authorize: { check: fn<(user: SsoUser, req: unknown) => boolean | Promise<boolean>>('a function (user, req) returning true or false (or a Promise of it)') },
+  authorize: {
+    check: fn<(user: SsoUser, req: unknown) => boolean | Promise<boolean>>(
+      'a function (user, req) returning true or false (or a Promise of it)',
+    ),
+  },
   events: {
     group: {
       login: { check: listener<'login'>() },
@@ -223,7 +249,10 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
       ...options,
       cloudInfo: undefined,
       ssoBaseUrl: servers.sso,
-      cloud: servers.api === undefined || (cloud !== undefined && (cloud === null || typeof cloud !== 'object')) ? cloud : { ...cloud, apiBaseUrl: servers.api },
+      cloud:
+        servers.api === undefined || (cloud !== undefined && (cloud === null || typeof cloud !== 'object'))
+          ? cloud
+          : { ...cloud, apiBaseUrl: servers.api },
     };
   }
   const o = resolveOptions(OPTIONS, given, env);

@@ -110,5 +110,7 @@ export class CloudApiError extends SsoGuardError {
  * another copy of the package (the CommonJS and the ESM build loaded side by side).
  */
 export function isSsoGuardError(err: unknown): err is SsoGuardError {
-  return err instanceof SsoGuardError || (err instanceof Error && (err as Error & { [BRAND]?: unknown })[BRAND] === true);
+  return (
+    err instanceof SsoGuardError || (err instanceof Error && (err as Error & { [BRAND]?: unknown })[BRAND] === true)
+  );
 }

@@ -8,9 +8,30 @@ export type { StoreStats } from './store/shared-store';
 export type { SsoContext, AuthenticatedSsoContext } from './express/context';
 export { SsoGuardError, CloudApiError, isSsoGuardError } from './errors';
 export type { SsoGuardErrorCode, SsoGuardErrorOptions, CloudApiErrorOptions } from './errors';
-export type { SsoGuardOptions, SessionOptions, CacheOptions, RoutesOptions, CloudOptions, RequiresAuthOptions, Seconds, Milliseconds } from './options';
+export type {
+  SsoGuardOptions,
+  SessionOptions,
+  CacheOptions,
+  RoutesOptions,
+  CloudOptions,
+  RequiresAuthOptions,
+  Seconds,
+  Milliseconds,
+} from './options';
 export type { SsoUser, SsoCredentials } from './sso/sso-client';
-export type { SsoGuardEvents, LoginEvent, LogoutEvent, RefreshEvent, SessionEndEvent, SsoErrorEvent, SsoEndpoint, SsoOutcome, RefreshOutcome, SessionEndReason, CacheResult } from './telemetry/events';
+export type {
+  SsoGuardEvents,
+  LoginEvent,
+  LogoutEvent,
+  RefreshEvent,
+  SessionEndEvent,
+  SsoErrorEvent,
+  SsoEndpoint,
+  SsoOutcome,
+  RefreshOutcome,
+  SessionEndReason,
+  CacheResult,
+} from './telemetry/events';
 export type { SsoGuardLogger } from './telemetry/logger';
 export { safeReturnTo } from './express/return-to';
 export { CloudClient } from './cloud/client';
@@ -19,4 +40,10 @@ export { CloudClockSkew, MAX_CLOCK_SKEW_OFFSET_MS } from './cloud/clock-skew';
 export { parseCloudInfo } from './cloud/cloud-info';
 export type { CloudInfo } from './cloud/cloud-info';
 export { signRequest, percentEncode, canonicalQuery, formatTimestamp } from './cloud/signer';
-export type { SignRequestInput, SignedRequest, SigningCredentials, SignatureVersion, CloudHttpMethod } from './cloud/signer';
+export type {
+  SignRequestInput,
+  SignedRequest,
+  SigningCredentials,
+  SignatureVersion,
+  CloudHttpMethod,
+} from './cloud/signer';

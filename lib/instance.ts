@@ -53,16 +53,32 @@ export function createCore(options: SsoGuardOptions | undefined): Core {
   const refresher = new RefreshCoordinator(config, sso, shared);
   // Revocations outlive cache entries (they last a whole session), so they get more room.
   const revocations = new Revocations(Math.max(config.cache.max * 10, 100_000));
-  const server = shared !== undefined && config.session.serverSide ? new ServerSessions(shared, config.cache.max) : undefined;
+  const server =
+    shared !== undefined && config.session.serverSide ? new ServerSessions(shared, config.cache.max) : undefined;
   const policy = new SessionPolicy(config.session.absoluteDuration, config.session.rollingDuration);
-  const lifecycle = new SessionLifecycle(policy, sessions, cache, revocations, config.clock, config.telemetry, shared, server);
+  const lifecycle = new SessionLifecycle(
+    policy,
+    sessions,
+    cache,
+    revocations,
+    config.clock,
+    config.telemetry,
+    shared,
+    server,
+  );
   const renewal = new CredentialRenewal(refresher, cache, lifecycle, config.clock, config.cache.ttl);
-  const authenticator = new Authenticator({
-    clock: config.clock,
-    bearer: config.bearer,
-    bearerTtl: config.cache.ttl,
-    authorizer: config.authorize === undefined ? undefined : new BearerAuthorizer(config.authorize, config.cache.max),
-  }, sessions, cache, renewal, lifecycle);
+  const authenticator = new Authenticator(
+    {
+      clock: config.clock,
+      bearer: config.bearer,
+      bearerTtl: config.cache.ttl,
+      authorizer: config.authorize === undefined ? undefined : new BearerAuthorizer(config.authorize, config.cache.max),
+    },
+    sessions,
+    cache,
+    renewal,
+    lifecycle,
+  );
   const ready =
     shared === undefined
       ? Promise.resolve()
@@ -87,7 +103,16 @@ export function createCore(options: SsoGuardOptions | undefined): Core {
     cloud:
       config.cloud.apiBaseUrl === undefined
         ? undefined
-        : cloudClients({ ...config.cloud, origin: config.cloud.apiBaseUrl, http: createHttpClient(), clock: config.clock, clockSkew: new CloudClockSkew() }, config.telemetry),
+        : cloudClients(
+            {
+              ...config.cloud,
+              origin: config.cloud.apiBaseUrl,
+              http: createHttpClient(),
+              clock: config.clock,
+              clockSkew: new CloudClockSkew(),
+            },
+            config.telemetry,
+          ),
     loginPath: config.basePath + config.routes.login,
   });
 }

@@ -72,7 +72,12 @@ export type Resolved<T> = {
  * Resolves `given` against `table`: refuses unknown keys, reads environment variables, applies
  * defaults, runs each validator once, and freezes the result (groups too).
  */
-export function resolveOptions<T extends object>(table: T, given: unknown, env: NodeJS.ProcessEnv, prefix = ''): Resolved<T> {
+export function resolveOptions<T extends object>(
+  table: T,
+  given: unknown,
+  env: NodeJS.ProcessEnv,
+  prefix = '',
+): Resolved<T> {
   if (given === undefined) given = {};
   if (!isPlainObject(given)) throw optionError(prefix || 'options', 'an object', given);
   refuseUnknown(given, Object.keys(table), prefix);
@@ -101,7 +106,14 @@ function checkSecret<Out>(check: Check<Out>, value: unknown, at: CheckContext): 
     return check(value, at);
   } catch (err) {
     if (!(err instanceof SsoGuardError)) throw err;
-    const kind = typeof value === 'string' ? `a string of ${value.length} characters` : Array.isArray(value) ? `an array of ${value.length}` : value === null ? 'null' : `a ${typeof value}`;
+    const kind =
+      typeof value === 'string'
+        ? `a string of ${value.length} characters`
+        : Array.isArray(value)
+          ? `an array of ${value.length}`
+          : value === null
+            ? 'null'
+            : `a ${typeof value}`;
     throw new SsoGuardError(err.code, err.message.replace(/; received [\s\S]*$/, `; received ${kind}`));
   }
 }
@@ -111,7 +123,10 @@ function checkSecret<Out>(check: Check<Out>, value: unknown, at: CheckContext): 
 /** A bad option: names it and says what it must be; the value is described, never a credential. */
 export function optionError(name: string, expected: string, received: unknown, env?: string): SsoGuardError {
   const hint = received === undefined && env !== undefined ? ` (or set ${env})` : '';
-  return new SsoGuardError('invalid_option', `"${name}" must be ${expected}${hint}; received ${describeValue(received)}`);
+  return new SsoGuardError(
+    'invalid_option',
+    `"${name}" must be ${expected}${hint}; received ${describeValue(received)}`,
+  );
 }
 
 /**
@@ -123,13 +138,22 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'string') {
     // Credentials, a query or a fragment may carry a secret: such a URL shows its origin only.
     const url = URL.canParse(value) ? new URL(value) : undefined;
-    if (url !== undefined && (url.username !== '' || url.password !== '')) return `a URL (${url.protocol}//${url.host}) with credentials (not shown)`;
+    if (url !== undefined && (url.username !== '' || url.password !== ''))
+      return `a URL (${url.protocol}//${url.host}) with credentials (not shown)`;
     // Anything else with an "@" may be a URL holding a password that did not parse: not echoed.
     if (value.includes('@')) return `a string of ${value.length} characters`;
-    if (url !== undefined && (url.search !== '' || url.hash !== '')) return `a URL (${url.protocol}//${url.host}) with a query or fragment`;
+    if (url !== undefined && (url.search !== '' || url.hash !== ''))
+      return `a URL (${url.protocol}//${url.host}) with a query or fragment`;
     return value.length > 60 ? `a string of ${value.length} characters` : JSON.stringify(value);
   }
-  if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (
+    value === null ||
+    value === undefined ||
+    typeof value === 'number' ||
+    typeof value === 'boolean' ||
+    typeof value === 'bigint'
+  )
+    return String(value);
   if (typeof value === 'function') return 'a function';
   if (Array.isArray(value)) return `an array of ${value.length}`;
   return 'an object';
@@ -204,20 +228,28 @@ const ofUnit = (at: CheckContext): string => (at.unit === undefined || at.unit =
 
 /** A positive finite number (durations in seconds may be fractional). */
 export const positiveNumber: Check<number> = (v, at) => {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw optionError(at.name, `a positive number${ofUnit(at)}`, v);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+    throw optionError(at.name, `a positive number${ofUnit(at)}`, v);
   return v;
 };
 
 /** A positive integer; in milliseconds, at most what a timer takes. */
 export const positiveInteger: Check<number> = (v, at) => {
   const max = at.unit === 'milliseconds' ? MAX_TIMER_MS : Number.MAX_SAFE_INTEGER;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0 || v > max) throw optionError(at.name, `a positive integer${ofUnit(at)}`, v);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0 || v > max)
+    throw optionError(at.name, `a positive integer${ofUnit(at)}`, v);
   return v;
 };
 
 /** One of a few literal values. */
 export function oneOf<const V extends readonly (string | number)[]>(...values: V): Check<V[number]> {
-  const expected = values.length === 1 ? JSON.stringify(values[0]) : `${values.slice(0, -1).map((x) => JSON.stringify(x)).join(', ')} or ${JSON.stringify(values.at(-1))}`;
+  const expected =
+    values.length === 1
+      ? JSON.stringify(values[0])
+      : `${values
+          .slice(0, -1)
+          .map((x) => JSON.stringify(x))
+          .join(', ')} or ${JSON.stringify(values.at(-1))}`;
   return (v, at) => {
     if (!values.includes(v as V[number])) throw optionError(at.name, expected, v);
     return v as V[number];
@@ -236,21 +268,25 @@ export function fn<F extends (...args: never[]) => unknown>(expected: string): C
 export const httpUrl: Check<URL> = (v, at) => {
   if (typeof v !== 'string' || v === '') throw optionError(at.name, 'an http(s) URL', v, at.env);
   const url = URL.canParse(v) ? new URL(v) : undefined;
-  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw optionError(at.name, 'an http(s) URL', v);
-  if (url.username || url.password || url.search || url.hash) throw optionError(at.name, 'a URL without credentials, query or fragment', v);
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    throw optionError(at.name, 'an http(s) URL', v);
+  if (url.username || url.password || url.search || url.hash)
+    throw optionError(at.name, 'a URL without credentials, query or fragment', v);
   return url;
 };
 
 /** An http(s) origin with no path (a trailing `/` is fine); resolves to the origin. */
 export const httpOrigin: Check<string> = (v, at) => {
   const url = httpUrl(v, at);
-  if (url.pathname !== '/') throw optionError(at.name, 'an origin such as "https://api.qingcloud.com" (the client adds /iam/)', v);
+  if (url.pathname !== '/')
+    throw optionError(at.name, 'an origin such as "https://api.qingcloud.com" (the client adds /iam/)', v);
   return url.origin;
 };
 
 /** A path of the app such as `/login`. */
 export const routePath: Check<string> = (v, at) => {
-  if (typeof v !== 'string' || !/^\/[A-Za-z0-9\-._~/]*$/.test(v) || v.startsWith('//')) throw optionError(at.name, 'a path starting with "/"', v);
+  if (typeof v !== 'string' || !/^\/[A-Za-z0-9\-._~/]*$/.test(v) || v.startsWith('//'))
+    throw optionError(at.name, 'a path starting with "/"', v);
   return v;
 };
 
@@ -262,12 +298,16 @@ export const zoneId: Check<string> = (v, at) => {
 
 /** An axios instance (anything with a `request` method; the package sets per request what it needs). */
 export const axiosInstance: Check<AxiosInstance> = (v, at) => {
-  if (typeof (v as { request?: unknown } | null)?.request !== 'function') throw optionError(at.name, 'an axios instance', v);
+  if (typeof (v as { request?: unknown } | null)?.request !== 'function')
+    throw optionError(at.name, 'an axios instance', v);
   return v as AxiosInstance;
 };
 
 /** An instance of a class the package exports (e.g. a shared `CloudClockSkew`). */
-export function instanceOf<C extends abstract new (...args: never[]) => unknown>(type: C, expected: string): Check<InstanceType<C>> {
+export function instanceOf<C extends abstract new (...args: never[]) => unknown>(
+  type: C,
+  expected: string,
+): Check<InstanceType<C>> {
   return (v, at) => {
     if (!(v instanceof type)) throw optionError(at.name, expected, v);
     return v as InstanceType<C>;

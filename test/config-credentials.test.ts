@@ -27,7 +27,11 @@ describe('option errors never echo credentials', () => {
   });
 
   it('cloud.apiBaseUrl with credentials or a query', () => {
-    for (const url of [`https://admin:${PASSWORD}@api.test`, `https://api.test/?token=${PASSWORD}`, `https://api.test/#${PASSWORD}`]) {
+    for (const url of [
+      `https://admin:${PASSWORD}@api.test`,
+      `https://api.test/?token=${PASSWORD}`,
+      `https://api.test/#${PASSWORD}`,
+    ]) {
       const message = messageOf(testOptions({ cloud: { apiBaseUrl: url } }));
       expect(message).toContain('"cloud.apiBaseUrl"');
       expect(message).not.toContain(PASSWORD);
@@ -41,7 +45,10 @@ describe('option errors never echo credentials', () => {
   });
 
   it('a URL from the environment', () => {
-    const message = messageOf({ ...testOptions(), ssoBaseUrl: undefined }, { SSO_BASE_URL: `ftp://u:${PASSWORD}@sso.test` });
+    const message = messageOf(
+      { ...testOptions(), ssoBaseUrl: undefined },
+      { SSO_BASE_URL: `ftp://u:${PASSWORD}@sso.test` },
+    );
     expect(message).toContain('"ssoBaseUrl"');
     expect(message).not.toContain(PASSWORD);
   });

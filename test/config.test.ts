@@ -23,7 +23,8 @@ function errorOf(fn: () => unknown): SsoGuardError {
   }
   throw new Error('expected a throw');
 }
-const messageOf = (overrides: SsoGuardOptions): string => errorOf(() => resolveConfig(testOptions(overrides), {})).message;
+const messageOf = (overrides: SsoGuardOptions): string =>
+  errorOf(() => resolveConfig(testOptions(overrides), {})).message;
 
 describe('defaults', () => {
   it('resolves defaults and freezes the result', () => {
@@ -42,13 +43,16 @@ describe('defaults', () => {
 
 describe('SSO connection (ssoBaseUrl, clientId, clientSecret)', () => {
   it('reads SSO_BASE_URL, SSO_CLIENT_ID, SSO_CLIENT_SECRET, SESSION_SECRET and APP_BASE_URL', () => {
-    const c = resolveConfig({}, {
-      SSO_BASE_URL: 'https://sso.example.com/',
-      SSO_CLIENT_ID: 'cid',
-      SSO_CLIENT_SECRET: 'csecret',
-      SESSION_SECRET: 'x'.repeat(32),
-      APP_BASE_URL: 'https://app.example.com/base/',
-    });
+    const c = resolveConfig(
+      {},
+      {
+        SSO_BASE_URL: 'https://sso.example.com/',
+        SSO_CLIENT_ID: 'cid',
+        SSO_CLIENT_SECRET: 'csecret',
+        SESSION_SECRET: 'x'.repeat(32),
+        APP_BASE_URL: 'https://app.example.com/base/',
+      },
+    );
     expect(c.ssoBaseUrl).toBe('https://sso.example.com');
     expect(c.clientId).toBe('cid');
     expect(c.appBaseUrl).toBe('https://app.example.com/base');
@@ -57,8 +61,12 @@ describe('SSO connection (ssoBaseUrl, clientId, clientSecret)', () => {
   });
 
   it('names the option, the expected shape and the value', () => {
-    expect(messageOf({ ssoBaseUrl: 'ftp://x' })).toMatch(/^"ssoBaseUrl" must be an http\(s\) URL; received "ftp:\/\/x"/);
-    expect(errorOf(() => resolveConfig({ ...testOptions(), clientId: undefined }, {})).message).toMatch(/"clientId" must be a non-empty string/);
+    expect(messageOf({ ssoBaseUrl: 'ftp://x' })).toMatch(
+      /^"ssoBaseUrl" must be an http\(s\) URL; received "ftp:\/\/x"/,
+    );
+    expect(errorOf(() => resolveConfig({ ...testOptions(), clientId: undefined }, {})).message).toMatch(
+      /"clientId" must be a non-empty string/,
+    );
   });
 
   it('refuses URLs with credentials or queries, naming the option and never echoing the password', () => {
@@ -71,7 +79,9 @@ describe('SSO connection (ssoBaseUrl, clientId, clientSecret)', () => {
   it('never echoes a query or fragment either (they may carry a token)', () => {
     for (const url of ['https://sso.test/?access_token=s3cr3t', 'https://sso.test/#s3cr3t']) {
       const message = messageOf({ ssoBaseUrl: url });
-      expect(message).toMatch(/^"ssoBaseUrl" must be a URL without credentials, query or fragment; received a URL \(https:\/\/sso.test\)/);
+      expect(message).toMatch(
+        /^"ssoBaseUrl" must be a URL without credentials, query or fragment; received a URL \(https:\/\/sso.test\)/,
+      );
       expect(message).not.toContain('s3cr3t');
     }
     expect(messageOf({ cloud: { apiBaseUrl: 'https://api.test/v1?key=s3cr3t' } })).not.toContain('s3cr3t');
@@ -107,7 +117,9 @@ describe('routes and access (routes, authRequired, publicPaths, bearer)', () => 
 
 describe('session', () => {
   it('names the option and its unit', () => {
-    expect(messageOf({ session: { absoluteDuration: -5 } })).toBe('"session.absoluteDuration" must be a positive number of seconds; received -5');
+    expect(messageOf({ session: { absoluteDuration: -5 } })).toBe(
+      '"session.absoluteDuration" must be a positive number of seconds; received -5',
+    );
     expect(messageOf({ session: { name: 'a b' } })).toMatch(/^"session.name" must be a cookie name/);
     expect(messageOf({ session: { serverSide: true } })).toMatch(/^"session.serverSide" must be used with a "store"/);
   });
@@ -122,12 +134,18 @@ describe('cache and transactionMaxAge', () => {
 
 describe('SSO calls (tokenIssuer, userVerify, httpTimeout)', () => {
   it('refuses bad values', () => {
-    expect(messageOf({ tokenIssuer: 'x' as never })).toMatch(/^"tokenIssuer" must be one of "sso", "iam", "iam_jwt", "app", "app_dev"/);
-    expect(messageOf({ httpTimeout: 0 })).toMatch(/^"httpTimeout" must be a positive integer of milliseconds; received 0/);
+    expect(messageOf({ tokenIssuer: 'x' as never })).toMatch(
+      /^"tokenIssuer" must be one of "sso", "iam", "iam_jwt", "app", "app_dev"/,
+    );
+    expect(messageOf({ httpTimeout: 0 })).toMatch(
+      /^"httpTimeout" must be a positive integer of milliseconds; received 0/,
+    );
   });
 
   it('refuses a non-integer httpTimeout (a timer takes whole milliseconds)', () => {
-    expect(messageOf({ httpTimeout: 1500.5 })).toBe('"httpTimeout" must be a positive integer of milliseconds; received 1500.5');
+    expect(messageOf({ httpTimeout: 1500.5 })).toBe(
+      '"httpTimeout" must be a positive integer of milliseconds; received 1500.5',
+    );
   });
 });
 
@@ -135,19 +153,27 @@ describe('cloud', () => {
   it('resolves the cloud settings once, timeout defaulting to httpTimeout', () => {
     const c = resolveConfig(testOptions({ httpTimeout: 1234, cloud: { apiBaseUrl: 'https://api.test/' } }), {});
     expect(c.cloud).toEqual({ apiBaseUrl: 'https://api.test', signatureVersion: 2, timeout: 1234, zone: undefined });
-    expect(resolveConfig(testOptions(), { CLOUD_API_URL: 'https://env.api.test' }).cloud.apiBaseUrl).toBe('https://env.api.test');
+    expect(resolveConfig(testOptions(), { CLOUD_API_URL: 'https://env.api.test' }).cloud.apiBaseUrl).toBe(
+      'https://env.api.test',
+    );
   });
 
   it('refuses a zone that is not a zone id', () => {
-    expect(messageOf({ cloud: { zone: 'pek 3' } })).toBe('"cloud.zone" must be a zone id such as "pek3"; received "pek 3"');
+    expect(messageOf({ cloud: { zone: 'pek 3' } })).toBe(
+      '"cloud.zone" must be a zone id such as "pek3"; received "pek 3"',
+    );
   });
 
   it('refuses a non-integer timeout', () => {
-    expect(messageOf({ cloud: { timeout: 1500.5 } })).toBe('"cloud.timeout" must be a positive integer of milliseconds; received 1500.5');
+    expect(messageOf({ cloud: { timeout: 1500.5 } })).toBe(
+      '"cloud.timeout" must be a positive integer of milliseconds; received 1500.5',
+    );
   });
 
   it('refuses an apiBaseUrl with a path instead of cutting it', () => {
-    expect(messageOf({ cloud: { apiBaseUrl: 'https://api.test/v1' } })).toMatch(/^"cloud.apiBaseUrl" must be an origin such as "https:\/\/api.qingcloud.com"/);
+    expect(messageOf({ cloud: { apiBaseUrl: 'https://api.test/v1' } })).toMatch(
+      /^"cloud.apiBaseUrl" must be an origin such as "https:\/\/api.qingcloud.com"/,
+    );
   });
 
   it('never echoes credentials in cloud.apiBaseUrl', () => {
@@ -159,7 +185,9 @@ describe('cloud', () => {
   it('refuses the same values through auth() at construction, not at the first req.sso.cloud', () => {
     const base = testOptions();
     expect(() => auth({ ...base, cloud: { apiBaseUrl: 'https://api.test', zone: 'pek 3' } })).toThrow(/"cloud.zone"/);
-    expect(() => auth({ ...base, cloud: { apiBaseUrl: 'https://api.test', timeout: 1500.5 } })).toThrow(/"cloud.timeout"/);
+    expect(() => auth({ ...base, cloud: { apiBaseUrl: 'https://api.test', timeout: 1500.5 } })).toThrow(
+      /"cloud.timeout"/,
+    );
   });
 });
 
@@ -202,10 +230,16 @@ describe('clock, httpClient and store', () => {
 
 describe('unknown options', () => {
   it('refuses unknown options with a suggestion, in one format', () => {
-    expect(errorOf(() => resolveConfig({ ...testOptions(), authRequried: true } as never, {})).message).toBe('Unknown option "authRequried". Did you mean "authRequired"?');
+    expect(errorOf(() => resolveConfig({ ...testOptions(), authRequried: true } as never, {})).message).toBe(
+      'Unknown option "authRequried". Did you mean "authRequired"?',
+    );
     expect(messageOf({ session: { maxAge: 5 } as never })).toBe('Unknown option "session.maxAge".');
-    expect(messageOf({ cloud: { timeOut: 5 } as never })).toBe('Unknown option "cloud.timeOut". Did you mean "cloud.timeout"?');
-    expect(errorOf(() => resolveConfig({ ...testOptions(), zzzzzzzzzz: 1 } as never, {})).message).toBe('Unknown option "zzzzzzzzzz".');
+    expect(messageOf({ cloud: { timeOut: 5 } as never })).toBe(
+      'Unknown option "cloud.timeOut". Did you mean "cloud.timeout"?',
+    );
+    expect(errorOf(() => resolveConfig({ ...testOptions(), zzzzzzzzzz: 1 } as never, {})).message).toBe(
+      'Unknown option "zzzzzzzzzz".',
+    );
   });
 });
 
@@ -218,7 +252,8 @@ describe('the option table', () => {
     expect(documented.length).toBeGreaterThan(10);
     const flat: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(c)) {
-      if (v !== null && typeof v === 'object' && !Array.isArray(v)) for (const [k2, v2] of Object.entries(v)) flat[k2] ??= v2;
+      if (v !== null && typeof v === 'object' && !Array.isArray(v))
+        for (const [k2, v2] of Object.entries(v)) flat[k2] ??= v2;
       flat[k] = v;
     }
     for (const [key, value] of documented) {

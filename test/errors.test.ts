@@ -41,17 +41,28 @@ describe('isSsoGuardError across the CJS and ESM copies', () => {
     // Inside the project (test-output/ is ignored) so the builds resolve axios, debug, lru-cache.
     mkdirSync(join(__dirname, '../test-output'), { recursive: true });
     dir = mkdtempSync(join(__dirname, '../test-output/dual-'));
-    const common = { entryPoints: [join(__dirname, '../lib/index.ts')], bundle: true, platform: 'node' as const, target: 'node20', packages: 'external' as const, logLevel: 'silent' as const };
+    const common = {
+      entryPoints: [join(__dirname, '../lib/index.ts')],
+      bundle: true,
+      platform: 'node' as const,
+      target: 'node20',
+      packages: 'external' as const,
+      logLevel: 'silent' as const,
+    };
     buildSync({ ...common, format: 'cjs', outfile: join(dir, 'index.js') });
     buildSync({ ...common, format: 'esm', outfile: join(dir, 'index.mjs') });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('recognises SsoGuardError and CloudApiError from the other copy, and nothing else', () => {
-    const out = execFileSync(process.execPath, [join(__dirname, 'package/dual-copies.cjs'), join(dir, 'index.js'), join(dir, 'index.mjs')], {
-      cwd: join(__dirname, '..'),
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      process.execPath,
+      [join(__dirname, 'package/dual-copies.cjs'), join(dir, 'index.js'), join(dir, 'index.mjs')],
+      {
+        cwd: join(__dirname, '..'),
+        encoding: 'utf8',
+      },
+    );
     const expected = { ssoGuardError: true, cloudApiError: true, plainError: false, lookalike: false };
     expect(JSON.parse(out)).toEqual({ 'cjs->esm': expected, 'esm->cjs': expected });
   });

@@ -87,12 +87,20 @@ export class Authenticator {
     }
     const entry = this.cache.peek(hash, now);
     const refreshDue = policy.refreshDue(s, nowSec);
-    if (!refreshDue && entry?.kind === 'valid') return this.lifecycle.settle(entry.result, s, nowSec, read.names, { renewed: false, stale: read.stale });
+    if (!refreshDue && entry?.kind === 'valid')
+      return this.lifecycle.settle(entry.result, s, nowSec, read.names, { renewed: false, stale: read.stale });
     return this.slow(s, hash, entry, read, nowSec, refreshDue);
   }
 
   /** Off the hot path: the store's revocations, renewal when due or when check_token rejects, a check. */
-  private async slow(s: SessionData, hash: string, entry: CacheEntry | undefined, read: SessionRead, nowSec: number, refreshDue: boolean): Promise<Outcome> {
+  private async slow(
+    s: SessionData,
+    hash: string,
+    entry: CacheEntry | undefined,
+    read: SessionRead,
+    nowSec: number,
+    refreshDue: boolean,
+  ): Promise<Outcome> {
     const { names } = read;
     let session = s;
     let renewed = false;
@@ -100,9 +108,11 @@ export class Authenticator {
     let deferred: SsoGuardError | undefined;
     try {
       // First level missed: a logout on another instance may be known only to the store.
-      if (await this.lifecycle.revokedElsewhere(s)) return this.lifecycle.end(names, 'session was logged out (shared)', 'revoked');
+      if (await this.lifecycle.revokedElsewhere(s))
+        return this.lifecycle.end(names, 'session was logged out (shared)', 'revoked');
       if (refreshDue && s.refreshToken === undefined) {
-        if (this.lifecycle.policy.accessTokenExpired(s, nowSec)) return this.lifecycle.end(names, 'access token expired and no refresh token', 'expired');
+        if (this.lifecycle.policy.accessTokenExpired(s, nowSec))
+          return this.lifecycle.end(names, 'access token expired and no refresh token', 'expired');
       } else if (refreshDue) {
         const early = await this.renewal.renewEarly(s, nowSec);
         if (early.kind === 'renewed') [session, renewed] = [early.session, true];
@@ -128,21 +138,31 @@ export class Authenticator {
     }
   }
 
-  private bearer(authorization: string, now: number, clear: string[] | undefined, req: unknown): Outcome | Promise<Outcome> {
-    if (authorization.length < 8 || authorization.length > 8192 || !/^bearer /i.test(authorization)) return anonymous(clear);
+  private bearer(
+    authorization: string,
+    now: number,
+    clear: string[] | undefined,
+    req: unknown,
+  ): Outcome | Promise<Outcome> {
+    if (authorization.length < 8 || authorization.length > 8192 || !/^bearer /i.test(authorization))
+      return anonymous(clear);
     const token = authorization.slice(7).trim();
     const hash = tokenHash(token);
     const hit = this.cache.peek(hash, now);
     const done = (entry: CacheEntry): Outcome =>
-      entry.kind === 'valid' ? { ...authenticated(entry.result, undefined, clear), bearerToken: token } : { ...ANONYMOUS, setCookie: clear, reason: 'invalid_token' };
+      entry.kind === 'valid'
+        ? { ...authenticated(entry.result, undefined, clear), bearerToken: token }
+        : { ...ANONYMOUS, setCookie: clear, reason: 'invalid_token' };
     const { authorizer } = this.options;
     const forbidden = (): Outcome => ({ ...ANONYMOUS, setCookie: clear, reason: 'forbidden' });
     if (hit !== undefined) return authorizer?.refused(hash, now) === true ? forbidden() : done(hit);
     const decide = authorizer === undefined ? done : authorizer.gate(hash, req, done, forbidden);
-    return this.cache.lookup(hash, token, now + this.options.bearerTtl * 1000, false, true).then(decide, (err: unknown) => {
-      if (err instanceof SsoGuardError) return failed(err, clear);
-      throw err;
-    });
+    return this.cache
+      .lookup(hash, token, now + this.options.bearerTtl * 1000, false, true)
+      .then(decide, (err: unknown) => {
+        if (err instanceof SsoGuardError) return failed(err, clear);
+        throw err;
+      });
   }
 
   /**
@@ -151,7 +171,8 @@ export class Authenticator {
    */
   async signInCheck(accessToken: string, expiresAt: number): Promise<CheckResult> {
     const entry = await this.cache.lookup(tokenHash(accessToken), accessToken, expiresAt);
-    if (entry.kind !== 'valid') throw new SsoGuardError('upstream_error', 'The SSO did not accept the access token it just issued');
+    if (entry.kind !== 'valid')
+      throw new SsoGuardError('upstream_error', 'The SSO did not accept the access token it just issued');
     return entry.result;
   }
 }

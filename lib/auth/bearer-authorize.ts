@@ -11,7 +11,10 @@ export class BearerAuthorizer {
   /** Refused token hashes -> until (ms). */
   private readonly denied: LRUCache<string, number>;
 
-  constructor(private readonly authorize: NonNullable<Config['authorize']>, max: number) {
+  constructor(
+    private readonly authorize: NonNullable<Config['authorize']>,
+    max: number,
+  ) {
     this.denied = new LRUCache({ max });
   }
 
@@ -26,7 +29,12 @@ export class BearerAuthorizer {
    * Wraps the answer of a lookup: a valid one goes to `authorize` first, and `false` (anything but
    * `true`) gives `forbidden()`. A throwing `authorize` rejects (the request goes to `next(err)`).
    */
-  gate<T>(hash: string, req: unknown, done: (entry: CacheEntry) => T, forbidden: () => T): (entry: CacheEntry) => Promise<T> {
+  gate<T>(
+    hash: string,
+    req: unknown,
+    done: (entry: CacheEntry) => T,
+    forbidden: () => T,
+  ): (entry: CacheEntry) => Promise<T> {
     return async (entry) => {
       if (entry.kind !== 'valid' || (await this.authorize(entry.result.user, req)) === true) return done(entry);
       this.denied.set(hash, entry.until);

@@ -54,7 +54,8 @@ export class CredentialRenewal {
       touchedAt: nowSec,
     };
     // A refresh answer that carried the keys and user stands for the new token's check_token.
-    if (tokens.check !== undefined) await this.cache.seed(tokenHash(next.accessToken), tokens.check, next.expiresAt * 1000);
+    if (tokens.check !== undefined)
+      await this.cache.seed(tokenHash(next.accessToken), tokens.check, next.expiresAt * 1000);
     // Tokens the SSO already issued: kept even through a store outage (written behind).
     await this.lifecycle.keep(next, true);
     return next;
@@ -68,7 +69,12 @@ export class CredentialRenewal {
     try {
       return { kind: 'renewed', session: await this.renew(s, nowSec) };
     } catch (err) {
-      if (!(err instanceof SsoGuardError) || err.code === 'refresh_rejected' || this.lifecycle.policy.accessTokenExpired(s, nowSec)) throw err;
+      if (
+        !(err instanceof SsoGuardError) ||
+        err.code === 'refresh_rejected' ||
+        this.lifecycle.policy.accessTokenExpired(s, nowSec)
+      )
+        throw err;
       debug('early refresh failed (%s); token still valid', err.code);
       return { kind: 'deferred', error: err };
     }
@@ -89,7 +95,8 @@ export class CredentialRenewal {
     const expiresAt = session === undefined ? now + this.unknownExpiryTtl * 1000 : session.expiresAt * 1000;
     const entry = await this.cache.lookup(tokenHash(accessToken), accessToken, expiresAt, true);
     if (entry.kind === 'valid') return { result: entry.result };
-    if (session?.refreshToken === undefined) throw new SsoGuardError('unauthenticated', 'Session expired; sign in again');
+    if (session?.refreshToken === undefined)
+      throw new SsoGuardError('unauthenticated', 'Session expired; sign in again');
     const nowSec = Math.floor(now / 1000);
     const next = await this.renew(session, nowSec);
     const renewed = await this.check(next);

@@ -18,7 +18,13 @@ export interface Outcome {
   readonly reason: 'none' | 'ended' | 'invalid_token' | 'forbidden';
 }
 
-export const ANONYMOUS: Outcome = Object.freeze({ result: undefined, session: undefined, setCookie: undefined, error: undefined, reason: 'none' });
+export const ANONYMOUS: Outcome = Object.freeze({
+  result: undefined,
+  session: undefined,
+  setCookie: undefined,
+  error: undefined,
+  reason: 'none',
+});
 
 export function authenticated(result: CheckResult, session: SessionData | undefined, setCookie?: string[]): Outcome {
   return { result, session, setCookie, error: undefined, reason: 'none' };

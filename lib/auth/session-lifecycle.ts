@@ -122,7 +122,10 @@ export class SessionLifecycle {
    */
   private async revokeId(id: string, until: number): Promise<void> {
     this.revocations.add(id, until);
-    await this.shared?.writeDurably([{ put: `revoked:${id}`, value: 1, ttlMs: until - this.clock() }, { publish: { kind: 'revoke', sessionId: id, until } }]);
+    await this.shared?.writeDurably([
+      { put: `revoked:${id}`, value: 1, ttlMs: until - this.clock() },
+      { publish: { kind: 'revoke', sessionId: id, until } },
+    ]);
     await this.server?.delete(id);
   }
 }

@@ -2,7 +2,18 @@ import type { AxiosInstance, AxiosResponse } from 'axios';
 import createDebug from 'debug';
 import { CloudApiError, SsoGuardError } from '../errors';
 import { createHttpClient, nonZeroRetCode, parseJsonObject, send } from '../sso/http';
-import { axiosInstance, describeValue, fn, httpOrigin, instanceOf, oneOf, positiveInteger, resolveOptions, zoneId, type OptionTable } from '../option-rules';
+import {
+  axiosInstance,
+  describeValue,
+  fn,
+  httpOrigin,
+  instanceOf,
+  oneOf,
+  positiveInteger,
+  resolveOptions,
+  zoneId,
+  type OptionTable,
+} from '../option-rules';
 import { jwtExpiry } from '../util/crypto';
 import { CloudClockSkew } from './clock-skew';
 import { signRequest, type CloudHttpMethod, type SignatureVersion } from './signer';
@@ -85,7 +96,10 @@ export class CloudClient {
   private readonly telemetry: Telemetry;
 
   /** Validates `opts` once; a bad option throws an `invalid_option` SsoGuardError naming it. */
-  constructor(opts: CloudClientOptions, /** @internal the `auth()` instance's metrics and spans */ telemetry?: Telemetry) {
+  constructor(
+    opts: CloudClientOptions,
+    /** @internal the `auth()` instance's metrics and spans */ telemetry?: Telemetry,
+  ) {
     this.config = (opts as { [RESOLVED]?: ResolvedCloudConfig } | null)?.[RESOLVED] ?? resolveCloudOptions(opts);
     this.telemetry = telemetry ?? createTelemetry();
   }
@@ -97,24 +111,40 @@ export class CloudClient {
    * with fresh credentials (HTTP 401, ret_code 1200 or 2000) and at most once re-signed with the
    * API host's time (ret_code 1300 whose `Date` header shows our clock is off).
    */
-  call<T = Record<string, unknown>>(action: string, params: Record<string, unknown> = {}, opts: CloudCallOptions = {}): Promise<T> {
-    return this.telemetry.cloud(action, new URL(this.config.origin).hostname, () => this.invoke<T>(action, params, opts));
+  call<T = Record<string, unknown>>(
+    action: string,
+    params: Record<string, unknown> = {},
+    opts: CloudCallOptions = {},
+  ): Promise<T> {
+    return this.telemetry.cloud(action, new URL(this.config.origin).hostname, () =>
+      this.invoke<T>(action, params, opts),
+    );
   }
 
   private async invoke<T>(action: string, params: Record<string, unknown>, opts: CloudCallOptions): Promise<T> {
     // Action names reach logs and error messages, so only plain names are allowed.
     if (typeof action !== 'string' || !/^[A-Za-z][A-Za-z0-9_]{0,99}$/.test(action)) {
-      throw new SsoGuardError('invalid_option', `cloud action must be an API action name such as "DescribeInstances"; received ${describeValue(action)}`);
+      throw new SsoGuardError(
+        'invalid_option',
+        `cloud action must be an API action name such as "DescribeInstances"; received ${describeValue(action)}`,
+      );
     }
     const method = opts.method ?? 'GET';
     if (method !== 'GET' && method !== 'POST') {
-      throw new SsoGuardError('invalid_option', `cloud call method must be "GET" or "POST"; received ${describeValue(method)}`);
+      throw new SsoGuardError(
+        'invalid_option',
+        `cloud call method must be "GET" or "POST"; received ${describeValue(method)}`,
+      );
     }
     if (params !== null && typeof params === 'object' && 'action' in params) {
-      throw new SsoGuardError('invalid_option', 'cloud call parameters must not contain "action"; pass it as the first argument');
+      throw new SsoGuardError(
+        'invalid_option',
+        'cloud call parameters must not contain "action"; pass it as the first argument',
+      );
     }
     const { clock, zone } = this.config;
-    const callParams = zone !== undefined && (params.zone === undefined || params.zone === null) ? { ...params, zone } : params;
+    const callParams =
+      zone !== undefined && (params.zone === undefined || params.zone === null) ? { ...params, zone } : params;
 
     let creds = await this.credentials(false);
     const expSec = jwtExpiry(creds.token);
@@ -129,9 +159,17 @@ export class CloudClient {
     let attempt = await this.attempt(action, method, callParams, creds);
     for (;;) {
       const refusal = refusalOf(attempt.res);
-      if (refusal === 'clock_skew' && !skewRetried && this.config.clockSkew.learn(attempt.res.headers.date, clock(), attempt.offset)) {
+      if (
+        refusal === 'clock_skew' &&
+        !skewRetried &&
+        this.config.clockSkew.learn(attempt.res.headers.date, clock(), attempt.offset)
+      ) {
         skewRetried = true;
-        debug('%s: ret_code 1300, re-signing with the API clock (offset %d ms) and retrying once', action, this.config.clockSkew.offsetMs);
+        debug(
+          '%s: ret_code 1300, re-signing with the API clock (offset %d ms) and retrying once',
+          action,
+          this.config.clockSkew.offsetMs,
+        );
       } else if (refusal === 'credentials' && !credentialsRetried) {
         // The token expired (or was revoked) between check and use: one fresh set, one retry.
         credentialsRetried = true;
@@ -150,12 +188,20 @@ export class CloudClient {
     const c = await this.config.getCredentials({ forceRefresh });
     const ok = (v: unknown): boolean => typeof v === 'string' && v !== '';
     if (!c || !ok(c.accessKey) || !ok(c.secretKey) || !ok(c.token)) {
-      throw new SsoGuardError('upstream_error', 'cloud credentials are incomplete (accessKey, secretKey and token are required)');
+      throw new SsoGuardError(
+        'upstream_error',
+        'cloud credentials are incomplete (accessKey, secretKey and token are required)',
+      );
     }
     return c;
   }
 
-  private async attempt(action: string, method: CloudHttpMethod, params: Record<string, unknown>, creds: CloudCredentials): Promise<{ res: AxiosResponse<string>; signature: string; offset: number }> {
+  private async attempt(
+    action: string,
+    method: CloudHttpMethod,
+    params: Record<string, unknown>,
+    creds: CloudCredentials,
+  ): Promise<{ res: AxiosResponse<string>; signature: string; offset: number }> {
     const { origin, http, timeout, signatureVersion, clock, clockSkew } = this.config;
     const offset = clockSkew.offsetMs;
     const now = clock() + offset;
@@ -164,7 +210,12 @@ export class CloudClient {
     const config =
       method === 'GET'
         ? { method, url: `${url}?${signed.query}`, headers: { accept: 'application/json' } }
-        : { method, url, data: signed.query, headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' } };
+        : {
+            method,
+            url,
+            data: signed.query,
+            headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+          };
     try {
       const res = await send(http, config, timeout, `cloud API ${action}`);
       this.telemetry.httpStatus(res.status);
@@ -197,13 +248,17 @@ function interpret<T>(action: string, res: AxiosResponse<string>, redact: string
     body = parseJsonObject(res, `cloud API ${action}`);
   } catch (err) {
     // A 401 is the API refusing the credentials whatever its body says.
-    if (res.status === 401) throw new CloudApiError(`${action} failed: HTTP 401: credentials refused after a refresh`, { httpStatus: 401 });
+    if (res.status === 401)
+      throw new CloudApiError(`${action} failed: HTTP 401: credentials refused after a refresh`, { httpStatus: 401 });
     throw err;
   }
   const retCode = nonZeroRetCode(body);
   if (retCode !== undefined) {
     debug('%s: ret_code %d', action, retCode);
-    throw new CloudApiError(`${action} failed: ret_code ${retCode}: ${scrub(body.message, redact)}`, { retCode, httpStatus: res.status });
+    throw new CloudApiError(`${action} failed: ret_code ${retCode}: ${scrub(body.message, redact)}`, {
+      retCode,
+      httpStatus: res.status,
+    });
   }
   if (res.status < 200 || res.status > 299) {
     debug('%s: HTTP %d without ret_code', action, res.status);
@@ -228,7 +283,12 @@ function scrub(message: unknown, redact: string[]): string {
  */
 const CLIENT_OPTIONS = {
   apiBaseUrl: { required: true, check: httpOrigin },
-  getCredentials: { required: true, check: fn<CloudClientOptions['getCredentials']>('a function returning a Promise of { accessKey, secretKey, token }') },
+  getCredentials: {
+    required: true,
+    check: fn<CloudClientOptions['getCredentials']>(
+      'a function returning a Promise of { accessKey, secretKey, token }',
+    ),
+  },
   timeout: { default: 5000, unit: 'milliseconds', check: positiveInteger },
   signatureVersion: { default: 2, check: oneOf(1, 2) },
   zone: { check: zoneId },
@@ -239,7 +299,12 @@ const CLIENT_OPTIONS = {
 
 function resolveCloudOptions(opts: CloudClientOptions): Readonly<ResolvedCloudConfig> {
   const o = resolveOptions(CLIENT_OPTIONS, opts, {}, 'cloud');
-  return Object.freeze({ ...o, origin: o.apiBaseUrl, http: o.http ?? createHttpClient(), clockSkew: o.clockSkew ?? new CloudClockSkew() });
+  return Object.freeze({
+    ...o,
+    origin: o.apiBaseUrl,
+    http: o.http ?? createHttpClient(),
+    clockSkew: o.clockSkew ?? new CloudClockSkew(),
+  });
 }
 
 /** The settings of {@link cloudClients}: a resolved client config without the credentials. */
@@ -249,7 +314,14 @@ export type CloudSettings = Omit<ResolvedCloudConfig, 'getCredentials'>;
  * Clients that share settings validated once (one per `auth()` instance), each around one
  * request's credentials.
  */
-export function cloudClients(settings: CloudSettings, telemetry?: Telemetry): (getCredentials: CloudClientOptions['getCredentials']) => CloudClient {
+export function cloudClients(
+  settings: CloudSettings,
+  telemetry?: Telemetry,
+): (getCredentials: CloudClientOptions['getCredentials']) => CloudClient {
   const base = Object.freeze({ ...settings });
-  return (getCredentials) => new CloudClient({ [RESOLVED]: Object.freeze({ ...base, getCredentials }) } as unknown as CloudClientOptions, telemetry);
+  return (getCredentials) =>
+    new CloudClient(
+      { [RESOLVED]: Object.freeze({ ...base, getCredentials }) } as unknown as CloudClientOptions,
+      telemetry,
+    );
 }

@@ -5,7 +5,8 @@
 export const MAX_CLOCK_SKEW_OFFSET_MS = 86_400_000;
 
 /** An IMF-fixdate (RFC 9110 §5.6.7), the only `Date` form servers send: `Sun, 06 Nov 1994 08:49:37 GMT`. */
-const IMF_FIXDATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+const IMF_FIXDATE =
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 /** The `Date` header has whole seconds, so an offset this close to the one used cannot be the cause. */
 const RESOLUTION_MS = 2000;
 

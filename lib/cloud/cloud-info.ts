@@ -10,7 +10,8 @@ export interface CloudInfo {
 
 /** Far more than two host names need; bounds the work done on a hostile value. */
 const MAX_CHARS = 8192;
-const SERVER_RULE = 'must be a host[:port] such as "api.qingcloud.com:7777" or an http(s) origin, without path, credentials, query or fragment';
+const SERVER_RULE =
+  'must be a host[:port] such as "api.qingcloud.com:7777" or an http(s) origin, without path, credentials, query or fragment';
 
 /** One DNS label: letters, digits, inner hyphens, at most 63 characters. */
 const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
@@ -29,12 +30,14 @@ const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1
  * never the value (it is configuration that may be private).
  */
 export function parseCloudInfo(value: unknown): CloudInfo {
-  if (typeof value !== 'string' || value.trim() === '') throw refused('cloud_info must be a non-empty string: base64 of JSON {"sso_server", "api_server"}');
+  if (typeof value !== 'string' || value.trim() === '')
+    throw refused('cloud_info must be a non-empty string: base64 of JSON {"sso_server", "api_server"}');
   if (value.length > MAX_CHARS) throw refused(`cloud_info is too long (at most ${MAX_CHARS} characters)`);
   const body = parseJson(decodeBase64(value.replace(/[\t\n\r ]/g, '')));
   const sso = Object.hasOwn(body, 'sso_server') ? body.sso_server : undefined;
   const api = Object.hasOwn(body, 'api_server') ? body.api_server : undefined;
-  if (typeof sso !== 'string' || typeof api !== 'string') throw refused('cloud_info must be a JSON object with string fields "sso_server" and "api_server"');
+  if (typeof sso !== 'string' || typeof api !== 'string')
+    throw refused('cloud_info must be a JSON object with string fields "sso_server" and "api_server"');
   return Object.freeze({ ssoBaseUrl: serverOrigin('sso_server', sso), apiBaseUrl: serverOrigin('api_server', api) });
 }
 
@@ -43,7 +46,8 @@ function decodeBase64(text: string): Buffer {
   const standard = /^[A-Za-z0-9+/]*={0,2}$/.test(text);
   const urlSafe = /^[A-Za-z0-9_-]*={0,2}$/.test(text);
   const padded = text.endsWith('=');
-  if ((!standard && !urlSafe) || (padded ? text.length % 4 !== 0 : text.length % 4 === 1)) throw refused('cloud_info is not valid base64');
+  if ((!standard && !urlSafe) || (padded ? text.length % 4 !== 0 : text.length % 4 === 1))
+    throw refused('cloud_info is not valid base64');
   return Buffer.from(text, 'base64');
 }
 

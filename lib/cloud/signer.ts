@@ -57,7 +57,10 @@ export function percentEncode(s: string): string {
     encoded = encodeURIComponent(s);
   } catch {
     // Not echoing the value: parameters such as `login_passwd` are secrets.
-    throw new SsoGuardError('invalid_option', 'cloud API parameters must be well-formed Unicode; found a lone surrogate');
+    throw new SsoGuardError(
+      'invalid_option',
+      'cloud API parameters must be well-formed Unicode; found a lone surrogate',
+    );
   }
   return encoded.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
@@ -112,7 +115,10 @@ function scalar(name: string, value: unknown): string {
       break;
   }
   const kind = typeof value === 'number' ? String(value) : value instanceof Date ? 'a Date' : `a ${typeof value}`;
-  throw new SsoGuardError('invalid_option', `cloud API parameter "${name}" must be a string, number or boolean (or a list/object of them); received ${kind}`);
+  throw new SsoGuardError(
+    'invalid_option',
+    `cloud API parameter "${name}" must be a string, number or boolean (or a list/object of them); received ${kind}`,
+  );
 }
 
 /** Byte order of the UTF-8 forms, which equals code-point order (plain `sort()` uses UTF-16 units). */
@@ -154,8 +160,15 @@ export function stringToSign(method: string, path: string, params: Record<string
  * The raw (not percent-encoded) signature: standard padded Base64 of HMAC-SHA256 keyed with
  * `secretKey` over {@link stringToSign}. `params` are signed as given: nothing is added.
  */
-export function computeSignature(secretKey: string, method: string, path: string, params: Record<string, unknown>): string {
-  return createHmac('sha256', secretKey).update(stringToSign(method, path, params), 'utf8').digest('base64');
+export function computeSignature(
+  secretKey: string,
+  method: string,
+  path: string,
+  params: Record<string, unknown>,
+): string {
+  return createHmac('sha256', secretKey)
+    .update(stringToSign(method, path, params), 'utf8')
+    .digest('base64');
 }
 
 /**
@@ -167,7 +180,10 @@ export function computeSignature(secretKey: string, method: string, path: string
 export function signRequest(credentials: SigningCredentials, req: SignRequestInput): SignedRequest {
   const method = req.method ?? 'GET';
   if (method !== 'GET' && method !== 'POST') {
-    throw new SsoGuardError('invalid_option', `cloud API method must be "GET" or "POST"; received ${JSON.stringify(String(method))}`);
+    throw new SsoGuardError(
+      'invalid_option',
+      `cloud API method must be "GET" or "POST"; received ${JSON.stringify(String(method))}`,
+    );
   }
   const hasToken = credentials.token !== undefined;
   const path = req.path ?? (hasToken ? '/iam/' : '/iaas/');
@@ -177,7 +193,8 @@ export function signRequest(credentials: SigningCredentials, req: SignRequestInp
   }
   const params = flattenParams(req.params);
   for (const name of SIGNER_PARAMS) {
-    if (name in params) throw new SsoGuardError('invalid_option', `cloud API parameter "${name}" is set by the signer; do not pass it`);
+    if (name in params)
+      throw new SsoGuardError('invalid_option', `cloud API parameter "${name}" is set by the signer; do not pass it`);
   }
   params.access_key_id = credentials.accessKey;
   params.signature_method = 'HmacSHA256';

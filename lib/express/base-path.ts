@@ -25,12 +25,20 @@ export function requestPaths(req: IncomingMessage & { originalUrl?: string }, ba
   const full = req.originalUrl ?? url;
   const q = full.indexOf('?');
   const path = q === -1 ? full : full.slice(0, q);
-  if (path === basePath || path.startsWith(`${basePath}/`)) return { route: path.slice(basePath.length) || '/', external: full };
+  if (path === basePath || path.startsWith(`${basePath}/`))
+    return { route: path.slice(basePath.length) || '/', external: full };
   return { route: path, external: basePath + full };
 }
 
 /** A same-origin path made browser-visible under the base path: one outside it is prefixed with it. */
 export function underBase(path: string, basePath: string): string {
-  if (basePath === '' || path === basePath || path.startsWith(`${basePath}/`) || path.startsWith(`${basePath}?`) || path.startsWith(`${basePath}#`)) return path;
+  if (
+    basePath === '' ||
+    path === basePath ||
+    path.startsWith(`${basePath}/`) ||
+    path.startsWith(`${basePath}?`) ||
+    path.startsWith(`${basePath}#`)
+  )
+    return path;
   return basePath + path;
 }

@@ -73,7 +73,10 @@ const RES = Symbol('res');
 const CLOUD = Symbol('cloud');
 
 function signedOut(): SsoGuardError {
-  return new SsoGuardError('unauthenticated', 'Sign-in required (req.sso is not signed in; check req.sso.isAuthenticated() or use requiresAuth())');
+  return new SsoGuardError(
+    'unauthenticated',
+    'Sign-in required (req.sso is not signed in; check req.sso.isAuthenticated() or use requiresAuth())',
+  );
 }
 
 /** @internal The object behind `req.sso`; only the middleware creates it and reads its internals. */
@@ -150,11 +153,21 @@ export class GuardContext implements SsoContext {
   }
 
   /** What `JSON.stringify(req.sso)` writes: who is signed in, never a token, key or secret. */
-  toJSON(): { authenticated: boolean; user?: { user_id: string; user_name?: string }; expiresAt?: number; error?: string } {
+  toJSON(): {
+    authenticated: boolean;
+    user?: { user_id: string; user_name?: string };
+    expiresAt?: number;
+    error?: string;
+  } {
     const result = this[OUTCOME].result;
-    if (result === undefined) return this.error === undefined ? { authenticated: false } : { authenticated: false, error: this.error.code };
+    if (result === undefined)
+      return this.error === undefined ? { authenticated: false } : { authenticated: false, error: this.error.code };
     const { user_id, user_name } = result.user;
-    return { authenticated: true, user: user_name === undefined ? { user_id } : { user_id, user_name }, expiresAt: this.expiresAt };
+    return {
+      authenticated: true,
+      user: user_name === undefined ? { user_id } : { user_id, user_name },
+      expiresAt: this.expiresAt,
+    };
   }
 
   /** What `console.log(req.sso)` and `util.inspect(req.sso)` show: the same as `toJSON()`. */

@@ -22,9 +22,12 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 function warnInsecureSso(ssoBaseUrl: string): void {
   const url = new URL(ssoBaseUrl);
   if (url.protocol !== 'http:' || LOOPBACK.has(url.hostname)) return;
-  process.emitWarning(`express-sso-guard: "ssoBaseUrl" uses http:// on ${url.host}: the client secret, codes and tokens travel in clear. Use https://.`, {
-    code: 'SSO_GUARD_INSECURE_SSO_URL',
-  });
+  process.emitWarning(
+    `express-sso-guard: "ssoBaseUrl" uses http:// on ${url.host}: the client secret, codes and tokens travel in clear. Use https://.`,
+    {
+      code: 'SSO_GUARD_INSECURE_SSO_URL',
+    },
+  );
 }
 
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
@@ -47,8 +50,21 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   const { login: loginRoute, callback: callbackRoute, logout: logoutRoute } = config.routes;
   const realm = config.appOrigin;
 
-  function fail(req: Request, res: Response, next: NextFunction, err: SsoGuardError, invalidToken = false, json = false): void {
-    if (config.renderErrors) sendError(req, res, err, { realm, invalidToken, json, loginUrl: err.status === 400 ? core.loginPath : undefined });
+  function fail(
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    err: SsoGuardError,
+    invalidToken = false,
+    json = false,
+  ): void {
+    if (config.renderErrors)
+      sendError(req, res, err, {
+        realm,
+        invalidToken,
+        json,
+        loginUrl: err.status === 400 ? core.loginPath : undefined,
+      });
     else next(err);
   }
 
@@ -56,13 +72,33 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
     deny(req, res, next, mode = 'auto') {
       const ctx = req.sso as GuardContext;
       if (ctx.error !== undefined) return fail(req, res, next, ctx.error, false, mode === '401');
-      if (ctx.reason === 'forbidden') return fail(req, res, next, new SsoGuardError('forbidden', 'This account may not use this application'), false, mode === '401');
-      if (mode === 'redirect' || (mode === 'auto' && isNavigation(req))) return redirect(res, hooks.loginUrl(requestPaths(req, config.basePath).external));
+      if (ctx.reason === 'forbidden')
+        return fail(
+          req,
+          res,
+          next,
+          new SsoGuardError('forbidden', 'This account may not use this application'),
+          false,
+          mode === '401',
+        );
+      if (mode === 'redirect' || (mode === 'auto' && isNavigation(req)))
+        return redirect(res, hooks.loginUrl(requestPaths(req, config.basePath).external));
       const message = ctx.reason === 'ended' ? 'Session expired; sign in again' : 'Sign-in required';
-      fail(req, res, next, new SsoGuardError('unauthenticated', message), ctx.reason === 'invalid_token', mode === '401');
+      fail(
+        req,
+        res,
+        next,
+        new SsoGuardError('unauthenticated', message),
+        ctx.reason === 'invalid_token',
+        mode === '401',
+      );
     },
     cloud(ctx) {
-      if (core.cloud === undefined) throw new SsoGuardError('invalid_option', '"cloud.apiBaseUrl" (or CLOUD_API_URL) must be set to use req.sso.cloud');
+      if (core.cloud === undefined)
+        throw new SsoGuardError(
+          'invalid_option',
+          '"cloud.apiBaseUrl" (or CLOUD_API_URL) must be set to use req.sso.cloud',
+        );
       return core.cloud((opts) => credentialsFor(ctx, opts.forceRefresh));
     },
     async revoke(ctx) {
@@ -156,11 +192,17 @@ export interface SsoGuardMiddleware extends RequestHandler {
 export function requiresAuth(options: RequiresAuthOptions = {}): RequestHandler {
   const mode = options.mode ?? 'auto';
   if (mode !== 'auto' && mode !== 'redirect' && mode !== '401') {
-    throw new SsoGuardError('invalid_option', `"mode" must be "auto", "redirect" or "401"; received ${JSON.stringify(mode)}`);
+    throw new SsoGuardError(
+      'invalid_option',
+      `"mode" must be "auto", "redirect" or "401"; received ${JSON.stringify(mode)}`,
+    );
   }
   return function requiresAuthGuard(req: Request, res: Response, next: NextFunction): void {
     const ctx = req.sso as GuardContext | undefined;
-    if (ctx === undefined) return next(new SsoGuardError('invalid_option', 'requiresAuth() needs auth() to be mounted before it', { status: 500 }));
+    if (ctx === undefined)
+      return next(
+        new SsoGuardError('invalid_option', 'requiresAuth() needs auth() to be mounted before it', { status: 500 }),
+      );
     if (ctx.isAuthenticated()) return next();
     ctx.hooks.deny(req, res, next, mode);
   };

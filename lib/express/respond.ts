@@ -41,7 +41,12 @@ function escapeHtml(s: string): string {
  * calls, a tiny HTML page for navigations. The message is ours (never an upstream body) and holds
  * no secret. 401 answers carry `WWW-Authenticate`.
  */
-export function sendError(req: IncomingMessage, res: ServerResponse, err: SsoGuardError, options: { realm: string; invalidToken?: boolean; loginUrl?: string; json?: boolean }): void {
+export function sendError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  err: SsoGuardError,
+  options: { realm: string; invalidToken?: boolean; loginUrl?: string; json?: boolean },
+): void {
   debug('%s %s -> %d %s: %s', req.method, (req.url ?? '').split('?')[0], err.status, err.code, err.message);
   if (res.headersSent) {
     res.destroy();
@@ -50,13 +55,17 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: SsoGua
   res.statusCode = err.status;
   res.setHeader('cache-control', 'no-store');
   if (err.status === 401) {
-    res.setHeader('www-authenticate', `Bearer realm="${options.realm}"${options.invalidToken ? ', error="invalid_token"' : ''}`);
+    res.setHeader(
+      'www-authenticate',
+      `Bearer realm="${options.realm}"${options.invalidToken ? ', error="invalid_token"' : ''}`,
+    );
   }
   if (err.status === 503) res.setHeader('retry-after', '5');
   let body: string;
   if (!options.json && isNavigation(req)) {
     res.setHeader('content-type', 'text/html; charset=utf-8');
-    const link = options.loginUrl === undefined ? '' : `<p><a href="${escapeHtml(options.loginUrl)}">Sign in again</a></p>`;
+    const link =
+      options.loginUrl === undefined ? '' : `<p><a href="${escapeHtml(options.loginUrl)}">Sign in again</a></p>`;
     body = `<!doctype html><meta charset="utf-8"><title>${err.status}</title><h1>${err.status}</h1><p>${escapeHtml(err.message)}</p>${link}\n`;
   } else {
     res.setHeader('content-type', 'application/json; charset=utf-8');

@@ -34,8 +34,10 @@ export function strictQuery(url: string, maxQuery = MAX_QUERY): Map<string, stri
   const out = new Map<string, string>();
   for (const [key, value] of new URLSearchParams(raw)) {
     const known = CALLBACK_PARAMS.has(key) || key === 'returnTo';
-    if (out.has(key)) return new SsoGuardError('invalid_request', known ? `Parameter "${key}" is repeated` : 'A parameter is repeated');
-    if (value.length > MAX_VALUE) return new SsoGuardError('invalid_request', known ? `Parameter "${key}" is too long` : 'A parameter is too long');
+    if (out.has(key))
+      return new SsoGuardError('invalid_request', known ? `Parameter "${key}" is repeated` : 'A parameter is repeated');
+    if (value.length > MAX_VALUE)
+      return new SsoGuardError('invalid_request', known ? `Parameter "${key}" is too long` : 'A parameter is too long');
     out.set(key, value);
   }
   return out;
@@ -62,7 +64,10 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
   const state = query.get('state');
   const now = core.config.clock();
   // Find (and delete) the transaction first, whatever happens next: a callback is used once.
-  const { txn, clear, index } = state === undefined ? { txn: undefined, clear: undefined, index: undefined } : core.transactions.take(req.headers.cookie, state, now);
+  const { txn, clear, index } =
+    state === undefined
+      ? { txn: undefined, clear: undefined, index: undefined }
+      : core.transactions.take(req.headers.cookie, state, now);
   if (clear !== undefined) appendSetCookie(res, index === undefined ? [clear] : [clear, index]);
   const error = query.get('error');
   if (error !== undefined) {
@@ -70,7 +75,10 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
     return fail(new SsoGuardError('access_denied', `Sign-in was not completed${shown}`));
   }
   if (state === undefined) return fail(new SsoGuardError('invalid_state', 'Missing state parameter'));
-  if (txn === undefined) return fail(new SsoGuardError('invalid_state', 'Unknown, expired or already used login state; please sign in again'));
+  if (txn === undefined)
+    return fail(
+      new SsoGuardError('invalid_state', 'Unknown, expired or already used login state; please sign in again'),
+    );
   const code = query.get('code');
   if (code === undefined || code === '') return fail(new SsoGuardError('invalid_request', 'Missing code parameter'));
 
@@ -79,12 +87,15 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
   const { authorize, telemetry } = core.config;
   try {
     tokens = await core.sso.exchangeCode(code);
-    if (authorize !== undefined || telemetry.listens('login')) user = (await core.authenticator.signInCheck(tokens.accessToken, core.config.clock() + tokens.expiresIn * 1000)).user;
+    if (authorize !== undefined || telemetry.listens('login'))
+      user = (await core.authenticator.signInCheck(tokens.accessToken, core.config.clock() + tokens.expiresIn * 1000))
+        .user;
   } catch (err) {
     if (err instanceof SsoGuardError) return fail(err);
     throw err;
   }
-  if (authorize !== undefined && (await authorize(user!, req)) !== true) return fail(new SsoGuardError('forbidden', 'This account may not sign in to this application'));
+  if (authorize !== undefined && (await authorize(user!, req)) !== true)
+    return fail(new SsoGuardError('forbidden', 'This account may not sign in to this application'));
   const nowSec = Math.floor(core.config.clock() / 1000);
   const session: SessionData = {
     id: randomToken(16),
@@ -123,7 +134,9 @@ export async function logout(core: Core, req: IncomingMessage, res: ServerRespon
       const action = core.config.basePath + core.config.routes.logout + (q === -1 ? '' : (req.url ?? '').slice(q));
       return sendLogoutConfirmation(req, res, action, `${core.config.basePath}/`);
     }
-    return fail(new SsoGuardError('invalid_request', 'Cross-site logout refused; sign out from the app itself', { status: 403 }));
+    return fail(
+      new SsoGuardError('invalid_request', 'Cross-site logout refused; sign out from the app itself', { status: 403 }),
+    );
   }
   const names = await core.lifecycle.revokeCookie(req.headers.cookie);
   if (names.length > 0) appendSetCookie(res, core.sessions.clear(names));

@@ -28,12 +28,17 @@ export function readCookies(header: string | undefined, name: string): Map<strin
       let ne = eq;
       while (ne > ns && (header.charCodeAt(ne - 1) === 32 || header.charCodeAt(ne - 1) === 9)) ne--;
       // Cheap prefix test before slicing: most cookies are not ours.
-      if (ne - ns >= name.length && header.startsWith(name, ns) && (ne - ns === name.length || header.charCodeAt(ns + name.length) === 46)) {
+      if (
+        ne - ns >= name.length &&
+        header.startsWith(name, ns) &&
+        (ne - ns === name.length || header.charCodeAt(ns + name.length) === 46)
+      ) {
         const key = header.slice(ns, ne);
         if (found === undefined) found = new Map();
         if (!found.has(key)) {
           let value = header.slice(eq + 1, end).trim();
-          if (value.length > 1 && value.charCodeAt(0) === 34 && value.charCodeAt(value.length - 1) === 34) value = value.slice(1, -1);
+          if (value.length > 1 && value.charCodeAt(0) === 34 && value.charCodeAt(value.length - 1) === 34)
+            value = value.slice(1, -1);
           found.set(key, value);
         }
       }

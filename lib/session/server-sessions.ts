@@ -39,7 +39,8 @@ export class ServerSessions {
   async load(id: string, now: number): Promise<StoredTokens | undefined> {
     const tokens = await this.shared.get<StoredTokens>(`session:${id}`);
     if (tokens === undefined) {
-      if (!this.shared.stats.available) throw new SsoGuardError('upstream_unavailable', 'The session store is unavailable');
+      if (!this.shared.stats.available)
+        throw new SsoGuardError('upstream_unavailable', 'The session store is unavailable');
       return undefined;
     }
     this.local.set(id, { tokens, until: now + this.shared.localTtl * 1000 });
@@ -55,10 +56,18 @@ export class ServerSessions {
    */
   async save(s: SessionData, now: number, expiresAt: number, writeBehind = false): Promise<void> {
     const { accessToken, refreshToken, tokenType, expiresAt: tokenExpiresAt, lifetime } = s;
-    const tokens: StoredTokens = { accessToken, ...(refreshToken === undefined ? {} : { refreshToken }), tokenType, expiresAt: tokenExpiresAt, lifetime };
+    const tokens: StoredTokens = {
+      accessToken,
+      ...(refreshToken === undefined ? {} : { refreshToken }),
+      tokenType,
+      expiresAt: tokenExpiresAt,
+      lifetime,
+    };
     const key = `session:${s.id}` as const;
     const ttlMs = expiresAt - now;
-    const written = writeBehind ? await this.shared.writeDurably([{ put: key, value: tokens, ttlMs }]) : await this.shared.put(key, tokens, ttlMs);
+    const written = writeBehind
+      ? await this.shared.writeDurably([{ put: key, value: tokens, ttlMs }])
+      : await this.shared.put(key, tokens, ttlMs);
     if (!written) {
       this.local.delete(s.id);
       throw new SsoGuardError('upstream_unavailable', 'The session store is unavailable');

@@ -46,7 +46,15 @@ interface Wire {
 }
 
 function toWire(s: SessionData): Wire {
-  const wire: Wire = { i: s.id, a: s.accessToken, t: s.tokenType, e: s.expiresAt, l: s.lifetime, c: s.createdAt, u: s.touchedAt };
+  const wire: Wire = {
+    i: s.id,
+    a: s.accessToken,
+    t: s.tokenType,
+    e: s.expiresAt,
+    l: s.lifetime,
+    c: s.createdAt,
+    u: s.touchedAt,
+  };
   if (s.refreshToken !== undefined) wire.r = s.refreshToken;
   return wire;
 }
@@ -87,18 +95,40 @@ export interface SessionRead {
   stale: boolean;
 }
 
-const NONE: SessionRead = Object.freeze({ data: undefined, names: Object.freeze([]) as readonly string[], stale: false });
+const NONE: SessionRead = Object.freeze({
+  data: undefined,
+  names: Object.freeze([]) as readonly string[],
+  stale: false,
+});
 
 function isPointer(v: unknown): v is Pick<Wire, 'i' | 'c' | 'u'> & { p: 1 } {
   const s = v as Record<string, unknown> | null;
-  return s !== null && typeof s === 'object' && s.p === 1 && typeof s.i === 'string' && s.i !== '' && Number.isFinite(s.c) && Number.isFinite(s.u);
+  return (
+    s !== null &&
+    typeof s === 'object' &&
+    s.p === 1 &&
+    typeof s.i === 'string' &&
+    s.i !== '' &&
+    Number.isFinite(s.c) &&
+    Number.isFinite(s.u)
+  );
 }
 
 function isSession(v: unknown): v is Wire {
   if (v === null || typeof v !== 'object') return false;
   const s = v as Record<string, unknown>;
-  return typeof s.i === 'string' && s.i !== '' && typeof s.a === 'string' && s.a !== '' && (s.r === undefined || (typeof s.r === 'string' && s.r !== ''))
-    && typeof s.t === 'string' && Number.isFinite(s.e) && Number.isFinite(s.l) && Number.isFinite(s.c) && Number.isFinite(s.u);
+  return (
+    typeof s.i === 'string' &&
+    s.i !== '' &&
+    typeof s.a === 'string' &&
+    s.a !== '' &&
+    (s.r === undefined || (typeof s.r === 'string' && s.r !== '')) &&
+    typeof s.t === 'string' &&
+    Number.isFinite(s.e) &&
+    Number.isFinite(s.l) &&
+    Number.isFinite(s.c) &&
+    Number.isFinite(s.u)
+  );
 }
 
 /** Seals, opens, chunks and clears the session cookie. */
@@ -112,7 +142,10 @@ export class SessionCookie {
    * Only cookies that opened are kept, so forged ones cannot fill it; bounded like the check_token
    * cache, whose entries these sessions point to.
    */
-  private readonly opened: LRUCache<string, { data: SessionData | undefined; pointer?: SessionPointer; stale: boolean }>;
+  private readonly opened: LRUCache<
+    string,
+    { data: SessionData | undefined; pointer?: SessionPointer; stale: boolean }
+  >;
 
   constructor(private readonly config: Config) {
     this.sealer = new Sealer(config.secrets, 'session');
@@ -167,9 +200,14 @@ export class SessionCookie {
    * when the sealed session is over {@link MAX_SEALED_SESSION}.
    */
   serialize(data: SessionData, nowSec: number, previous: readonly string[]): string[] {
-    const maxAge = Math.min(this.config.session.rollingDuration, data.createdAt + this.config.session.absoluteDuration - nowSec);
+    const maxAge = Math.min(
+      this.config.session.rollingDuration,
+      data.createdAt + this.config.session.absoluteDuration - nowSec,
+    );
     // Server-side sessions keep the tokens in the store; the cookie only points to them.
-    const payload = this.config.session.serverSide ? { i: data.id, c: data.createdAt, u: data.touchedAt, p: 1 } : toWire(data);
+    const payload = this.config.session.serverSide
+      ? { i: data.id, c: data.createdAt, u: data.touchedAt, p: 1 }
+      : toWire(data);
     const sealed = this.sealer.seal(JSON.stringify(payload));
     // Never write what the reader would refuse (a sign-in loop): fail before any cookie is set.
     if (sealed.length > MAX_SEALED_SESSION) {
@@ -190,7 +228,8 @@ export class SessionCookie {
         written.add(name);
       }
     }
-    for (const name of previous) if (!written.has(name)) out.push(serializeCookie(name, '', { ...this.attrs, maxAge: 0 }));
+    for (const name of previous)
+      if (!written.has(name)) out.push(serializeCookie(name, '', { ...this.attrs, maxAge: 0 }));
     return out;
   }
 

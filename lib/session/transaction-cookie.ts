@@ -90,9 +90,15 @@ export class TransactionCookie {
     const index = this.indexCookie(taken, nowSec);
 
     const state = randomToken(STATE_BYTES);
-    const sealed = this.sealer.seal(JSON.stringify({ s: state, r: returnTo, x: now + this.config.transactionMaxAge * 1000 }));
+    const sealed = this.sealer.seal(
+      JSON.stringify({ s: state, r: returnTo, x: now + this.config.transactionMaxAge * 1000 }),
+    );
     const secure = this.config.secureCookies;
-    const setCookie = serializeCookie(`${this.prefix}.${slot}`, sealed, { maxAge: this.config.transactionMaxAge, path: this.path, secure });
+    const setCookie = serializeCookie(`${this.prefix}.${slot}`, sealed, {
+      maxAge: this.config.transactionMaxAge,
+      path: this.path,
+      secure,
+    });
     return { state, setCookie, index };
   }
 
@@ -109,7 +115,11 @@ export class TransactionCookie {
    * Also returns the Set-Cookie line that deletes the matching cookie, and the one that frees its
    * slot in the index.
    */
-  take(cookieHeader: string | undefined, state: string, now: number): { txn: Transaction | undefined; clear: string | undefined; index?: string } {
+  take(
+    cookieHeader: string | undefined,
+    state: string,
+    now: number,
+  ): { txn: Transaction | undefined; clear: string | undefined; index?: string } {
     const jar = readCookies(cookieHeader, this.prefix);
     if (jar === undefined) return { txn: undefined, clear: undefined };
     for (let slot = 0; slot < MAX_TRANSACTIONS; slot++) {

@@ -33,7 +33,8 @@ class Gate {
 
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.active >= this.limit) {
-      if (this.waiting.length >= this.queue) throw new SsoGuardError('upstream_unavailable', 'Too many unknown Bearer tokens being checked; retry shortly');
+      if (this.waiting.length >= this.queue)
+        throw new SsoGuardError('upstream_unavailable', 'Too many unknown Bearer tokens being checked; retry shortly');
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
       this.active++;
@@ -92,7 +93,13 @@ export class CredentialCache {
    * cache does not know, from an Authorization header) passes the bounded gate: past it, an
    * `upstream_unavailable` error (503, Retry-After).
    */
-  lookup(hash: string, accessToken: string, tokenExpiresAt: number, force = false, bearer = false): Promise<CacheEntry> {
+  lookup(
+    hash: string,
+    accessToken: string,
+    tokenExpiresAt: number,
+    force = false,
+    bearer = false,
+  ): Promise<CacheEntry> {
     if (!force) {
       const hit = this.peek(hash, this.clock());
       if (hit !== undefined) return Promise.resolve(hit);
@@ -101,18 +108,30 @@ export class CredentialCache {
     return this.inflight.run(hash, () => this.fetch(hash, accessToken, tokenExpiresAt, force, bearer));
   }
 
-  private async fetch(hash: string, accessToken: string, tokenExpiresAt: number, force: boolean, bearer: boolean): Promise<CacheEntry> {
+  private async fetch(
+    hash: string,
+    accessToken: string,
+    tokenExpiresAt: number,
+    force: boolean,
+    bearer: boolean,
+  ): Promise<CacheEntry> {
     const shared = this.shared;
     if (shared !== undefined && !force) {
       // Second level: another instance may already have asked the SSO.
       const remote = await shared.get<CacheEntry>(`check:${hash}`);
       const now = this.clock();
-      if (remote !== undefined && remote.until > now && (remote.kind === 'invalid' || remote.result?.credentials !== undefined)) {
+      if (
+        remote !== undefined &&
+        remote.until > now &&
+        (remote.kind === 'invalid' || remote.result?.credentials !== undefined)
+      ) {
         debug('check_token answer from the shared store');
         return this.keep(hash, remote, now);
       }
     }
-    const result = bearer ? await this.bearerGate.run(() => this.sso.checkToken(accessToken)) : await this.sso.checkToken(accessToken);
+    const result = bearer
+      ? await this.bearerGate.run(() => this.sso.checkToken(accessToken))
+      : await this.sso.checkToken(accessToken);
     const now = this.clock();
     let entry: CacheEntry;
     if (result === undefined) {
@@ -129,7 +148,11 @@ export class CredentialCache {
   /** A valid entry: TTL = min(configured TTL, token expiry, STS token `exp`), at least a second. */
   private validEntry(result: CheckResult, tokenExpiresAt: number, now: number): CacheEntry {
     const stsExp = jwtExpiry(result.credentials.token);
-    let until = Math.min(now + this.config.cache.ttl * 1000, tokenExpiresAt, stsExp === undefined ? Infinity : stsExp * 1000);
+    let until = Math.min(
+      now + this.config.cache.ttl * 1000,
+      tokenExpiresAt,
+      stsExp === undefined ? Infinity : stsExp * 1000,
+    );
     if (until < now + MIN_TTL_MS) until = now + MIN_TTL_MS;
     return { kind: 'valid', until, result };
   }
@@ -148,7 +171,8 @@ export class CredentialCache {
 
   /** Puts an entry in the first level; with a shared store, only for `localTtl` at most. */
   private keep(hash: string, entry: CacheEntry, now: number): CacheEntry {
-    const local = this.shared === undefined ? entry : { ...entry, until: Math.min(entry.until, now + this.shared.localTtl * 1000) };
+    const local =
+      this.shared === undefined ? entry : { ...entry, until: Math.min(entry.until, now + this.shared.localTtl * 1000) };
     if (local.kind === 'valid') {
       this.negative.delete(hash);
       this.lru.set(hash, local);

@@ -61,15 +61,59 @@ export const CLASSIFICATION: readonly Row[] = Object.freeze([
   { status: [429], body: '*', retCode: '*', outcome: 'upstream_unavailable', why: 'rate limited' },
   { status: [503], body: '*', retCode: '*', outcome: 'upstream_unavailable', why: 'unavailable' },
   { status: [504], body: '*', retCode: '*', outcome: 'upstream_timeout', why: 'a gateway timed out' },
-  { status: [401], body: '*', retCode: '*', bearerInvalidToken: true, outcome: 'refused', why: 'RFC 6750 refusal of the Bearer token' },
-  { status: '2xx', body: 'JSON object', retCode: 'none', outcome: 'success', why: 'the answer (fields checked next: missing ones are a 502)' },
+  {
+    status: [401],
+    body: '*',
+    retCode: '*',
+    bearerInvalidToken: true,
+    outcome: 'refused',
+    why: 'RFC 6750 refusal of the Bearer token',
+  },
+  {
+    status: '2xx',
+    body: 'JSON object',
+    retCode: 'none',
+    outcome: 'success',
+    why: 'the answer (fields checked next: missing ones are a 502)',
+  },
   { status: '2xx/400/401', body: 'JSON object', retCode: 'refusing', outcome: 'refused', why: 'auth-class ret_code' },
-  { status: '2xx/400/401', body: 'JSON object', retCode: 'busy', outcome: 'upstream_unavailable', why: 'busy or upgrading' },
+  {
+    status: '2xx/400/401',
+    body: 'JSON object',
+    retCode: 'busy',
+    outcome: 'upstream_unavailable',
+    why: 'busy or upgrading',
+  },
   { status: '2xx/400/401', body: 'JSON object', retCode: 'server', outcome: 'upstream_error', why: 'internal error' },
-  { status: '2xx/400/401', body: 'JSON object', retCode: 'other', outcome: 'upstream_error', why: 'not about the token (format, quota, ...)' },
-  { status: '2xx/400/401', body: 'JSON object', retCode: 'malformed', outcome: 'upstream_error', why: 'not a ret_code' },
-  { status: OAUTH_ERROR_STATUSES, body: 'JSON object', retCode: 'none', error: 'refusing', outcome: 'refused', why: 'OAuth refusal of the code or token' },
-  { status: '*', body: '*', retCode: '*', outcome: 'upstream_error', why: 'anything else: other statuses (3xx, 403, 404, 405, 5xx), pages, other JSON errors' },
+  {
+    status: '2xx/400/401',
+    body: 'JSON object',
+    retCode: 'other',
+    outcome: 'upstream_error',
+    why: 'not about the token (format, quota, ...)',
+  },
+  {
+    status: '2xx/400/401',
+    body: 'JSON object',
+    retCode: 'malformed',
+    outcome: 'upstream_error',
+    why: 'not a ret_code',
+  },
+  {
+    status: OAUTH_ERROR_STATUSES,
+    body: 'JSON object',
+    retCode: 'none',
+    error: 'refusing',
+    outcome: 'refused',
+    why: 'OAuth refusal of the code or token',
+  },
+  {
+    status: '*',
+    body: '*',
+    retCode: '*',
+    outcome: 'upstream_error',
+    why: 'anything else: other statuses (3xx, 403, 404, 405, 5xx), pages, other JSON errors',
+  },
 ] satisfies Row[]);
 
 /** Reads a `ret_code`: absent, `null`, `0` and `"0"` are none; integers and digit strings by value. */
@@ -100,7 +144,8 @@ const BEARER_INVALID_TOKEN = /^\s*Bearer\b.*\berror\s*=\s*"?invalid_token"?/i;
 export function classifyRow(answer: Answer): Row {
   const { status, json } = answer;
   const rc = json === undefined ? undefined : retCodeKind(json.ret_code);
-  const error = json !== undefined && typeof json.error === 'string' && REFUSING_ERRORS.includes(json.error) ? 'refusing' : 'other';
+  const error =
+    json !== undefined && typeof json.error === 'string' && REFUSING_ERRORS.includes(json.error) ? 'refusing' : 'other';
   const bearerInvalid = answer.wwwAuthenticate !== undefined && BEARER_INVALID_TOKEN.test(answer.wwwAuthenticate);
   for (const row of CLASSIFICATION) {
     if (!statusMatches(row.status, status)) continue;
@@ -123,13 +168,23 @@ export function jsonObject(text: unknown): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 /** Classifies an HTTP answer of the SSO. */
-export function classify(res: AxiosResponse<string>): { outcome: Outcome; json: Record<string, unknown> | undefined; row: Row } {
+export function classify(res: AxiosResponse<string>): {
+  outcome: Outcome;
+  json: Record<string, unknown> | undefined;
+  row: Row;
+} {
   const json = jsonObject(res.data);
   const header = res.headers?.['www-authenticate'] as unknown;
-  const row = classifyRow({ status: res.status, json, wwwAuthenticate: typeof header === 'string' ? header : undefined });
+  const row = classifyRow({
+    status: res.status,
+    json,
+    wwwAuthenticate: typeof header === 'string' ? header : undefined,
+  });
   return { outcome: row.outcome, json, row };
 }

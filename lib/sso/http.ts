@@ -43,13 +43,28 @@ export async function send(
 ): Promise<AxiosResponse<string>> {
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    return await client.request<string>({ ...config, ...PER_REQUEST, transformResponse: [...PER_REQUEST.transformResponse], timeout: timeoutMs, signal });
+    return await client.request<string>({
+      ...config,
+      ...PER_REQUEST,
+      transformResponse: [...PER_REQUEST.transformResponse],
+      timeout: timeoutMs,
+      signal,
+    });
   } catch (err) {
     throw transportError(err, what, signal.aborted);
   }
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'ERR_SOCKET_CLOSED']);
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'EPIPE',
+  'ERR_SOCKET_CLOSED',
+]);
 
 function transportError(raw: unknown, what: string, deadlinePassed: boolean): SsoGuardError {
   const code = (raw as { code?: string } | null)?.code;

@@ -64,10 +64,14 @@ export class RefreshCoordinator {
     const known = this.outcomes.get(refreshHash);
     if (known !== undefined && known.until > now && !isOwnOutcome(known, accessToken)) {
       this.config.telemetry.refresh(known.ok ? 'adopted' : 'refused');
-      return known.ok ? Promise.resolve(known.outcome) : Promise.reject(new SsoGuardError('refresh_rejected', 'The SSO refused the refresh token'));
+      return known.ok
+        ? Promise.resolve(known.outcome)
+        : Promise.reject(new SsoGuardError('refresh_rejected', 'The SSO refused the refresh token'));
     }
     return this.inflight.run(refreshHash, () =>
-      this.shared === undefined ? this.call(refreshHash, accessToken, refreshToken) : this.coordinate(this.shared, refreshHash, accessToken, refreshToken),
+      this.shared === undefined
+        ? this.call(refreshHash, accessToken, refreshToken)
+        : this.coordinate(this.shared, refreshHash, accessToken, refreshToken),
     );
   }
 
@@ -76,7 +80,12 @@ export class RefreshCoordinator {
    * others poll for it and adopt it. A lock whose owner died expires after the SSO timeout plus a
    * second, and then another instance takes over. Without the store, refresh locally.
    */
-  private async coordinate(shared: Shared, refreshHash: string, accessToken: string, refreshToken: string): Promise<RefreshOutcome> {
+  private async coordinate(
+    shared: Shared,
+    refreshHash: string,
+    accessToken: string,
+    refreshToken: string,
+  ): Promise<RefreshOutcome> {
     const key = `refresh:${refreshHash}` as const;
     const lockTtl = this.config.httpTimeout + LOCK_MARGIN_MS;
     const deadline = performance.now() + lockTtl + this.config.httpTimeout;
@@ -87,7 +96,8 @@ export class RefreshCoordinator {
       if (lock.kind === 'unavailable') {
         // No coordination: another instance may refresh this very token meanwhile. A server-side
         // session is not refreshed at all then (its new tokens could not be stored).
-        if (this.config.session.serverSide) throw new SsoGuardError('upstream_unavailable', 'The session store is unavailable');
+        if (this.config.session.serverSide)
+          throw new SsoGuardError('upstream_unavailable', 'The session store is unavailable');
         return this.call(refreshHash, accessToken, refreshToken, false);
       }
       if (lock.kind === 'acquired') {
@@ -112,7 +122,10 @@ export class RefreshCoordinator {
   private adopt(refreshHash: string, known: Remembered): RefreshOutcome {
     debug('adopting the refresh outcome of another instance');
     this.config.telemetry.refresh(known.ok ? 'adopted' : 'refused');
-    this.outcomes.set(refreshHash, { ...known, until: this.clock() + (known.ok ? OUTCOME_TTL_MS : this.config.cache.invalidTtl * 1000) });
+    this.outcomes.set(refreshHash, {
+      ...known,
+      until: this.clock() + (known.ok ? OUTCOME_TTL_MS : this.config.cache.invalidTtl * 1000),
+    });
     if (!known.ok) throw new SsoGuardError('refresh_rejected', 'The SSO refused the refresh token');
     return known.outcome;
   }
@@ -123,7 +136,12 @@ export class RefreshCoordinator {
    * session: it becomes a 503 (session kept) and is not remembered; the next request, with the
    * store back, adopts the other instance's outcome or refreshes again.
    */
-  private async call(refreshHash: string, accessToken: string, refreshToken: string, coordinated = true): Promise<RefreshOutcome> {
+  private async call(
+    refreshHash: string,
+    accessToken: string,
+    refreshToken: string,
+    coordinated = true,
+  ): Promise<RefreshOutcome> {
     debug('refreshing');
     const started = performance.now();
     try {
@@ -140,7 +158,11 @@ export class RefreshCoordinator {
     } catch (err) {
       if (err instanceof SsoGuardError && err.code === 'refresh_rejected' && !coordinated) {
         debug('refresh refused while the store was unavailable: session kept');
-        throw new SsoGuardError('upstream_unavailable', 'The session store is unavailable; the refresh could not be coordinated', { cause: err });
+        throw new SsoGuardError(
+          'upstream_unavailable',
+          'The session store is unavailable; the refresh could not be coordinated',
+          { cause: err },
+        );
       }
       if (err instanceof SsoGuardError && err.code === 'refresh_rejected') {
         const remembered: Remembered = { ok: false, until: this.clock() + this.config.cache.invalidTtl * 1000 };
@@ -148,7 +170,10 @@ export class RefreshCoordinator {
         await this.shared?.put(`refresh:${refreshHash}`, remembered, this.config.cache.invalidTtl * 1000);
       }
       debug('refresh failed: %s', err instanceof SsoGuardError ? err.code : 'error');
-      this.config.telemetry.refresh(err instanceof SsoGuardError && err.code === 'refresh_rejected' ? 'refused' : 'failed', started);
+      this.config.telemetry.refresh(
+        err instanceof SsoGuardError && err.code === 'refresh_rejected' ? 'refused' : 'failed',
+        started,
+      );
       throw err;
     }
   }

@@ -49,10 +49,19 @@ export interface CheckResult {
 const FORM = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
 
 /** The SsoGuardError of an answer the table calls an upstream failure. Never quotes the body. */
-function upstream(outcome: Exclude<Outcome, 'success' | 'refused'>, status: number, json: Record<string, unknown> | undefined, what: string): SsoGuardError {
+function upstream(
+  outcome: Exclude<Outcome, 'success' | 'refused'>,
+  status: number,
+  json: Record<string, unknown> | undefined,
+  what: string,
+): SsoGuardError {
   const rc = json === undefined ? 'none' : retCodeKind(json.ret_code);
   const detail =
-    json === undefined ? `answered with non-JSON (HTTP ${status})` : rc !== 'none' && rc !== 'malformed' ? `answered ret_code ${Number(json.ret_code)} (HTTP ${status})` : `failed (HTTP ${status})`;
+    json === undefined
+      ? `answered with non-JSON (HTTP ${status})`
+      : rc !== 'none' && rc !== 'malformed'
+        ? `answered ret_code ${Number(json.ret_code)} (HTTP ${status})`
+        : `failed (HTTP ${status})`;
   if (outcome === 'upstream_timeout') return new SsoGuardError(outcome, `${what} timed out (HTTP ${status})`);
   if (outcome === 'upstream_unavailable') return new SsoGuardError(outcome, `${what} is unavailable: ${detail}`);
   return new SsoGuardError(outcome, `${what} ${detail}`);
@@ -61,7 +70,8 @@ function upstream(outcome: Exclude<Outcome, 'success' | 'refused'>, status: numb
 /** Why an answer was a refusal, for the error message (status and ret_code or error; never free text). */
 function refusalReason(status: number, json: Record<string, unknown> | undefined): string {
   if (json !== undefined && retCodeKind(json.ret_code) === 'refusing') return `ret_code ${Number(json.ret_code)}`;
-  if (json !== undefined && typeof json.error === 'string' && REFUSING_ERRORS.includes(json.error)) return `HTTP ${status} ${json.error}`;
+  if (json !== undefined && typeof json.error === 'string' && REFUSING_ERRORS.includes(json.error))
+    return `HTTP ${status} ${json.error}`;
   return `HTTP ${status}`;
 }
 
@@ -85,7 +95,15 @@ function checkResult(b: Record<string, unknown>): CheckResult | undefined {
   const accessKey = str(b.access_key);
   const secretKey = str(b.secret_key);
   const token = str(b.token);
-  if (accessKey === undefined || secretKey === undefined || token === undefined || user === null || typeof user !== 'object' || Array.isArray(user)) return undefined;
+  if (
+    accessKey === undefined ||
+    secretKey === undefined ||
+    token === undefined ||
+    user === null ||
+    typeof user !== 'object' ||
+    Array.isArray(user)
+  )
+    return undefined;
   return { user: user as SsoUser, credentials: { accessKey, secretKey, token } };
 }
 
@@ -93,12 +111,14 @@ function checkResult(b: Record<string, unknown>): CheckResult | undefined {
 function tokenSet(body: Record<string, unknown>, what: string): TokenSet {
   const at = str(body.access_token);
   const accessToken = at !== undefined && bearerSafe(at) ? at : undefined;
-  const expiresIn = typeof body.expires_in === 'string' && /^\d+$/.test(body.expires_in) ? Number(body.expires_in) : body.expires_in;
+  const expiresIn =
+    typeof body.expires_in === 'string' && /^\d+$/.test(body.expires_in) ? Number(body.expires_in) : body.expires_in;
   if (accessToken === undefined || typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
     throw new SsoGuardError('upstream_error', `${what} answered without a valid access_token/expires_in`);
   }
   const rt = body.refresh_token;
-  if (rt !== undefined && rt !== null && str(rt) === undefined) throw new SsoGuardError('upstream_error', `${what} answered with a malformed refresh_token`);
+  if (rt !== undefined && rt !== null && str(rt) === undefined)
+    throw new SsoGuardError('upstream_error', `${what} answered with a malformed refresh_token`);
   return { accessToken, refreshToken: str(rt), expiresIn, tokenType: str(body.token_type) ?? 'Bearer' };
 }
 
@@ -113,7 +133,12 @@ export class SsoClient {
   /** The URL the browser is sent to for sign-in. */
   authorizeUrl(state: string): string {
     // The protected parameters first; authorizationParams cannot name them (refused at construction).
-    const q = new URLSearchParams({ client_id: this.config.clientId, state, response_type: 'code', redirect_uri: this.config.callbackUrl });
+    const q = new URLSearchParams({
+      client_id: this.config.clientId,
+      state,
+      response_type: 'code',
+      redirect_uri: this.config.callbackUrl,
+    });
     for (const [name, value] of Object.entries(this.config.authorizationParams)) q.append(name, value);
     return `${this.config.ssoBaseUrl}/sso/oauth2/?${q.toString()}`;
   }
@@ -122,9 +147,20 @@ export class SsoClient {
    * One SSO call, classified by the table in classify.ts: resolves the JSON body of a success or
    * `{ refused }` for a definitive refusal; throws the upstream error of anything else.
    */
-  private async post(path: string, what: string, form: Record<string, string>, bearer?: string): Promise<{ refused: string } | { body: Record<string, unknown> }> {
-    const headers: Record<string, string> = bearer === undefined ? FORM : { ...FORM, authorization: `Bearer ${bearer}` };
-    const res = await send(this.http, { method: 'POST', url: `${this.config.ssoBaseUrl}${path}`, headers, data: new URLSearchParams(form).toString() }, this.config.httpTimeout, what);
+  private async post(
+    path: string,
+    what: string,
+    form: Record<string, string>,
+    bearer?: string,
+  ): Promise<{ refused: string } | { body: Record<string, unknown> }> {
+    const headers: Record<string, string> =
+      bearer === undefined ? FORM : { ...FORM, authorization: `Bearer ${bearer}` };
+    const res = await send(
+      this.http,
+      { method: 'POST', url: `${this.config.ssoBaseUrl}${path}`, headers, data: new URLSearchParams(form).toString() },
+      this.config.httpTimeout,
+      what,
+    );
     this.config.telemetry.httpStatus(res.status);
     const { outcome, json } = classify(res);
     debug('%s -> HTTP %d: %s', what, res.status, outcome);
@@ -148,13 +184,18 @@ export class SsoClient {
     };
     if (this.config.tokenIssuer !== undefined) form.token_issuer = this.config.tokenIssuer;
     const answer = await this.post('/sso/token/', 'SSO token endpoint', form);
-    if ('refused' in answer) throw new SsoGuardError('code_rejected', `The SSO refused the authorization code (${answer.refused})`);
+    if ('refused' in answer)
+      throw new SsoGuardError('code_rejected', `The SSO refused the authorization code (${answer.refused})`);
     return tokenSet(answer.body, 'SSO token endpoint');
   }
 
   /** Checks an access token. `undefined` means the SSO says the token is not valid. */
   checkToken(accessToken: string): Promise<CheckResult | undefined> {
-    return this.config.telemetry.sso('check_token', () => this.check(accessToken), (result) => result === undefined);
+    return this.config.telemetry.sso(
+      'check_token',
+      () => this.check(accessToken),
+      (result) => result === undefined,
+    );
   }
 
   private async check(accessToken: string): Promise<CheckResult | undefined> {
@@ -164,7 +205,8 @@ export class SsoClient {
     const answer = await this.post('/sso/check_token/', 'SSO check_token', form, accessToken);
     if ('refused' in answer) return undefined;
     const result = checkResult(answer.body);
-    if (result === undefined) throw new SsoGuardError('upstream_error', 'SSO check_token answered without access_key/secret_key/token/user');
+    if (result === undefined)
+      throw new SsoGuardError('upstream_error', 'SSO check_token answered without access_key/secret_key/token/user');
     return result;
   }
 
@@ -174,8 +216,14 @@ export class SsoClient {
   }
 
   private async refreshNow(accessToken: string, refreshToken: string): Promise<TokenSet> {
-    const answer = await this.post('/sso/refresh_token/', 'SSO refresh_token', { grant_type: 'refresh_token', refresh_token: refreshToken }, accessToken);
-    if ('refused' in answer) throw new SsoGuardError('refresh_rejected', `The SSO refused the refresh token (${answer.refused})`);
+    const answer = await this.post(
+      '/sso/refresh_token/',
+      'SSO refresh_token',
+      { grant_type: 'refresh_token', refresh_token: refreshToken },
+      accessToken,
+    );
+    if ('refused' in answer)
+      throw new SsoGuardError('refresh_rejected', `The SSO refused the refresh token (${answer.refused})`);
     const tokens = tokenSet(answer.body, 'SSO refresh_token');
     // Some SSO versions answer a refresh with the check_token fields too: the caller seeds its
     // cache with them instead of asking check_token. Only a complete set counts (with

@@ -30,17 +30,27 @@ export function resolveTokenIssuer(value: unknown): TokenIssuer | undefined {
  */
 export function resolveAuthorizationParams(value: unknown): Readonly<Record<string, string>> {
   if (value === undefined) return Object.freeze({});
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) {
-    throw invalid(`"authorizationParams" must be an object of parameter names to string values; received ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`);
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    Array.isArray(value) ||
+    Object.getPrototypeOf(value) !== Object.prototype
+  ) {
+    throw invalid(
+      `"authorizationParams" must be an object of parameter names to string values; received ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`,
+    );
   }
   const out: Record<string, string> = {};
   for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
     const shown = JSON.stringify(name.slice(0, 40));
     if (name === '') throw invalid('"authorizationParams" cannot have an empty parameter name');
     if ((PROTECTED_AUTHORIZATION_PARAMS as readonly string[]).includes(name.toLowerCase())) {
-      throw invalid(`"authorizationParams" cannot set ${shown}: ${PROTECTED_AUTHORIZATION_PARAMS.join(', ')} are set by the middleware`);
+      throw invalid(
+        `"authorizationParams" cannot set ${shown}: ${PROTECTED_AUTHORIZATION_PARAMS.join(', ')} are set by the middleware`,
+      );
     }
-    if (typeof v !== 'string') throw invalid(`"authorizationParams[${shown}]" must be a string; received ${v === null ? 'null' : typeof v}`);
+    if (typeof v !== 'string')
+      throw invalid(`"authorizationParams[${shown}]" must be a string; received ${v === null ? 'null' : typeof v}`);
     out[name] = v;
   }
   return Object.freeze(out);

@@ -8,13 +8,23 @@ const debug = createDebug('express-sso-guard:store');
 /** The part of a node-redis (v4+) client we use. */
 interface NodeRedisLike {
   sendCommand(args: string[]): Promise<unknown>;
-  duplicate(): NodeRedisLike & { connect(): Promise<unknown>; subscribe(channel: string, listener: (message: string) => void): Promise<unknown>; quit?(): Promise<unknown>; destroy?(): void; on(event: 'error' | 'ready', listener: (err: Error) => void): unknown };
+  duplicate(): NodeRedisLike & {
+    connect(): Promise<unknown>;
+    subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+    quit?(): Promise<unknown>;
+    destroy?(): void;
+    on(event: 'error' | 'ready', listener: (err: Error) => void): unknown;
+  };
 }
 
 /** The part of an ioredis client we use. */
 interface IoRedisLike {
   call(command: string, ...args: string[]): Promise<unknown>;
-  duplicate(): IoRedisLike & { subscribe(channel: string): Promise<unknown>; on(event: string, listener: (...args: never[]) => void): unknown; disconnect(): void };
+  duplicate(): IoRedisLike & {
+    subscribe(channel: string): Promise<unknown>;
+    on(event: string, listener: (...args: never[]) => void): unknown;
+    disconnect(): void;
+  };
 }
 
 /** Options of {@link redisStore}. */
@@ -37,7 +47,10 @@ function isIoRedis(c: unknown): c is IoRedisLike {
 }
 
 function isNodeRedis(c: unknown): c is NodeRedisLike {
-  return typeof (c as NodeRedisLike | null)?.sendCommand === 'function' && typeof (c as NodeRedisLike).duplicate === 'function';
+  return (
+    typeof (c as NodeRedisLike | null)?.sendCommand === 'function' &&
+    typeof (c as NodeRedisLike).duplicate === 'function'
+  );
 }
 
 /**
@@ -46,15 +59,29 @@ function isNodeRedis(c: unknown): c is NodeRedisLike {
  * encrypted by express-sso-guard before they reach it.
  */
 export function redisStore(options: RedisStoreOptions): SsoStore & SsoStoreTuning {
-  if (options === null || typeof options !== 'object') throw new SsoGuardError('invalid_option', '"redisStore" options must be an object { client, prefix? }');
+  if (options === null || typeof options !== 'object')
+    throw new SsoGuardError('invalid_option', '"redisStore" options must be an object { client, prefix? }');
   const { client, prefix = 'sso-guard:', timeout, localTtl } = options;
   refuseUnknown(options, ['client', 'prefix', 'timeout', 'localTtl'], 'redisStore');
-  if (typeof prefix !== 'string') throw new SsoGuardError('invalid_option', `"redisStore.prefix" must be a string; received ${typeof prefix}`);
-  if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0)) throw new SsoGuardError('invalid_option', `"redisStore.timeout" must be a positive number of milliseconds; received ${String(timeout)}`);
-  if (localTtl !== undefined && !(typeof localTtl === 'number' && localTtl > 0)) throw new SsoGuardError('invalid_option', `"redisStore.localTtl" must be a positive number of seconds; received ${String(localTtl)}`);
+  if (typeof prefix !== 'string')
+    throw new SsoGuardError('invalid_option', `"redisStore.prefix" must be a string; received ${typeof prefix}`);
+  if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0))
+    throw new SsoGuardError(
+      'invalid_option',
+      `"redisStore.timeout" must be a positive number of milliseconds; received ${String(timeout)}`,
+    );
+  if (localTtl !== undefined && !(typeof localTtl === 'number' && localTtl > 0))
+    throw new SsoGuardError(
+      'invalid_option',
+      `"redisStore.localTtl" must be a positive number of seconds; received ${String(localTtl)}`,
+    );
 
   let send: (args: string[]) => Promise<unknown>;
-  let openSubscriber: (channel: string, listener: (message: string) => void, onResubscribed: () => void) => Promise<() => Promise<void>>;
+  let openSubscriber: (
+    channel: string,
+    listener: (message: string) => void,
+    onResubscribed: () => void,
+  ) => Promise<() => Promise<void>>;
   if (isIoRedis(client)) {
     send = ([command, ...args]) => client.call(command!, ...args);
     openSubscriber = async (channel, listener, onResubscribed) => {

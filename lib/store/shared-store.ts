@@ -25,13 +25,15 @@ export interface StoreStats {
 }
 
 /** The result of {@link Shared.lock}. */
-export type LockResult = { readonly kind: 'acquired'; readonly owner: string } | { readonly kind: 'held' } | { readonly kind: 'unavailable' };
+export type LockResult =
+  { readonly kind: 'acquired'; readonly owner: string } | { readonly kind: 'held' } | { readonly kind: 'unavailable' };
 
 /**
  * Messages between instances over the store's pub/sub channel; `resync` is local: the
  * subscription was lost and restored, so messages may have been missed meanwhile.
  */
-export type SharedEvent = { kind: 'revoke'; sessionId: string; until: number } | { kind: 'drop'; hash: string } | { kind: 'resync' };
+export type SharedEvent =
+  { kind: 'revoke'; sessionId: string; until: number } | { kind: 'drop'; hash: string } | { kind: 'resync' };
 
 /** What a sealed store value is for; the first segment of its key. */
 export type StorePurpose = 'check' | 'session' | 'refresh' | 'revoked';
@@ -75,7 +77,11 @@ export class Shared {
     },
   }))(this.queue);
 
-  constructor(private readonly store: SsoStore & SsoStoreTuning, secrets: readonly string[], private readonly telemetry?: Telemetry) {
+  constructor(
+    private readonly store: SsoStore & SsoStoreTuning,
+    secrets: readonly string[],
+    private readonly telemetry?: Telemetry,
+  ) {
     this.sealer = new Sealer(secrets, 'store');
     this.timeout = store.timeout ?? 250;
     this.localTtl = store.localTtl ?? 30;
@@ -159,7 +165,9 @@ export class Shared {
       }
       // A deletion or an event matters as long as any session could: keep it up to a day.
       const deadline = now + 86_400_000;
-      return 'delete' in w ? { deadline, attempt: () => this.delete(w.delete) } : { deadline, attempt: () => this.publish(w.publish) };
+      return 'delete' in w
+        ? { deadline, attempt: () => this.delete(w.delete) }
+        : { deadline, attempt: () => this.publish(w.publish) };
     });
     return this.queue.add(queued);
   }
@@ -196,7 +204,8 @@ export class Shared {
       .subscribe(
         (msg) => {
           const [kind, a, b] = msg.split(' ');
-          if (kind === 'r' && a && b && Number.isFinite(Number(b))) listener({ kind: 'revoke', sessionId: a, until: Number(b) });
+          if (kind === 'r' && a && b && Number.isFinite(Number(b)))
+            listener({ kind: 'revoke', sessionId: a, until: Number(b) });
           else if (kind === 'd' && a) listener({ kind: 'drop', hash: a });
         },
         () => {

@@ -16,7 +16,10 @@ export function loadApi(): Api | undefined {
   try {
     // CommonJS (and jest) have `require` and `__filename`; an ES module build has neither (its
     // bundler's `require` stand-in only throws), so it resolves from the working directory.
-    const load = typeof __filename === 'string' && typeof require === 'function' ? require : createRequire(path.join(process.cwd(), 'index.js'));
+    const load =
+      typeof __filename === 'string' && typeof require === 'function'
+        ? require
+        : createRequire(path.join(process.cwd(), 'index.js'));
     const api = load('@opentelemetry/api') as Api;
     return typeof api?.metrics?.getMeter === 'function' && typeof api.trace?.getTracer === 'function' ? api : undefined;
   } catch {

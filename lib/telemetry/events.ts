@@ -70,13 +70,20 @@ type EventName = (typeof EVENT_NAMES)[number];
 type Payload<K extends EventName> = Parameters<NonNullable<SsoGuardEvents[K]>>[0];
 
 /** Calls a listener, if any, and keeps its failure (thrown or rejected) away from the caller. */
-export function emit<K extends EventName>(events: SsoGuardEvents, logger: SsoGuardLogger, name: K, payload: Payload<K>): void {
+export function emit<K extends EventName>(
+  events: SsoGuardEvents,
+  logger: SsoGuardLogger,
+  name: K,
+  payload: Payload<K>,
+): void {
   const listener = events[name] as ((e: Payload<K>) => unknown) | undefined;
   if (listener === undefined) return;
-  const failed = (err: unknown): void => logger.error(`"${name}" listener failed: ${err instanceof Error ? err.message : String(err)}`);
+  const failed = (err: unknown): void =>
+    logger.error(`"${name}" listener failed: ${err instanceof Error ? err.message : String(err)}`);
   try {
     const result = listener(Object.freeze(payload) as Payload<K>);
-    if (result !== null && typeof (result as Promise<unknown>)?.then === 'function') (result as Promise<unknown>).then(undefined, failed);
+    if (result !== null && typeof (result as Promise<unknown>)?.then === 'function')
+      (result as Promise<unknown>).then(undefined, failed);
   } catch (err) {
     failed(err);
   }

@@ -1,6 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import { loadApi, type Api } from './api';
-import { emit, type CacheResult, type RefreshOutcome, type SessionEndReason, type SsoEndpoint, type SsoGuardEvents, type SsoOutcome } from './events';
+import {
+  emit,
+  type CacheResult,
+  type RefreshOutcome,
+  type SessionEndReason,
+  type SsoEndpoint,
+  type SsoGuardEvents,
+  type SsoOutcome,
+} from './events';
 import { safeLogger, type SsoGuardLogger } from './logger';
 import { ATTRIBUTES as A, DURATION_BUCKETS, INSTRUMENTS, METER_NAME } from './names';
 
@@ -23,7 +31,9 @@ const PLAIN_NAME = /^[A-Za-z][A-Za-z0-9_]{0,99}$/;
 
 /** Frozen attribute sets, built once so recording allocates nothing. */
 function table<K extends string>(keys: readonly K[], attr: string): Readonly<Record<K, Attrs>> {
-  return Object.freeze(Object.fromEntries(keys.map((k) => [k, Object.freeze({ [attr]: k })])) as unknown as Record<K, Attrs>);
+  return Object.freeze(
+    Object.fromEntries(keys.map((k) => [k, Object.freeze({ [attr]: k })])) as unknown as Record<K, Attrs>,
+  );
 }
 
 /** The outcome an SsoGuardError stands for (by its stable code). */
@@ -62,7 +72,10 @@ export class Telemetry {
   private readonly cloudDuration: Histogram = NOOP;
   private readonly cacheAttrs = table<CacheResult>(['hit', 'miss', 'coalesced'], A.result);
   private readonly refreshAttrs = table<RefreshOutcome>(['refreshed', 'adopted', 'refused', 'failed'], A.outcome);
-  private readonly endAttrs = table<SessionEndReason>(['logout', 'refused', 'expired', 'lifetime', 'revoked', 'not_found'], A.reason);
+  private readonly endAttrs = table<SessionEndReason>(
+    ['logout', 'refused', 'expired', 'lifetime', 'revoked', 'not_found'],
+    A.reason,
+  );
   private readonly ssoAttrs: Readonly<Record<SsoEndpoint, Readonly<Record<SsoOutcome, Attrs>>>>;
   private readonly ssoSpanAttrs: Readonly<Record<SsoEndpoint, Attrs>>;
   private readonly ssoHost: string | undefined;
@@ -76,22 +89,45 @@ export class Telemetry {
     this.ssoHost = options.ssoHost;
     this.ssoAttrs = Object.freeze(
       Object.fromEntries(
-        SSO_ENDPOINTS.map((e) => [e, Object.freeze(Object.fromEntries(SSO_OUTCOMES.map((o) => [o, Object.freeze({ [A.ssoEndpoint]: e, [A.ssoOutcome]: o })])))]),
+        SSO_ENDPOINTS.map((e) => [
+          e,
+          Object.freeze(
+            Object.fromEntries(SSO_OUTCOMES.map((o) => [o, Object.freeze({ [A.ssoEndpoint]: e, [A.ssoOutcome]: o })])),
+          ),
+        ]),
       ) as unknown as Record<SsoEndpoint, Record<SsoOutcome, Attrs>>,
     );
     this.ssoSpanAttrs = Object.freeze(
-      Object.fromEntries(SSO_ENDPOINTS.map((e) => [e, Object.freeze({ [A.ssoEndpoint]: e, ...(this.ssoHost === undefined ? {} : { [A.serverAddress]: this.ssoHost }) })])) as unknown as Record<SsoEndpoint, Attrs>,
+      Object.fromEntries(
+        SSO_ENDPOINTS.map((e) => [
+          e,
+          Object.freeze({
+            [A.ssoEndpoint]: e,
+            ...(this.ssoHost === undefined ? {} : { [A.serverAddress]: this.ssoHost }),
+          }),
+        ]),
+      ) as unknown as Record<SsoEndpoint, Attrs>,
     );
     if (api === undefined) return;
     const meter = api.metrics.getMeter(METER_NAME);
     const seconds = { unit: 's', advice: { explicitBucketBoundaries: DURATION_BUCKETS } };
-    this.ssoDuration = meter.createHistogram(INSTRUMENTS.ssoDuration, { description: 'Duration of SSO calls', ...seconds });
-    this.cacheCounter = meter.createCounter(INSTRUMENTS.checkTokenCache, { description: 'check_token lookups by how they were answered' });
+    this.ssoDuration = meter.createHistogram(INSTRUMENTS.ssoDuration, {
+      description: 'Duration of SSO calls',
+      ...seconds,
+    });
+    this.cacheCounter = meter.createCounter(INSTRUMENTS.checkTokenCache, {
+      description: 'check_token lookups by how they were answered',
+    });
     this.refreshCounter = meter.createCounter(INSTRUMENTS.refresh, { description: 'Session refreshes by outcome' });
     this.started = meter.createCounter(INSTRUMENTS.sessionStarted, { description: 'Sessions started (sign-ins)' });
     this.ended = meter.createCounter(INSTRUMENTS.sessionEnded, { description: 'Sessions ended, by reason' });
-    this.fallback = meter.createCounter(INSTRUMENTS.storeFallback, { description: 'Shared store calls that failed and fell back to in-process behaviour' });
-    this.cloudDuration = meter.createHistogram(INSTRUMENTS.cloudDuration, { description: 'Duration of cloud API calls', ...seconds });
+    this.fallback = meter.createCounter(INSTRUMENTS.storeFallback, {
+      description: 'Shared store calls that failed and fell back to in-process behaviour',
+    });
+    this.cloudDuration = meter.createHistogram(INSTRUMENTS.cloudDuration, {
+      description: 'Duration of cloud API calls',
+      ...seconds,
+    });
   }
 
   /** Whether a listener of `name` is set (the callback then fetches the user for the event). */
@@ -124,7 +160,13 @@ export class Telemetry {
         const code = String((failure as { code?: unknown } | null)?.code ?? 'error');
         const message = failure instanceof Error ? failure.message : 'SSO call failed';
         this.log.warn(`SSO ${endpoint} failed (${code}): ${message}`);
-        emit(this.events, this.log, 'ssoError', { endpoint, outcome, code, message, durationMs: Math.round(seconds * 1000) });
+        emit(this.events, this.log, 'ssoError', {
+          endpoint,
+          outcome,
+          code,
+          message,
+          durationMs: Math.round(seconds * 1000),
+        });
       }
     }
   }
@@ -178,7 +220,10 @@ export class Telemetry {
     // Only a plain API action name becomes a span name or attribute; anything else is refused by the client.
     const name = typeof action === 'string' && PLAIN_NAME.test(action) ? action : 'invalid';
     const start = performance.now();
-    const span = this.startSpan(`cloud ${name}`, host === undefined ? { [A.cloudAction]: name } : { [A.cloudAction]: name, [A.serverAddress]: host });
+    const span = this.startSpan(
+      `cloud ${name}`,
+      host === undefined ? { [A.cloudAction]: name } : { [A.cloudAction]: name, [A.serverAddress]: host },
+    );
     let outcome: CloudOutcome = 'error';
     let failure: unknown;
     try {
@@ -187,11 +232,21 @@ export class Telemetry {
       return result;
     } catch (err) {
       const code = (err as { code?: unknown } | null)?.code;
-      outcome = code === 'cloud_api_error' ? 'api_error' : code === 'upstream_timeout' ? 'timeout' : code === 'upstream_unavailable' ? 'unavailable' : 'error';
+      outcome =
+        code === 'cloud_api_error'
+          ? 'api_error'
+          : code === 'upstream_timeout'
+            ? 'timeout'
+            : code === 'upstream_unavailable'
+              ? 'unavailable'
+              : 'error';
       failure = err;
       throw err;
     } finally {
-      this.cloudDuration.record((performance.now() - start) / 1000, { [A.cloudAction]: name, [A.cloudOutcome]: outcome });
+      this.cloudDuration.record((performance.now() - start) / 1000, {
+        [A.cloudAction]: name,
+        [A.cloudOutcome]: outcome,
+      });
       this.endSpan(span, A.cloudOutcome, outcome, failure);
     }
   }
@@ -199,7 +254,9 @@ export class Telemetry {
   private startSpan(name: string, attributes: Attrs): Span | undefined {
     const api = this.api;
     if (api === undefined) return undefined;
-    return api.trace.getTracer(METER_NAME).startSpan(name, { kind: api.SpanKind.CLIENT, attributes }, api.context.active());
+    return api.trace
+      .getTracer(METER_NAME)
+      .startSpan(name, { kind: api.SpanKind.CLIENT, attributes }, api.context.active());
   }
 
   private within<T>(span: Span | undefined, call: () => Promise<T>): Promise<T> {
@@ -214,7 +271,10 @@ export class Telemetry {
     if (failure !== undefined && outcome !== 'refused') {
       span.setAttribute(A.errorType, String((failure as { code?: unknown } | null)?.code ?? 'error'));
       // The message is ours and secret-free (SsoGuardError); never recordException (stacks, causes).
-      span.setStatus({ code: this.api!.SpanStatusCode.ERROR, message: failure instanceof Error ? failure.message : undefined });
+      span.setStatus({
+        code: this.api!.SpanStatusCode.ERROR,
+        message: failure instanceof Error ? failure.message : undefined,
+      });
     }
     span.end();
   }

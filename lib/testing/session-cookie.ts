@@ -22,17 +22,36 @@ export interface SessionCookieOptions {
  * Cookie sessions only (not `session.serverSide`).
  */
 export function sessionCookie(tokens: IssuedTokens, options: SessionCookieOptions): string {
-  if (tokens === null || typeof tokens !== 'object' || typeof tokens.access_token !== 'string' || tokens.access_token === '') {
-    throw new SsoGuardError('invalid_option', 'sessionCookie(): "tokens" must be what emulator.issueTokens() returns ({ access_token, expires_in, token_type, refresh_token? })');
+  if (
+    tokens === null ||
+    typeof tokens !== 'object' ||
+    typeof tokens.access_token !== 'string' ||
+    tokens.access_token === ''
+  ) {
+    throw new SsoGuardError(
+      'invalid_option',
+      'sessionCookie(): "tokens" must be what emulator.issueTokens() returns ({ access_token, expires_in, token_type, refresh_token? })',
+    );
   }
   if (typeof tokens.expires_in !== 'number' || !Number.isFinite(tokens.expires_in) || tokens.expires_in <= 0) {
-    throw new SsoGuardError('invalid_option', 'sessionCookie(): "tokens.expires_in" must be a positive number of seconds');
+    throw new SsoGuardError(
+      'invalid_option',
+      'sessionCookie(): "tokens.expires_in" must be a positive number of seconds',
+    );
   }
   const { secret, name, now = Date.now() } = options ?? ({} as SessionCookieOptions);
-  if (!Number.isFinite(now)) throw new SsoGuardError('invalid_option', 'sessionCookie(): "now" must be milliseconds since the epoch');
+  if (!Number.isFinite(now))
+    throw new SsoGuardError('invalid_option', 'sessionCookie(): "now" must be milliseconds since the epoch');
   // The app's own validation of `secret` and `session.name`; the other values only satisfy it.
   const config = resolveConfig(
-    { ssoBaseUrl: 'http://sso.invalid', appBaseUrl: 'http://app.invalid', clientId: 'test', clientSecret: 'test', secret, session: name === undefined ? {} : { name } },
+    {
+      ssoBaseUrl: 'http://sso.invalid',
+      appBaseUrl: 'http://app.invalid',
+      clientId: 'test',
+      clientSecret: 'test',
+      secret,
+      session: name === undefined ? {} : { name },
+    },
     {},
   );
   const nowSec = Math.floor(now / 1000);

@@ -1,4 +1,13 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, timingSafeEqual, type KeyObject, createSecretKey } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+  type KeyObject,
+  createSecretKey,
+} from 'node:crypto';
 
 /** What a key is used for; each purpose gets its own HKDF-derived key so one can never open another's data. */
 export type KeyPurpose = 'session' | 'transaction' | 'store';
@@ -73,7 +82,9 @@ export class Sealer {
     const key = this.byKid.get(buf.readUInt32BE(1));
     if (key === undefined) return undefined;
     try {
-      const decipher = createDecipheriv('aes-256-gcm', key.key, buf.subarray(HEADER, HEADER + IV_LENGTH), { authTagLength: TAG_LENGTH });
+      const decipher = createDecipheriv('aes-256-gcm', key.key, buf.subarray(HEADER, HEADER + IV_LENGTH), {
+        authTagLength: TAG_LENGTH,
+      });
       decipher.setAAD(aad(buf.subarray(0, HEADER), context));
       decipher.setAuthTag(buf.subarray(buf.length - TAG_LENGTH));
       const out = decipher.update(buf.subarray(HEADER + IV_LENGTH, buf.length - TAG_LENGTH), undefined, 'utf8');
@@ -113,7 +124,9 @@ export function jwtExpiry(token: string): number | undefined {
   const second = token.indexOf('.', first + 1);
   if (first < 1 || second < 0) return undefined;
   try {
-    const claims = JSON.parse(Buffer.from(token.slice(first + 1, second), 'base64url').toString('utf8')) as { exp?: unknown };
+    const claims = JSON.parse(Buffer.from(token.slice(first + 1, second), 'base64url').toString('utf8')) as {
+      exp?: unknown;
+    };
     return typeof claims.exp === 'number' && Number.isFinite(claims.exp) ? claims.exp : undefined;
   } catch {
     return undefined;

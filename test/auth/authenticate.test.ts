@@ -20,7 +20,11 @@ describe('Authenticator: the hot path', () => {
   it('ends a session whose rolling lifetime is over', async () => {
     const w = authWorld();
     const cookie = w.cookieOf(w.session({ touchedAt: w.nowSec() - w.config.session.rollingDuration }));
-    expect(await w.authenticator.run(cookie, undefined)).toMatchObject({ result: undefined, reason: 'ended', setCookie: [expect.stringMatching(/Max-Age=0/)] });
+    expect(await w.authenticator.run(cookie, undefined)).toMatchObject({
+      result: undefined,
+      reason: 'ended',
+      setCookie: [expect.stringMatching(/Max-Age=0/)],
+    });
   });
 });
 
@@ -50,7 +54,11 @@ describe('Authenticator: early refresh failure', () => {
     const w = authWorld();
     const cookie = w.cookieOf(w.session({ expiresAt: w.nowSec() - 1 }));
     w.sso.refreshAnswer = upstreamDown;
-    expect(await w.authenticator.run(cookie, undefined)).toMatchObject({ result: undefined, setCookie: undefined, error: { code: 'upstream_unavailable' } });
+    expect(await w.authenticator.run(cookie, undefined)).toMatchObject({
+      result: undefined,
+      setCookie: undefined,
+      error: { code: 'upstream_unavailable' },
+    });
     expect(w.sso.checks).toBe(0);
   });
 
@@ -65,17 +73,28 @@ describe('Authenticator: early refresh failure', () => {
 describe('Authenticator: rejected token, then refresh', () => {
   it('refreshes once when check_token rejects a token outside its refresh window, and writes the new session', async () => {
     const w = authWorld();
-    w.sso.check = async (token) => (token === 'at-1' ? undefined : { user: { user_id: `u-${token}` }, credentials: { accessKey: 'AK', secretKey: 'SK', token: 'e30.e30.sig' } });
+    w.sso.check = async (token) =>
+      token === 'at-1'
+        ? undefined
+        : { user: { user_id: `u-${token}` }, credentials: { accessKey: 'AK', secretKey: 'SK', token: 'e30.e30.sig' } };
     const outcome = await w.authenticator.run(w.cookieOf(w.session()), undefined);
     expect(outcome.result?.user.user_id).toBe('u-at-from-rt-1');
-    expect(w.sessionIn(outcome.setCookie)).toMatchObject({ id: 'sid-1', accessToken: 'at-from-rt-1', refreshToken: 'rt-1+', touchedAt: w.nowSec() });
+    expect(w.sessionIn(outcome.setCookie)).toMatchObject({
+      id: 'sid-1',
+      accessToken: 'at-from-rt-1',
+      refreshToken: 'rt-1+',
+      touchedAt: w.nowSec(),
+    });
     expect([w.sso.checks, w.sso.refreshes]).toEqual([2, 1]);
   });
 
   it('ends the session when the refreshed token is rejected too', async () => {
     const w = authWorld();
     w.sso.check = async () => undefined;
-    expect(await w.authenticator.run(w.cookieOf(w.session()), undefined)).toMatchObject({ result: undefined, reason: 'ended' });
+    expect(await w.authenticator.run(w.cookieOf(w.session()), undefined)).toMatchObject({
+      result: undefined,
+      reason: 'ended',
+    });
     expect(w.sso.refreshes).toBe(1);
   });
 
@@ -83,7 +102,10 @@ describe('Authenticator: rejected token, then refresh', () => {
     const w = authWorld();
     w.sso.check = async () => undefined;
     const { refreshToken: _none, ...noRefresh } = w.session();
-    expect(await w.authenticator.run(w.cookieOf(noRefresh), undefined)).toMatchObject({ result: undefined, reason: 'ended' });
+    expect(await w.authenticator.run(w.cookieOf(noRefresh), undefined)).toMatchObject({
+      result: undefined,
+      reason: 'ended',
+    });
     expect(w.sso.refreshes).toBe(0);
   });
 });
@@ -92,7 +114,11 @@ describe('Authenticator: store down', () => {
   it('answers 503 for a server-side session missing from the first level, and keeps the cookie', async () => {
     const w = authWorld({ store: downStore(), serverSide: true });
     const outcome = await w.authenticator.run(w.cookieOf(w.session()), undefined);
-    expect(outcome).toMatchObject({ result: undefined, setCookie: undefined, error: { code: 'upstream_unavailable', status: 503 } });
+    expect(outcome).toMatchObject({
+      result: undefined,
+      setCookie: undefined,
+      error: { code: 'upstream_unavailable', status: 503 },
+    });
     expect(w.sso.checks).toBe(0);
   });
 
@@ -117,7 +143,13 @@ describe('Authenticator: store down', () => {
 describe('CredentialRenewal.recheck', () => {
   it('renews the session when the forced recheck rejects the token, and returns the new cookie', async () => {
     const w = authWorld();
-    w.sso.check = async (token) => (token === 'at-1' ? undefined : { user: { user_id: `u-${token}` }, credentials: { accessKey: 'AK2', secretKey: 'SK2', token: 'e30.e30.sig' } });
+    w.sso.check = async (token) =>
+      token === 'at-1'
+        ? undefined
+        : {
+            user: { user_id: `u-${token}` },
+            credentials: { accessKey: 'AK2', secretKey: 'SK2', token: 'e30.e30.sig' },
+          };
     const s = w.session();
     const answer = await w.renewal.recheck(s.accessToken, s, []);
     expect(answer.result.credentials.accessKey).toBe('AK2');

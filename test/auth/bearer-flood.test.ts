@@ -40,7 +40,9 @@ describe('Bearer mode: unknown tokens', () => {
     const { cookie } = await signIn(app, sso);
     await request(app).get('/api/me').set('Cookie', cookie).expect(200);
     for (let batch = 0; batch < 5; batch++) {
-      const answers = await Promise.all(Array.from({ length: 40 }, () => request(app).get('/api/me').set('Authorization', randomBearer())));
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, () => request(app).get('/api/me').set('Authorization', randomBearer())),
+      );
       expect(answers.map((r) => r.status).filter((s) => s !== 401)).toEqual([]);
     }
     expect(sso.counts.check_token).toBeGreaterThanOrEqual(200);
@@ -56,7 +58,9 @@ describe('Bearer mode: unknown tokens', () => {
     try {
       sso.setFault('check_token', { type: 'slow', delayMs: 500 }, { times: 1000 });
       const total = BEARER_CHECKS_IN_FLIGHT + BEARER_CHECKS_QUEUED + 150;
-      const answers = await Promise.all(Array.from({ length: total }, () => request(server).get('/api/me').set('Authorization', randomBearer())));
+      const answers = await Promise.all(
+        Array.from({ length: total }, () => request(server).get('/api/me').set('Authorization', randomBearer())),
+      );
       const statuses = answers.map((r) => r.status);
       expect(statuses.filter((s) => s !== 401 && s !== 503)).toEqual([]);
       const refused = answers.filter((r) => r.status === 503);

@@ -25,9 +25,30 @@ export function authWorld(opts: { store?: SsoStore & SsoStoreTuning; serverSide?
   const cache = new CredentialCache(config, client, shared);
   const server = shared !== undefined && opts.serverSide ? new ServerSessions(shared, 100) : undefined;
   const policy = new SessionPolicy(config.session.absoluteDuration, config.session.rollingDuration);
-  const lifecycle = new SessionLifecycle(policy, cookies, cache, new Revocations(1000), clock, config.telemetry, shared, server);
-  const renewal = new CredentialRenewal(new RefreshCoordinator(config, client, shared), cache, lifecycle, clock, config.cache.ttl);
-  const authenticator = new Authenticator({ clock, bearer: config.bearer, bearerTtl: config.cache.ttl, authorizer: undefined }, cookies, cache, renewal, lifecycle);
+  const lifecycle = new SessionLifecycle(
+    policy,
+    cookies,
+    cache,
+    new Revocations(1000),
+    clock,
+    config.telemetry,
+    shared,
+    server,
+  );
+  const renewal = new CredentialRenewal(
+    new RefreshCoordinator(config, client, shared),
+    cache,
+    lifecycle,
+    clock,
+    config.cache.ttl,
+  );
+  const authenticator = new Authenticator(
+    { clock, bearer: config.bearer, bearerTtl: config.cache.ttl, authorizer: undefined },
+    cookies,
+    cache,
+    renewal,
+    lifecycle,
+  );
   const nowSec = (): number => Math.floor(clock() / 1000);
   /** A signed-in session, valid for an hour, written 10 s ago; `over` changes any field. */
   const session = (over: Partial<SessionData> = {}): SessionData => ({
@@ -50,7 +71,22 @@ export function authWorld(opts: { store?: SsoStore & SsoStoreTuning; serverSide?
   /** The session a response's Set-Cookie lines carry. */
   const sessionIn = (setCookie: string[] | undefined): SessionData | undefined =>
     setCookie === undefined ? undefined : cookies.read(setCookie.map((line) => line.split(';')[0]).join('; ')).data;
-  return { clock, sso, config, cookies, shared, server, policy, lifecycle, renewal, authenticator, nowSec, session, cookieOf, sessionIn };
+  return {
+    clock,
+    sso,
+    config,
+    cookies,
+    shared,
+    server,
+    policy,
+    lifecycle,
+    renewal,
+    authenticator,
+    nowSec,
+    session,
+    cookieOf,
+    sessionIn,
+  };
 }
 
 /** A store whose every call fails, as Redis does when it is down. */

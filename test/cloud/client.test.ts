@@ -8,7 +8,9 @@ import { createCloudApiHandler, type EmulatedAccessKey } from '../../lib/testing
 
 const T = Date.parse('2024-03-01T12:00:00Z');
 const jwt = (expSeconds: number): string =>
-  [{ alg: 'RS256' }, { sub: 'sts', exp: expSeconds }].map((p) => Buffer.from(JSON.stringify(p)).toString('base64url')).join('.') + '.c2ln';
+  [{ alg: 'RS256' }, { sub: 'sts', exp: expSeconds }]
+    .map((p) => Buffer.from(JSON.stringify(p)).toString('base64url'))
+    .join('.') + '.c2ln';
 const USER = { user_id: 'usr-1', user_name: 'alice' };
 
 const keys = new Map<string, EmulatedAccessKey>();
@@ -42,7 +44,12 @@ beforeAll(async () => {
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const url = req.url ?? '/';
-      seen.push({ method: req.method ?? '', url, contentType: req.headers['content-type'], params: new URLSearchParams(req.method === 'POST' ? body : url.split('?')[1]) });
+      seen.push({
+        method: req.method ?? '',
+        url,
+        contentType: req.headers['content-type'],
+        params: new URLSearchParams(req.method === 'POST' ? body : url.split('?')[1]),
+      });
       if (override) override(req, res, body);
       else emulator(req, res, body);
     });
@@ -104,7 +111,12 @@ async function failure(p: Promise<unknown>): Promise<SsoGuardError> {
 describe('calls', () => {
   test('GET sends the signed query on /iam/ and resolves with the answer', async () => {
     const { c, calls } = client([issue('AK1')]);
-    await expect(c.call('DescribeUsers')).resolves.toEqual({ ret_code: 0, action: 'DescribeUsersResponse', user_set: [USER], total_count: 1 });
+    await expect(c.call('DescribeUsers')).resolves.toEqual({
+      ret_code: 0,
+      action: 'DescribeUsersResponse',
+      user_set: [USER],
+      total_count: 1,
+    });
     expect(calls).toEqual([false]);
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ method: 'GET', contentType: undefined });
@@ -134,7 +146,12 @@ describe('calls', () => {
     const { c } = client([issue('AK1')]);
     const err = await failure(c.call('RunInstances'));
     expect(err).toBeInstanceOf(CloudApiError);
-    expect(err).toMatchObject({ code: 'cloud_api_error', retCode: 1400, httpStatus: 200, message: 'RunInstances failed: ret_code 1400: permission denied' });
+    expect(err).toMatchObject({
+      code: 'cloud_api_error',
+      retCode: 1400,
+      httpStatus: 200,
+      message: 'RunInstances failed: ret_code 1400: permission denied',
+    });
   });
 
   test('a wrong token is refused with 1200', async () => {
@@ -174,7 +191,12 @@ describe('credentials', () => {
   });
 
   test('a token that is not a readable JWT is treated as not expired', async () => {
-    for (const token of ['opaque-token', 'a.%%%.c', `a.${Buffer.from('null').toString('base64url')}.c`, `a.${Buffer.from('{"exp":"soon"}').toString('base64url')}.c`]) {
+    for (const token of [
+      'opaque-token',
+      'a.%%%.c',
+      `a.${Buffer.from('null').toString('base64url')}.c`,
+      `a.${Buffer.from('{"exp":"soon"}').toString('base64url')}.c`,
+    ]) {
       const { c, calls } = client([issue('OPAQUE', { token })]);
       await expect(c.call('DescribeUsers')).resolves.toMatchObject({ ret_code: 0 });
       expect(calls).toEqual([false]);
@@ -193,41 +215,56 @@ describe('credentials', () => {
     const { c, calls } = client([issue('R1', { live: false }), issue('R2', { live: false })]);
     const err = await failure(c.call('DescribeUsers'));
     expect(err).toBeInstanceOf(CloudApiError);
-    expect(err).toMatchObject({ httpStatus: 401, retCode: 1200, message: 'DescribeUsers failed: ret_code 1200: token expired' });
+    expect(err).toMatchObject({
+      httpStatus: 401,
+      retCode: 1200,
+      message: 'DescribeUsers failed: ret_code 1200: token expired',
+    });
     expect(calls).toEqual([false, true]);
     expect(seen).toHaveLength(2);
   });
 
-  describe.each([1200, 2000] as const)('ret_code %d in an HTTP 200 (credentials refused) is handled like HTTP 401', (retCode) => {
-    const variant = createCloudApiHandler({ lookupAccessKey: (k) => keys.get(k), clock: () => serverNow, expiredToken: retCode });
-    beforeEach(() => {
-      override = (req, res, body) => variant(req, res, body);
-    });
+  describe.each([1200, 2000] as const)(
+    'ret_code %d in an HTTP 200 (credentials refused) is handled like HTTP 401',
+    (retCode) => {
+      const variant = createCloudApiHandler({
+        lookupAccessKey: (k) => keys.get(k),
+        clock: () => serverNow,
+        expiredToken: retCode,
+      });
+      beforeEach(() => {
+        override = (req, res, body) => variant(req, res, body);
+      });
 
-    test('fresh credentials, one retry, success', async () => {
-      const { c, calls } = client([issue('STALE', { live: false }), issue('NEW')]);
-      await expect(c.call('DescribeUsers')).resolves.toMatchObject({ ret_code: 0 });
-      expect(calls).toEqual([false, true]);
-      expect(seen.map((s) => s.params.get('access_key_id'))).toEqual(['STALE', 'NEW']);
-    });
+      test('fresh credentials, one retry, success', async () => {
+        const { c, calls } = client([issue('STALE', { live: false }), issue('NEW')]);
+        await expect(c.call('DescribeUsers')).resolves.toMatchObject({ ret_code: 0 });
+        expect(calls).toEqual([false, true]);
+        expect(seen.map((s) => s.params.get('access_key_id'))).toEqual(['STALE', 'NEW']);
+      });
 
-    test('refused again: a CloudApiError with that ret_code, no third attempt', async () => {
-      const { c, calls } = client([issue('S1', { live: false }), issue('S2', { live: false })]);
-      const err = await failure(c.call('DescribeUsers', {}, { method: 'POST' }));
-      expect(err).toBeInstanceOf(CloudApiError);
-      expect(err).toMatchObject({ retCode, httpStatus: 200, message: `DescribeUsers failed: ret_code ${retCode}: ${retCode === 2000 ? 'session expired' : 'token expired'}` });
-      expect(calls).toEqual([false, true]);
-      expect(seen).toHaveLength(2);
-    });
+      test('refused again: a CloudApiError with that ret_code, no third attempt', async () => {
+        const { c, calls } = client([issue('S1', { live: false }), issue('S2', { live: false })]);
+        const err = await failure(c.call('DescribeUsers', {}, { method: 'POST' }));
+        expect(err).toBeInstanceOf(CloudApiError);
+        expect(err).toMatchObject({
+          retCode,
+          httpStatus: 200,
+          message: `DescribeUsers failed: ret_code ${retCode}: ${retCode === 2000 ? 'session expired' : 'token expired'}`,
+        });
+        expect(calls).toEqual([false, true]);
+        expect(seen).toHaveLength(2);
+      });
 
-    test('as a string ret_code too', async () => {
-      override = (_req, res) => res.end(JSON.stringify({ ret_code: String(retCode), message: 'refused' }));
-      const { c, calls } = client([issue('AK1')]);
-      expect(await failure(c.call('DescribeUsers'))).toMatchObject({ retCode });
-      expect(calls).toEqual([false, true]);
-      expect(seen).toHaveLength(2);
-    });
-  });
+      test('as a string ret_code too', async () => {
+        override = (_req, res) => res.end(JSON.stringify({ ret_code: String(retCode), message: 'refused' }));
+        const { c, calls } = client([issue('AK1')]);
+        expect(await failure(c.call('DescribeUsers'))).toMatchObject({ retCode });
+        expect(calls).toEqual([false, true]);
+        expect(seen).toHaveLength(2);
+      });
+    },
+  );
 
   test('other ret_codes (1100, 1400, 5000) are not retried', async () => {
     for (const retCode of [1100, 1400, 5000]) {
@@ -240,7 +277,11 @@ describe('credentials', () => {
   });
 
   test('a session expiry and a 1300 on one call: one retry with fresh credentials and one re-signed', async () => {
-    const variant = createCloudApiHandler({ lookupAccessKey: (k) => keys.get(k), clock: () => serverNow, expiredToken: 2000 });
+    const variant = createCloudApiHandler({
+      lookupAccessKey: (k) => keys.get(k),
+      clock: () => serverNow,
+      expiredToken: 2000,
+    });
     override = (req, res, body) => variant(req, res, body);
     const { c, calls } = client([issue('STALE', { live: false }), issue('NEW')], { clock: () => T + 90_000 });
     await expect(c.call('DescribeUsers')).resolves.toMatchObject({ ret_code: 0 });
@@ -282,12 +323,17 @@ describe('upstream failures', () => {
       res.statusCode = 503;
       res.end('{"message":"busy"}');
     };
-    expect(await failure(c.call('DescribeUsers'))).toMatchObject({ code: 'cloud_api_error', httpStatus: 503, message: 'DescribeUsers failed: HTTP 503' });
+    expect(await failure(c.call('DescribeUsers'))).toMatchObject({
+      code: 'cloud_api_error',
+      httpStatus: 503,
+      message: 'DescribeUsers failed: HTTP 503',
+    });
   });
 
   test('the API message is trimmed, flattened to one line and never echoes the token', async () => {
     const creds = issue('AK1');
-    override = (_req, res) => res.end(JSON.stringify({ ret_code: 1100, message: `bad token ${creds.token}\nand ${'x'.repeat(400)}` }));
+    override = (_req, res) =>
+      res.end(JSON.stringify({ ret_code: 1100, message: `bad token ${creds.token}\nand ${'x'.repeat(400)}` }));
     const { c } = client([creds]);
     const err = await failure(c.call('DescribeUsers'));
     expect(err.message).toMatch(/^DescribeUsers failed: ret_code 1100: bad token \[redacted\] and x+…$/);
@@ -296,9 +342,15 @@ describe('upstream failures', () => {
 });
 
 describe('options', () => {
-  const ok: CloudClientOptions = { apiBaseUrl: 'https://api.qingcloud.com', getCredentials: async () => ({ accessKey: 'a', secretKey: 'b', token: 'c' }) };
+  const ok: CloudClientOptions = {
+    apiBaseUrl: 'https://api.qingcloud.com',
+    getCredentials: async () => ({ accessKey: 'a', secretKey: 'b', token: 'c' }),
+  };
   test.each<[Record<string, unknown>, RegExp]>([
-    [{ apiBaseUrl: 'ftp://api.example.com' }, /^"cloud.apiBaseUrl" must be an http\(s\) URL; received "ftp:\/\/api.example.com"$/],
+    [
+      { apiBaseUrl: 'ftp://api.example.com' },
+      /^"cloud.apiBaseUrl" must be an http\(s\) URL; received "ftp:\/\/api.example.com"$/,
+    ],
     [{ apiBaseUrl: 42 }, /"cloud.apiBaseUrl" must be an http\(s\) URL; received 42/],
     [{ apiBaseUrl: 'https://api.qingcloud.com/iam/' }, /"cloud.apiBaseUrl" must be an origin/],
     [{ getCredentials: 'x' }, /"cloud.getCredentials" must be a function/],
@@ -309,7 +361,9 @@ describe('options', () => {
     [{ clock: 1 }, /"cloud.clock" must be a function/],
     [{ timeOut: 5 }, /^Unknown option "cloud.timeOut". Did you mean "cloud.timeout"\?$/],
   ])('refuses %j', (bad, message) => {
-    expect(() => new CloudClient({ ...ok, ...bad } as CloudClientOptions)).toThrow(expect.objectContaining({ code: 'invalid_option', message: expect.stringMatching(message) }));
+    expect(() => new CloudClient({ ...ok, ...bad } as CloudClientOptions)).toThrow(
+      expect.objectContaining({ code: 'invalid_option', message: expect.stringMatching(message) }),
+    );
   });
 
   test('never echoes credentials in the URL', () => {
@@ -321,7 +375,9 @@ describe('options', () => {
   test('refuses a bad action name, method, or an action inside params', async () => {
     const c = new CloudClient(ok);
     await expect(c.call('Describe Users\n')).rejects.toMatchObject({ code: 'invalid_option' });
-    await expect(c.call('DescribeUsers', {}, { method: 'PUT' as 'GET' })).rejects.toMatchObject({ code: 'invalid_option' });
+    await expect(c.call('DescribeUsers', {}, { method: 'PUT' as 'GET' })).rejects.toMatchObject({
+      code: 'invalid_option',
+    });
     await expect(c.call('DescribeUsers', { action: 'RunInstances' })).rejects.toMatchObject({ code: 'invalid_option' });
   });
 });
@@ -332,6 +388,8 @@ test('no error, cause or log line holds a secret key, token or signature', () =>
   expect(allSignatures.length).toBeGreaterThan(10);
   expect(logs.some((l) => l.includes('DescribeUsers'))).toBe(true);
   const texts = [...errors.map((e) => inspect(e, { depth: Infinity, showHidden: true })), ...logs];
-  const leaks = texts.flatMap((text) => [...secrets, ...allSignatures].filter((s) => text.includes(s) || text.includes(encodeURIComponent(s))));
+  const leaks = texts.flatMap((text) =>
+    [...secrets, ...allSignatures].filter((s) => text.includes(s) || text.includes(encodeURIComponent(s))),
+  );
   expect(leaks).toEqual([]);
 });

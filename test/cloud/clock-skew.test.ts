@@ -3,13 +3,18 @@ import type { AddressInfo } from 'node:net';
 import { CloudClient, type CloudClientOptions, type CloudCredentials } from '../../lib/cloud/client';
 import { CloudClockSkew, MAX_CLOCK_SKEW_OFFSET_MS } from '../../lib/cloud/clock-skew';
 import { CloudApiError } from '../../lib/errors';
-import { createCloudApiHandler, type CloudApiEmulatorOptions, type EmulatedAccessKey } from '../../lib/testing/emulator/cloud-api';
+import {
+  createCloudApiHandler,
+  type CloudApiEmulatorOptions,
+  type EmulatedAccessKey,
+} from '../../lib/testing/emulator/cloud-api';
 
 // The API refuses a time_stamp more than 60 s off (ret_code 1300). The client learns the offset
 // from the answer's Date header, re-signs once, and keeps the offset for later calls.
 
 const T = Date.parse('2024-03-01T12:00:00Z');
-const jwt = (exp: number): string => [{ alg: 'RS256' }, { exp }].map((p) => Buffer.from(JSON.stringify(p)).toString('base64url')).join('.') + '.c2ln';
+const jwt = (exp: number): string =>
+  [{ alg: 'RS256' }, { exp }].map((p) => Buffer.from(JSON.stringify(p)).toString('base64url')).join('.') + '.c2ln';
 const USER = { user_id: 'usr-1' };
 const keys = new Map<string, EmulatedAccessKey>();
 function issue(accessKey: string): CloudCredentials {
@@ -31,7 +36,9 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
     req.on('end', () => {
-      stamps.push(new URLSearchParams(req.method === 'POST' ? body : (req.url ?? '').split('?')[1]).get('time_stamp') ?? '');
+      stamps.push(
+        new URLSearchParams(req.method === 'POST' ? body : (req.url ?? '').split('?')[1]).get('time_stamp') ?? '',
+      );
       if (override) return override(res);
       createCloudApiHandler({ lookupAccessKey: (k) => keys.get(k), clock: () => apiNow, ...variant })(req, res, body);
     });
@@ -140,13 +147,20 @@ describe('when the Date header cannot help, the 1300 is a CloudApiError after on
     ['no Date header', undefined],
     ['an unparseable Date', 'yesterday'],
     ['a non-IMF date', '2024-03-01T12:00:00Z'],
-    [`a Date more than ${MAX_CLOCK_SKEW_OFFSET_MS / 3_600_000} h away`, new Date(T - MAX_CLOCK_SKEW_OFFSET_MS - 1000).toUTCString()],
+    [
+      `a Date more than ${MAX_CLOCK_SKEW_OFFSET_MS / 3_600_000} h away`,
+      new Date(T - MAX_CLOCK_SKEW_OFFSET_MS - 1000).toUTCString(),
+    ],
     ['a Date that agrees with the app clock (re-signing would not help)', new Date(T).toUTCString()],
   ])('%s', async (_name, date) => {
     override = answer1300(date);
     const skew = new CloudClockSkew();
     const { c } = client(() => T, { clockSkew: skew });
-    await expect(c.call('DescribeUsers')).rejects.toMatchObject({ code: 'cloud_api_error', retCode: 1300, httpStatus: 200 });
+    await expect(c.call('DescribeUsers')).rejects.toMatchObject({
+      code: 'cloud_api_error',
+      retCode: 1300,
+      httpStatus: 200,
+    });
     expect(stamps).toHaveLength(1);
     expect(skew.offsetMs).toBe(0);
   });
@@ -172,5 +186,7 @@ describe('when the Date header cannot help, the 1300 is a CloudApiError after on
 });
 
 test('refuses a clockSkew that is not a CloudClockSkew', () => {
-  expect(() => client(() => T, { clockSkew: { offsetMs: 5 } as unknown as CloudClockSkew })).toThrow(/"cloud.clockSkew" must be a CloudClockSkew/);
+  expect(() => client(() => T, { clockSkew: { offsetMs: 5 } as unknown as CloudClockSkew })).toThrow(
+    /"cloud.clockSkew" must be a CloudClockSkew/,
+  );
 });

@@ -8,7 +8,8 @@ const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64
 const info = (o: unknown): string => b64(JSON.stringify(o));
 
 /** Every message parseCloudInfo may throw: a fixed set, so no message can carry the input. */
-const SERVER_RULE = 'must be a host[:port] such as "api.qingcloud.com:7777" or an http(s) origin, without path, credentials, query or fragment';
+const SERVER_RULE =
+  'must be a host[:port] such as "api.qingcloud.com:7777" or an http(s) origin, without path, credentials, query or fragment';
 const MESSAGES = {
   notString: 'cloud_info must be a non-empty string: base64 of JSON {"sso_server", "api_server"}',
   tooLong: 'cloud_info is too long (at most 8192 characters)',
@@ -39,7 +40,9 @@ test('is exported from the package index', () => {
 
 describe('accepts', () => {
   test('the documented example: no scheme, a port -> https://host:port', () => {
-    expect(parseCloudInfo(info({ sso_server: 'api.qingcloud.com:7777', api_server: 'api.qingcloud.com:7777' }))).toEqual({
+    expect(
+      parseCloudInfo(info({ sso_server: 'api.qingcloud.com:7777', api_server: 'api.qingcloud.com:7777' })),
+    ).toEqual({
       ssoBaseUrl: 'https://api.qingcloud.com:7777',
       apiBaseUrl: 'https://api.qingcloud.com:7777',
     });
@@ -61,7 +64,12 @@ describe('accepts', () => {
   });
 
   test('base64url, missing padding, line-wrapped base64 (GNU base64 wraps at 76), a BOM, extra fields', () => {
-    const json = JSON.stringify({ sso_server: 'sso.example.com', api_server: 'api.example.com:7777', zone: 'pek3', description: '~~~~~~~~~~~~???????>>>>>>' });
+    const json = JSON.stringify({
+      sso_server: 'sso.example.com',
+      api_server: 'api.example.com:7777',
+      zone: 'pek3',
+      description: '~~~~~~~~~~~~???????>>>>>>',
+    });
     const want = { ssoBaseUrl: 'https://sso.example.com', apiBaseUrl: 'https://api.example.com:7777' };
     const std = b64(json);
     expect(std).toMatch(/[+/]/);
@@ -89,7 +97,11 @@ describe('refuses, naming cloud_info, never echoing the value', () => {
     ['JSON null', info(null), MESSAGES.notObject],
     ['a missing api_server', info({ sso_server: 'sso.example.com' }), MESSAGES.notObject],
     ['a numeric sso_server', info({ sso_server: 7, api_server: 'api.example.com' }), MESSAGES.notObject],
-    ['an inherited-looking field', 'eyJfX3Byb3RvX18iOnsic3NvX3NlcnZlciI6ImEiLCJhcGlfc2VydmVyIjoiYiJ9fQ==', MESSAGES.notObject],
+    [
+      'an inherited-looking field',
+      'eyJfX3Byb3RvX18iOnsic3NvX3NlcnZlciI6ImEiLCJhcGlfc2VydmVyIjoiYiJ9fQ==',
+      MESSAGES.notObject,
+    ],
   ])('%s', (_name, value, message) => {
     expect(refusal(value)).toBe(message);
   });
@@ -133,15 +145,30 @@ describe('refuses, naming cloud_info, never echoing the value', () => {
 describe('properties', () => {
   const marker = 'Zq9XkW';
   /** Characters that matter to URL and base64 parsing, plus the marker's. */
-  const urlChars = fc.constantFrom(...'aZ09.-:/@[]?#\\%_~ \t\nhtps'.split(''), marker, 'https://', 'http://', 'api.qingcloud.com', ':7777', '::1');
-  const good = fc.tuple(fc.constantFrom('', 'https://', 'http://'), fc.domain(), fc.option(fc.integer({ min: 1, max: 65535 }))).map(([scheme, host, port]) => `${scheme}${host}${port === null ? '' : `:${port}`}`);
+  const urlChars = fc.constantFrom(
+    ...'aZ09.-:/@[]?#\\%_~ \t\nhtps'.split(''),
+    marker,
+    'https://',
+    'http://',
+    'api.qingcloud.com',
+    ':7777',
+    '::1',
+  );
+  const good = fc
+    .tuple(fc.constantFrom('', 'https://', 'http://'), fc.domain(), fc.option(fc.integer({ min: 1, max: 65535 })))
+    .map(([scheme, host, port]) => `${scheme}${host}${port === null ? '' : `:${port}`}`);
   const server = fc.oneof(
     { arbitrary: good, weight: 3 },
     fc.string({ unit: urlChars, minLength: 1, maxLength: 12 }),
     fc.string({ unit: 'binary', maxLength: 40 }),
-    fc.tuple(fc.constantFrom('', 'https://', 'http://', 'ftp://', `${marker}@`, `https://${marker}:pw@`), fc.domain(), fc.option(fc.integer({ min: 0, max: 70000 })), fc.constantFrom('', '/', `/${marker}`, `?${marker}`, `#${marker}`)).map(
-      ([scheme, host, port, tail]) => `${scheme}${host}${port === null ? '' : `:${port}`}${tail}`,
-    ),
+    fc
+      .tuple(
+        fc.constantFrom('', 'https://', 'http://', 'ftp://', `${marker}@`, `https://${marker}:pw@`),
+        fc.domain(),
+        fc.option(fc.integer({ min: 0, max: 70000 })),
+        fc.constantFrom('', '/', `/${marker}`, `?${marker}`, `#${marker}`),
+      )
+      .map(([scheme, host, port, tail]) => `${scheme}${host}${port === null ? '' : `:${port}`}${tail}`),
   );
   const value = fc.oneof(
     { arbitrary: fc.string({ unit: 'binary', maxLength: 200 }), weight: 2 },
@@ -149,7 +176,10 @@ describe('properties', () => {
     { arbitrary: fc.string({ unit: 'binary', maxLength: 100 }).map(b64), weight: 1 },
     { arbitrary: fc.jsonValue({ maxDepth: 2 }).map((v) => info(v)), weight: 1 },
     { arbitrary: fc.record({ sso_server: server, api_server: server }).map(info), weight: 5 },
-    { arbitrary: fc.record({ sso_server: server, api_server: fc.anything() }, { requiredKeys: [] }).map(info), weight: 1 },
+    {
+      arbitrary: fc.record({ sso_server: server, api_server: fc.anything() }, { requiredKeys: [] }).map(info),
+      weight: 1,
+    },
   );
 
   test('any input either parses to two http(s) origins or throws the named error from a fixed set of messages', () => {
@@ -187,15 +217,26 @@ describe('properties', () => {
 
   test('host[:port] without a scheme becomes https://host[:port]; with one it is kept (lower-cased, default port dropped)', () => {
     const label = fc.stringMatching(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,20}[A-Za-z0-9])?$/);
-    const host = fc.array(label, { minLength: 1, maxLength: 4 }).map((l) => l.join('.')).filter((h) => !/(^|\.)\d+$/.test(h));
+    const host = fc
+      .array(label, { minLength: 1, maxLength: 4 })
+      .map((l) => l.join('.'))
+      .filter((h) => !/(^|\.)\d+$/.test(h));
     fc.assert(
-      fc.property(fc.constantFrom(undefined, 'http', 'https', 'HTTPS'), host, fc.option(fc.integer({ min: 1, max: 65535 })), (scheme, h, port) => {
-        const raw = `${scheme === undefined ? '' : `${scheme}://`}${h}${port === null ? '' : `:${port}`}`;
-        const s = (scheme ?? 'https').toLowerCase();
-        const defaultPort = (s === 'https' && port === 443) || (s === 'http' && port === 80);
-        const want = `${s}://${h.toLowerCase()}${port === null || defaultPort ? '' : `:${port}`}`;
-        expect(parseCloudInfo(info({ sso_server: raw, api_server: raw }))).toEqual({ ssoBaseUrl: want, apiBaseUrl: want });
-      }),
+      fc.property(
+        fc.constantFrom(undefined, 'http', 'https', 'HTTPS'),
+        host,
+        fc.option(fc.integer({ min: 1, max: 65535 })),
+        (scheme, h, port) => {
+          const raw = `${scheme === undefined ? '' : `${scheme}://`}${h}${port === null ? '' : `:${port}`}`;
+          const s = (scheme ?? 'https').toLowerCase();
+          const defaultPort = (s === 'https' && port === 443) || (s === 'http' && port === 80);
+          const want = `${s}://${h.toLowerCase()}${port === null || defaultPort ? '' : `:${port}`}`;
+          expect(parseCloudInfo(info({ sso_server: raw, api_server: raw }))).toEqual({
+            ssoBaseUrl: want,
+            apiBaseUrl: want,
+          });
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -56,7 +56,9 @@ const EDGE: Record<string, string> = {
 
 describe('official vectors', () => {
   test('RunInstances, GET /iaas/, zone pek1', () => {
-    expect(computeSignature('SECRETACCESSKEY', 'GET', '/iaas/', RUN_INSTANCES)).toBe('32bseYy39DOlatuewpeuW5vpmW51sD1A/JdGynqSpP8=');
+    expect(computeSignature('SECRETACCESSKEY', 'GET', '/iaas/', RUN_INSTANCES)).toBe(
+      '32bseYy39DOlatuewpeuW5vpmW51sD1A/JdGynqSpP8=',
+    );
   });
 
   test('RunInstances, GET /iaas/, zone pek3a', () => {
@@ -66,7 +68,9 @@ describe('official vectors', () => {
   });
 
   test('the path is signed as sent: /iaas differs from /iaas/', () => {
-    expect(computeSignature('SECRETACCESSKEY', 'GET', '/iaas', RUN_INSTANCES)).toBe('MQ6mgjLWuCOj09FGPT0YrZbxq13f/r0OxEzn6hmv3hM=');
+    expect(computeSignature('SECRETACCESSKEY', 'GET', '/iaas', RUN_INSTANCES)).toBe(
+      'MQ6mgjLWuCOj09FGPT0YrZbxq13f/r0OxEzn6hmv3hM=',
+    );
   });
 
   test('the canonical query of RunInstances', () => {
@@ -78,17 +82,23 @@ describe('official vectors', () => {
   });
 
   test('Python SDK: STS token, GET /iam/', () => {
-    expect(computeSignature('TEMPSECRETEXAMPLE', 'GET', '/iam/', DESCRIBE_STS)).toBe('MgnEt4SyUrQr5olt3E1MaiMbICul8H6ur10dldazi7k=');
+    expect(computeSignature('TEMPSECRETEXAMPLE', 'GET', '/iam/', DESCRIBE_STS)).toBe(
+      'MgnEt4SyUrQr5olt3E1MaiMbICul8H6ur10dldazi7k=',
+    );
   });
 
   test('Python SDK: STS token, POST /iam/', () => {
-    expect(computeSignature('TEMPSECRETEXAMPLE', 'POST', '/iam/', DESCRIBE_STS)).toBe('oNs6Y0vg3zzBdlzVeG2T7KcfrsdCX8yX636jvYnFsdg=');
+    expect(computeSignature('TEMPSECRETEXAMPLE', 'POST', '/iam/', DESCRIBE_STS)).toBe(
+      'oNs6Y0vg3zzBdlzVeG2T7KcfrsdCX8yX636jvYnFsdg=',
+    );
   });
 
   test('encoding edge case: value encoding and signature', () => {
     expect(percentEncode(EDGE_NAME)).toBe('a%20b%21%27%28%29%2A~.-_%2F%2B%3D%26%E4%B8%AD%E6%96%87');
     expect(canonicalQuery(EDGE)).toContain('&instance_name=a%20b%21%27%28%29%2A~.-_%2F%2B%3D%26%E4%B8%AD%E6%96%87&');
-    expect(computeSignature('SECRETACCESSKEY', 'GET', '/iaas/', EDGE)).toBe('XZ+2LtVV2YHV722gY/FsdQwDBF7g+vQsfufxniH7CHU=');
+    expect(computeSignature('SECRETACCESSKEY', 'GET', '/iaas/', EDGE)).toBe(
+      'XZ+2LtVV2YHV722gY/FsdQwDBF7g+vQsfufxniH7CHU=',
+    );
   });
 });
 
@@ -96,19 +106,28 @@ describe('signRequest', () => {
   test('reproduces the STS vector from call parameters, adding what the signer owns', () => {
     const signed = signRequest(
       { accessKey: 'TEMPAKEXAMPLE', secretKey: 'TEMPSECRETEXAMPLE', token: STS_TOKEN },
-      { params: { action: 'DescribeInstances', status: ['running'], zone: 'pek3' }, now: new Date('2020-05-25T07:20:28.999Z') },
+      {
+        params: { action: 'DescribeInstances', status: ['running'], zone: 'pek3' },
+        now: new Date('2020-05-25T07:20:28.999Z'),
+      },
     );
     expect(signed.method).toBe('GET');
     expect(signed.path).toBe('/iam/');
     expect(signed.params).toEqual(DESCRIBE_STS);
     expect(signed.signature).toBe('MgnEt4SyUrQr5olt3E1MaiMbICul8H6ur10dldazi7k=');
-    expect(signed.query).toBe(`${canonicalQuery(DESCRIBE_STS)}&signature=MgnEt4SyUrQr5olt3E1MaiMbICul8H6ur10dldazi7k%3D`);
+    expect(signed.query).toBe(
+      `${canonicalQuery(DESCRIBE_STS)}&signature=MgnEt4SyUrQr5olt3E1MaiMbICul8H6ur10dldazi7k%3D`,
+    );
   });
 
   test('POST signs the method', () => {
     const signed = signRequest(
       { accessKey: 'TEMPAKEXAMPLE', secretKey: 'TEMPSECRETEXAMPLE', token: STS_TOKEN },
-      { method: 'POST', params: { action: 'DescribeInstances', 'status.1': 'running', zone: 'pek3' }, now: Date.parse('2020-05-25T07:20:28Z') },
+      {
+        method: 'POST',
+        params: { action: 'DescribeInstances', 'status.1': 'running', zone: 'pek3' },
+        now: Date.parse('2020-05-25T07:20:28Z'),
+      },
     );
     expect(signed.signature).toBe('oNs6Y0vg3zzBdlzVeG2T7KcfrsdCX8yX636jvYnFsdg=');
   });
@@ -141,14 +160,22 @@ describe('signRequest', () => {
       { accessKey: 'AK', secretKey: 'SK', token: 'T' },
       { params: { action: 'DescribeUsers', version: 2 }, signatureVersion: 1, now: 0 },
     );
-    expect(signed.params).toMatchObject({ signature_version: '1', version: '2', token: 'T', time_stamp: '1970-01-01T00:00:00Z' });
+    expect(signed.params).toMatchObject({
+      signature_version: '1',
+      version: '2',
+      token: 'T',
+      time_stamp: '1970-01-01T00:00:00Z',
+    });
   });
 
-  test.each(['access_key_id', 'signature', 'signature_method', 'signature_version', 'time_stamp', 'token'])('refuses a caller-set %s', (name) => {
-    expect(() => signRequest({ accessKey: 'AK', secretKey: 'SK' }, { params: { action: 'X', [name]: 'v' } })).toThrow(
-      expect.objectContaining({ code: 'invalid_option', message: expect.stringContaining(`"${name}"`) }),
-    );
-  });
+  test.each(['access_key_id', 'signature', 'signature_method', 'signature_version', 'time_stamp', 'token'])(
+    'refuses a caller-set %s',
+    (name) => {
+      expect(() => signRequest({ accessKey: 'AK', secretKey: 'SK' }, { params: { action: 'X', [name]: 'v' } })).toThrow(
+        expect.objectContaining({ code: 'invalid_option', message: expect.stringContaining(`"${name}"`) }),
+      );
+    },
+  );
 
   test('refuses an unknown method or signature version', () => {
     const creds = { accessKey: 'AK', secretKey: 'SK' };
@@ -217,14 +244,16 @@ describe('formatTimestamp', () => {
 });
 
 describe('percentEncode', () => {
-  test('differs from encodeURIComponent on ! \' ( ) *', () => {
+  test("differs from encodeURIComponent on ! ' ( ) *", () => {
     expect(percentEncode("!'()*")).toBe('%21%27%28%29%2A');
     expect(percentEncode(' ')).toBe('%20');
     expect(percentEncode('AZaz09-_.~')).toBe('AZaz09-_.~');
   });
 
   test('refuses a lone surrogate without echoing the value', () => {
-    expect(() => percentEncode('secret\uD800')).toThrow(expect.objectContaining({ code: 'invalid_option', message: expect.not.stringContaining('secret') }));
+    expect(() => percentEncode('secret\uD800')).toThrow(
+      expect.objectContaining({ code: 'invalid_option', message: expect.not.stringContaining('secret') }),
+    );
   });
 
   test('property: round-trips and only emits unreserved characters and upper-case %XX', () => {
@@ -278,7 +307,9 @@ describe('signature properties', () => {
         // as a string; the sent (decoded) value is what matters.
         const value = changed.toString('utf8');
         fc.pre(value !== params[key]);
-        expect(computeSignature('SK', 'GET', '/iam/', { ...params, [key]: value })).not.toBe(computeSignature('SK', 'GET', '/iam/', params));
+        expect(computeSignature('SK', 'GET', '/iam/', { ...params, [key]: value })).not.toBe(
+          computeSignature('SK', 'GET', '/iam/', params),
+        );
       }),
       { numRuns: 500 },
     );

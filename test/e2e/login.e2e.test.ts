@@ -20,7 +20,9 @@ const TOKEN_TTL_S = 3;
 const hasBrowser = fs.existsSync(CHROMIUM);
 const browserRequired = process.env.REQUIRE_BROWSER === '1';
 if (!hasBrowser && !browserRequired) {
-  console.warn(`Skipping the browser test: ${CHROMIUM} not found (apt-get install chromium). Set REQUIRE_BROWSER=1 to make this a failure.`);
+  console.warn(
+    `Skipping the browser test: ${CHROMIUM} not found (apt-get install chromium). Set REQUIRE_BROWSER=1 to make this a failure.`,
+  );
 }
 // A marker from an earlier run must not vouch for this one.
 fs.rmSync(MARKER, { force: true });
@@ -36,7 +38,11 @@ function recordSecrets(emulatorPort: number): { secrets: Set<string>; accessToke
   const accessTokens = new Set<string>();
   const onRequest = (message: unknown): void => {
     const { request, response } = message as { request: http.IncomingMessage; response: http.ServerResponse };
-    if (request.socket.localPort !== emulatorPort || !/^\/sso\/(token|refresh_token|check_token)\//.test(request.url ?? '')) return;
+    if (
+      request.socket.localPort !== emulatorPort ||
+      !/^\/sso\/(token|refresh_token|check_token)\//.test(request.url ?? '')
+    )
+      return;
     const end = response.end.bind(response) as (...args: unknown[]) => http.ServerResponse;
     response.end = ((...args: unknown[]) => {
       try {
@@ -55,95 +61,121 @@ function recordSecrets(emulatorPort: number): { secrets: Set<string>; accessToke
   return { secrets, accessTokens, stop: () => diagnosticsChannel.unsubscribe('http.server.request.start', onRequest) };
 }
 
-(hasBrowser || browserRequired ? describe : describe.skip).each(EXAMPLE_VERSIONS)('sign-in in a real browser (Chromium, %s)', (name, start, major) => {
-  let app: StartedExample;
-  let browser: Browser;
-  let context: BrowserContext;
-  let recorder: ReturnType<typeof recordSecrets>;
+(hasBrowser || browserRequired ? describe : describe.skip).each(EXAMPLE_VERSIONS)(
+  'sign-in in a real browser (Chromium, %s)',
+  (name, start, major) => {
+    let app: StartedExample;
+    let browser: Browser;
+    let context: BrowserContext;
+    let recorder: ReturnType<typeof recordSecrets>;
 
-  beforeAll(async () => {
-    if (!hasBrowser) throw new Error(`REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: install it (apt-get install chromium)`);
-    fs.mkdirSync(OUT_DIR, { recursive: true });
-    app = await start({ port: 0, env: { SESSION_SECRET: TEST_SECRET, EMULATOR_ACCESS_TOKEN_TTL: String(TOKEN_TTL_S) } });
-    recorder = recordSecrets(app.emulator!.port);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    beforeAll(async () => {
+      if (!hasBrowser)
+        throw new Error(`REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: install it (apt-get install chromium)`);
+      fs.mkdirSync(OUT_DIR, { recursive: true });
+      app = await start({
+        port: 0,
+        env: { SESSION_SECRET: TEST_SECRET, EMULATOR_ACCESS_TOKEN_TTL: String(TOKEN_TTL_S) },
+      });
+      recorder = recordSecrets(app.emulator!.port);
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+      context = await browser.newContext();
+    }, 30_000);
+
+    afterAll(async () => {
+      recorder?.stop();
+      await context?.close();
+      await browser?.close();
+      await app?.close();
     });
-    context = await browser.newContext();
-  }, 30_000);
 
-  afterAll(async () => {
-    recorder?.stop();
-    await context?.close();
-    await browser?.close();
-    await app?.close();
-  });
+    it('runs on the Express major it names', () => {
+      expect(`express ${major}`).toBe(name);
+    });
 
-  it('runs on the Express major it names', () => {
-    expect(`express ${major}`).toBe(name);
-  });
+    const sessionCookie = async (): Promise<Cookie | undefined> =>
+      (await context.cookies()).find((c) => c.name === 'sso_session');
 
-  const sessionCookie = async (): Promise<Cookie | undefined> => (await context.cookies()).find((c) => c.name === 'sso_session');
+    it('signs in, survives a reload and a token refresh, and signs out', async () => {
+      const started = Date.now();
+      const { appUrl, ssoUrl } = app;
+      const emulator = app.emulator!;
+      const page = await context.newPage();
 
-  it('signs in, survives a reload and a token refresh, and signs out', async () => {
-    const started = Date.now();
-    const { appUrl, ssoUrl } = app;
-    const emulator = app.emulator!;
-    const page = await context.newPage();
+      // A protected page sends a signed-out visitor to the SSO's sign-in page.
+      await page.goto(`${appUrl}/profile`);
+      expect(page.url().startsWith(`${ssoUrl}/sso/oauth2/?`)).toBe(true);
+      expect(await page.locator('h1').textContent()).toBe('Sign in');
 
-    // A protected page sends a signed-out visitor to the SSO's sign-in page.
-    await page.goto(`${appUrl}/profile`);
-    expect(page.url().startsWith(`${ssoUrl}/sso/oauth2/?`)).toBe(true);
-    expect(await page.locator('h1').textContent()).toBe('Sign in');
+      // Pick a user (not the preselected one) and submit: back on the profile, signed in as that user.
+      await page.check('input[name="user"][value="usr-bob"]');
+      await Promise.all([page.waitForURL(`${appUrl}/profile`), page.click('#sign-in')]);
+      const signedInAt = Date.now();
+      expect(await page.textContent('#user-name')).toBe('bob');
+      expect(await page.textContent('#user-email')).toBe('bob@example.com');
+      const accessKey = ((await (await context.request.get(`${appUrl}/api/me`)).json()) as { accessKey: string })
+        .accessKey;
+      expect(await page.textContent('#access-key')).toBe(`${accessKey.slice(0, 4)}…${accessKey.slice(-2)}`);
+      // The profile shows the answer of a cloud API call signed with the user's temporary keys.
+      expect(await page.locator('#instances li').count()).toBeGreaterThan(0);
+      expect(emulator.counts.iam).toBeGreaterThan(0);
+      await page.screenshot({ path: path.join(OUT_DIR, 'profile.png'), fullPage: true });
 
-    // Pick a user (not the preselected one) and submit: back on the profile, signed in as that user.
-    await page.check('input[name="user"][value="usr-bob"]');
-    await Promise.all([page.waitForURL(`${appUrl}/profile`), page.click('#sign-in')]);
-    const signedInAt = Date.now();
-    expect(await page.textContent('#user-name')).toBe('bob');
-    expect(await page.textContent('#user-email')).toBe('bob@example.com');
-    const accessKey = ((await (await context.request.get(`${appUrl}/api/me`)).json()) as { accessKey: string }).accessKey;
-    expect(await page.textContent('#access-key')).toBe(`${accessKey.slice(0, 4)}…${accessKey.slice(-2)}`);
-    // The profile shows the answer of a cloud API call signed with the user's temporary keys.
-    expect(await page.locator('#instances li').count()).toBeGreaterThan(0);
-    expect(emulator.counts.iam).toBeGreaterThan(0);
-    await page.screenshot({ path: path.join(OUT_DIR, 'profile.png'), fullPage: true });
+      // The browser holds one session cookie: HttpOnly, SameSite=Lax, and no token or key in it.
+      const cookies = await context.cookies();
+      expect(cookies.map((c) => c.name)).toEqual(['sso_session']); // the login transaction cookie is gone
+      expect(cookies[0]).toMatchObject({
+        domain: 'localhost',
+        path: '/',
+        httpOnly: true,
+        sameSite: 'Lax',
+        secure: false,
+      });
+      expect(recorder.accessTokens.size).toBe(1);
+      for (const secret of recorder.secrets) for (const cookie of cookies) expect(cookie.value).not.toContain(secret);
 
-    // The browser holds one session cookie: HttpOnly, SameSite=Lax, and no token or key in it.
-    const cookies = await context.cookies();
-    expect(cookies.map((c) => c.name)).toEqual(['sso_session']); // the login transaction cookie is gone
-    expect(cookies[0]).toMatchObject({ domain: 'localhost', path: '/', httpOnly: true, sameSite: 'Lax', secure: false });
-    expect(recorder.accessTokens.size).toBe(1);
-    for (const secret of recorder.secrets) for (const cookie of cookies) expect(cookie.value).not.toContain(secret);
+      // A reload is still signed in, without refreshing.
+      await page.reload();
+      expect(await page.textContent('#user-name')).toBe('bob');
+      expect(emulator.counts.refresh_token).toBe(0);
+      const cookieBefore = (await sessionCookie())!.value;
 
-    // A reload is still signed in, without refreshing.
-    await page.reload();
-    expect(await page.textContent('#user-name')).toBe('bob');
-    expect(emulator.counts.refresh_token).toBe(0);
-    const cookieBefore = (await sessionCookie())!.value;
+      // Past the access token's lifetime, a reload is still signed in: the tokens were refreshed.
+      await sleep(Math.max(0, signedInAt + TOKEN_TTL_S * 1000 + 300 - Date.now()));
+      await page.reload();
+      expect(page.url()).toBe(`${appUrl}/profile`);
+      expect(await page.textContent('#user-name')).toBe('bob');
+      expect(emulator.counts.refresh_token).toBe(1);
+      expect(recorder.accessTokens.size).toBe(2);
+      const refreshed = (await sessionCookie())!;
+      expect(refreshed.value).not.toBe(cookieBefore); // the new tokens are in a rewritten cookie…
+      expect(refreshed).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
+      for (const secret of recorder.secrets) expect(refreshed.value).not.toContain(secret); // …sealed like the first
 
-    // Past the access token's lifetime, a reload is still signed in: the tokens were refreshed.
-    await sleep(Math.max(0, signedInAt + TOKEN_TTL_S * 1000 + 300 - Date.now()));
-    await page.reload();
-    expect(page.url()).toBe(`${appUrl}/profile`);
-    expect(await page.textContent('#user-name')).toBe('bob');
-    expect(emulator.counts.refresh_token).toBe(1);
-    expect(recorder.accessTokens.size).toBe(2);
-    const refreshed = (await sessionCookie())!;
-    expect(refreshed.value).not.toBe(cookieBefore); // the new tokens are in a rewritten cookie…
-    expect(refreshed).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
-    for (const secret of recorder.secrets) expect(refreshed.value).not.toContain(secret); // …sealed like the first
+      // Sign out: the session cookie is gone and the profile asks to sign in again.
+      await Promise.all([page.waitForURL(`${appUrl}/`), page.click('#sign-out')]);
+      expect(await page.locator('#sign-in').textContent()).toBe('Sign in');
+      expect(await sessionCookie()).toBeUndefined();
+      await page.goto(`${appUrl}/profile`);
+      expect(page.url().startsWith(`${ssoUrl}/sso/oauth2/?`)).toBe(true);
+      expect(await page.locator('#sign-in').isVisible()).toBe(true);
 
-    // Sign out: the session cookie is gone and the profile asks to sign in again.
-    await Promise.all([page.waitForURL(`${appUrl}/`), page.click('#sign-out')]);
-    expect(await page.locator('#sign-in').textContent()).toBe('Sign in');
-    expect(await sessionCookie()).toBeUndefined();
-    await page.goto(`${appUrl}/profile`);
-    expect(page.url().startsWith(`${ssoUrl}/sso/oauth2/?`)).toBe(true);
-    expect(await page.locator('#sign-in').isVisible()).toBe(true);
-
-    fs.writeFileSync(MARKER, `${JSON.stringify({ at: new Date().toISOString(), chromium: browser.version(), ms: Date.now() - started })}\n`);
-  }, 60_000);
-});
+      fs.writeFileSync(
+        MARKER,
+        `${JSON.stringify({ at: new Date().toISOString(), chromium: browser.version(), ms: Date.now() - started })}\n`,
+      );
+    }, 60_000);
+  },
+);

@@ -20,7 +20,13 @@ const echo: RequestHandler = (req, res) => {
 
 function makeApp(express: ExpressFactory, sso: Emulator, layout: 'full' | 'mounted' | 'stripped') {
   const app = express();
-  const guard = auth({ ssoBaseUrl: sso.url, appBaseUrl: BASE_URL, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, secret: SECRET });
+  const guard = auth({
+    ssoBaseUrl: sso.url,
+    appBaseUrl: BASE_URL,
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    secret: SECRET,
+  });
   if (layout === 'full') {
     app.use(guard);
     app.get('/base/page', echo);
@@ -58,7 +64,8 @@ describe.each(EXPRESS_VERSIONS)('appBaseUrl with a base path (%s)', (_name, expr
     afterAll(() => served.close());
 
     /** What the app receives for a browser-visible path. */
-    const toApp = (visible: string): string => (layout === 'stripped' ? visible.replace(/^\/base/, '') || '/' : visible);
+    const toApp = (visible: string): string =>
+      layout === 'stripped' ? visible.replace(/^\/base/, '') || '/' : visible;
     const get = (jar: CookieJar, visible: string, headers: Record<string, string> = {}) => {
       const cookie = jar.header(visible);
       return served.get(toApp(visible), { ...headers, ...(cookie ? { cookie } : {}) });
@@ -99,10 +106,15 @@ describe.each(EXPRESS_VERSIONS)('appBaseUrl with a base path (%s)', (_name, expr
 
     it('a returnTo outside the base path is put under it; one inside is kept', async () => {
       const jar = new CookieJar();
-      for (const [asked, expected] of [['/profile', '/base/profile'], ['/base/x?y=1', '/base/x?y=1']] as const) {
+      for (const [asked, expected] of [
+        ['/profile', '/base/profile'],
+        ['/base/x?y=1', '/base/x?y=1'],
+      ] as const) {
         const login = await get(jar, `/base/login?returnTo=${encodeURIComponent(asked)}`);
         jar.store(login.setCookie);
-        const back = new URL((await fetch(new URL(login.headers.location!), { redirect: 'manual' })).headers.get('location')!);
+        const back = new URL(
+          (await fetch(new URL(login.headers.location!), { redirect: 'manual' })).headers.get('location')!,
+        );
         const cb = await get(jar, back.pathname + back.search);
         expect(cb.headers.location).toBe(expected);
       }

@@ -3,7 +3,14 @@ import request from 'supertest';
 import type { Express, ErrorRequestHandler } from 'express';
 import type { Emulator } from '../../lib/testing';
 import { SsoGuardError } from '../../lib/errors';
-import { EXPRESS_VERSIONS, createTestApp, setCookieOf, signIn, startTestEmulator, type ExpressFactory } from '../helpers/app';
+import {
+  EXPRESS_VERSIONS,
+  createTestApp,
+  setCookieOf,
+  signIn,
+  startTestEmulator,
+  type ExpressFactory,
+} from '../helpers/app';
 import { fakeClock, type FakeClock } from '../helpers/clock';
 import { CLIENT_SECRET, SECRET } from '../helpers/options';
 import { openSession } from '../helpers/session';
@@ -75,7 +82,11 @@ describe.each(EXPRESS_VERSIONS)('req.sso (%s)', (_name, express) => {
     // The credentials are the temporary keys the emulator issued for this user's access token.
     const issued = sso.lookupAccessKey(me.body.credentials.accessKey);
     expect(issued).toBeDefined();
-    expect(me.body.credentials).toEqual({ accessKey: me.body.credentials.accessKey, secretKey: issued!.secretKey, token: issued!.token });
+    expect(me.body.credentials).toEqual({
+      accessKey: me.body.credentials.accessKey,
+      secretKey: issued!.secretKey,
+      token: issued!.token,
+    });
     const { expiresAt } = (await request(app).get('/expiry').set('Cookie', cookie).expect(200)).body;
     expect(expiresAt).toBe(openSession(cookie).expiresAt * 1000);
     expect(expiresAt).toBeGreaterThanOrEqual(Math.floor(signedInAt / 1000) * 1000 + 3600_000);
@@ -90,16 +101,23 @@ describe.each(EXPRESS_VERSIONS)('req.sso (%s)', (_name, express) => {
         try {
           res.json({ value: req.sso.user });
         } catch (err) {
-          res.json({ isGuardError: err instanceof SsoGuardError, code: (err as SsoGuardError).code, status: (err as SsoGuardError).status });
+          res.json({
+            isGuardError: err instanceof SsoGuardError,
+            code: (err as SsoGuardError).code,
+            status: (err as SsoGuardError).status,
+          });
         }
       });
     };
 
-    it.each(['/read/user', '/read/credentials'])('reading %s answers 401 unauthenticated, never undefined', async (path) => {
-      const app = make({ authRequired: false }, reads);
-      const res = await request(app).get(path).expect(401);
-      expect(res.text).not.toContain('undefined');
-    });
+    it.each(['/read/user', '/read/credentials'])(
+      'reading %s answers 401 unauthenticated, never undefined',
+      async (path) => {
+        const app = make({ authRequired: false }, reads);
+        const res = await request(app).get(path).expect(401);
+        expect(res.text).not.toContain('undefined');
+      },
+    );
 
     it('throws an SsoGuardError (unauthenticated, 401) from the accessors', async () => {
       const app = make({ authRequired: false }, reads);
@@ -112,7 +130,12 @@ describe.each(EXPRESS_VERSIONS)('req.sso (%s)', (_name, express) => {
     const printRoutes = (a: Express) => {
       a.get('/print', (req, res) => {
         const keys = Object.keys(req.sso);
-        res.json({ inspected: inspect(req.sso, { depth: 10, showHidden: true }), json: JSON.stringify(req.sso), spread: JSON.stringify({ ...req.sso }), keys });
+        res.json({
+          inspected: inspect(req.sso, { depth: 10, showHidden: true }),
+          json: JSON.stringify(req.sso),
+          spread: JSON.stringify({ ...req.sso }),
+          keys,
+        });
       });
     };
 
@@ -122,10 +145,27 @@ describe.each(EXPRESS_VERSIONS)('req.sso (%s)', (_name, express) => {
       const session = openSession(cookie);
       const me = (await request(app).get('/api/me').set('Cookie', cookie).expect(200)).body;
       const res = await request(app).get('/print').set('Cookie', cookie).expect(200);
-      const { inspected, json, spread, keys } = res.body as { inspected: string; json: string; spread: string; keys: string[] };
+      const { inspected, json, spread, keys } = res.body as {
+        inspected: string;
+        json: string;
+        spread: string;
+        keys: string[];
+      };
       expect(inspected).toContain('usr-alice');
-      expect(JSON.parse(json)).toEqual({ authenticated: true, user: { user_id: 'usr-alice', user_name: me.user.user_name }, expiresAt: session.expiresAt * 1000 });
-      const secrets = [session.accessToken, session.refreshToken!, me.credentials.accessKey, me.credentials.secretKey, me.credentials.token, SECRET, CLIENT_SECRET];
+      expect(JSON.parse(json)).toEqual({
+        authenticated: true,
+        user: { user_id: 'usr-alice', user_name: me.user.user_name },
+        expiresAt: session.expiresAt * 1000,
+      });
+      const secrets = [
+        session.accessToken,
+        session.refreshToken!,
+        me.credentials.accessKey,
+        me.credentials.secretKey,
+        me.credentials.token,
+        SECRET,
+        CLIENT_SECRET,
+      ];
       for (const secret of secrets) {
         expect(inspected).not.toContain(secret);
         expect(json).not.toContain(secret);
@@ -133,7 +173,8 @@ describe.each(EXPRESS_VERSIONS)('req.sso (%s)', (_name, express) => {
       }
       // Internals are neither own keys nor printed.
       expect(keys).not.toEqual(expect.arrayContaining(['outcome']));
-      for (const word of ['outcome', 'req', 'res', 'hooks', 'session']) expect(inspected).not.toMatch(new RegExp(`\\b${word}\\b`));
+      for (const word of ['outcome', 'req', 'res', 'hooks', 'session'])
+        expect(inspected).not.toMatch(new RegExp(`\\b${word}\\b`));
     });
 
     it('prints a signed-out context as such', async () => {
@@ -151,7 +192,11 @@ describe.each(EXPRESS_VERSIONS)('req.sso (%s)', (_name, express) => {
       const res = await request(app).get('/instances').set('Cookie', cookie).expect(200);
       expect(res.body.ret_code).toBe(0);
       expect(res.body.instance_set.length).toBeGreaterThan(0);
-      expect(res.body.instance_set.every((i: { status: string; zone: string }) => i.status === 'running' && i.zone === 'pek3')).toBe(true);
+      expect(
+        res.body.instance_set.every(
+          (i: { status: string; zone: string }) => i.status === 'running' && i.zone === 'pek3',
+        ),
+      ).toBe(true);
       expect(sso.counts.iam).toBe(1);
     });
 
@@ -168,7 +213,8 @@ describe.each(EXPRESS_VERSIONS)('req.sso (%s)', (_name, express) => {
       const me = await request(app).get('/api/me').set('Cookie', cookie).expect(200);
       const res = await request(app).get('/forbidden').set('Cookie', cookie).expect(502);
       expect(res.body).toMatchObject({ code: 'cloud_api_error', retCode: 1400 });
-      for (const secret of [me.body.credentials.secretKey, me.body.credentials.token]) expect(res.text).not.toContain(secret);
+      for (const secret of [me.body.credentials.secretKey, me.body.credentials.token])
+        expect(res.text).not.toContain(secret);
     });
 
     it('renews expired temporary credentials transparently: API 401 -> check_token again -> retry once', async () => {

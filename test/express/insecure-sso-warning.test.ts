@@ -20,15 +20,23 @@ describe('http:// ssoBaseUrl warning', () => {
     expect(opts.code).toBe('SSO_GUARD_INSECURE_SSO_URL');
     // Requests do not warn again.
     const req = { url: '/x', method: 'GET', headers: {} } as never;
-    const res = { setHeader: () => undefined, getHeader: () => undefined, end: () => undefined, headersSent: false } as never;
+    const res = {
+      setHeader: () => undefined,
+      getHeader: () => undefined,
+      end: () => undefined,
+      headersSent: false,
+    } as never;
     guard(req, res, () => undefined);
     guard(req, res, () => undefined);
     await new Promise((r) => setImmediate(r));
     expect(warn).toHaveBeenCalledTimes(1);
   });
 
-  it.each(['http://localhost:4000', 'http://127.0.0.1:9', 'http://[::1]:4000', 'https://sso.example.test'])('does not warn for %s', (ssoBaseUrl) => {
-    auth(testOptions({ ssoBaseUrl }));
-    expect(warn).not.toHaveBeenCalled();
-  });
+  it.each(['http://localhost:4000', 'http://127.0.0.1:9', 'http://[::1]:4000', 'https://sso.example.test'])(
+    'does not warn for %s',
+    (ssoBaseUrl) => {
+      auth(testOptions({ ssoBaseUrl }));
+      expect(warn).not.toHaveBeenCalled();
+    },
+  );
 });

@@ -6,7 +6,11 @@ import { EXPRESS_VERSIONS, cookiesFrom, createTestApp, setCookieOf, signIn, star
 // Issue 10, section 3: a cross-site GET /logout must not end the session; it gets a confirmation
 // page whose button POSTs from the app's own origin. Cross-site POSTs are refused (403).
 
-const NAVIGATE = { 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'document', Accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+const NAVIGATE = {
+  'Sec-Fetch-Mode': 'navigate',
+  'Sec-Fetch-Dest': 'document',
+  Accept: 'text/html,application/xhtml+xml,*/*;q=0.8',
+};
 const APP_ORIGIN = 'http://app.test';
 
 describe.each(EXPRESS_VERSIONS)('logout from another site (%s)', (_name, express) => {
@@ -25,11 +29,17 @@ describe.each(EXPRESS_VERSIONS)('logout from another site (%s)', (_name, express
   const signedOut = async (cookie: string): Promise<void> => {
     await request(app).get('/api/me').set('Cookie', cookie).expect(401);
   };
-  const clearsSession = (res: request.Response): boolean => setCookieOf(res).some((c) => c.startsWith('sso_session=') && /Max-Age=0/.test(c));
+  const clearsSession = (res: request.Response): boolean =>
+    setCookieOf(res).some((c) => c.startsWith('sso_session=') && /Max-Age=0/.test(c));
 
   it('a cross-site GET navigation gets a confirmation page and keeps the session', async () => {
     const { cookie } = await signIn(app, sso);
-    const res = await request(app).get('/logout?returnTo=/bye').set('Cookie', cookie).set(NAVIGATE).set('Sec-Fetch-Site', 'cross-site').expect(200);
+    const res = await request(app)
+      .get('/logout?returnTo=/bye')
+      .set('Cookie', cookie)
+      .set(NAVIGATE)
+      .set('Sec-Fetch-Site', 'cross-site')
+      .expect(200);
     expect(res.headers['content-type']).toMatch(/^text\/html/);
     expect(res.text).toContain('<form method="post" action="/logout?returnTo=/bye">');
     expect(res.text).not.toMatch(/<script|\son\w+=|style=/i);
@@ -49,15 +59,25 @@ describe.each(EXPRESS_VERSIONS)('logout from another site (%s)', (_name, express
     ['no Sec-Fetch-Site, Origin null', { Origin: 'null' }],
   ])('%s: confirmation page, session kept', async (_label, headers) => {
     const { cookie } = await signIn(app, sso);
-    const res = await request(app).get('/logout').set('Cookie', cookie).set({ Accept: NAVIGATE.Accept }).set(headers).expect(200);
+    const res = await request(app)
+      .get('/logout')
+      .set('Cookie', cookie)
+      .set({ Accept: NAVIGATE.Accept })
+      .set(headers)
+      .expect(200);
     expect(res.text).toContain('<form method="post" action="/logout">');
     expect(clearsSession(res)).toBe(false);
     await stillSignedIn(cookie);
   });
 
-  it('the page\'s button (a same-origin POST) signs out and goes to returnTo', async () => {
+  it("the page's button (a same-origin POST) signs out and goes to returnTo", async () => {
     const { cookie } = await signIn(app, sso);
-    const res = await request(app).post('/logout?returnTo=/bye').set('Cookie', cookie).set('Sec-Fetch-Site', 'same-origin').set('Origin', APP_ORIGIN).expect(302);
+    const res = await request(app)
+      .post('/logout?returnTo=/bye')
+      .set('Cookie', cookie)
+      .set('Sec-Fetch-Site', 'same-origin')
+      .set('Origin', APP_ORIGIN)
+      .expect(302);
     expect(res.headers.location).toBe('/bye');
     expect(clearsSession(res)).toBe(true);
     await signedOut(cookie);
@@ -71,14 +91,22 @@ describe.each(EXPRESS_VERSIONS)('logout from another site (%s)', (_name, express
   ])('a POST with %s is refused with 403 JSON, session kept', async (_label, headers) => {
     const { cookie } = await signIn(app, sso);
     const res = await request(app).post('/logout').set('Cookie', cookie).set(headers).expect(403);
-    expect(res.body).toEqual({ error: 'invalid_request', message: 'Cross-site logout refused; sign out from the app itself' });
+    expect(res.body).toEqual({
+      error: 'invalid_request',
+      message: 'Cross-site logout refused; sign out from the app itself',
+    });
     expect(clearsSession(res)).toBe(false);
     await stillSignedIn(cookie);
   });
 
   it('a cross-site API GET (not a navigation) gets 403 JSON, session kept', async () => {
     const { cookie } = await signIn(app, sso);
-    const res = await request(app).get('/logout').set('Cookie', cookie).set('Sec-Fetch-Site', 'cross-site').set('Accept', 'application/json').expect(403);
+    const res = await request(app)
+      .get('/logout')
+      .set('Cookie', cookie)
+      .set('Sec-Fetch-Site', 'cross-site')
+      .set('Accept', 'application/json')
+      .expect(403);
     expect(res.body.error).toBe('invalid_request');
     await stillSignedIn(cookie);
   });

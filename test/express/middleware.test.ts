@@ -4,7 +4,16 @@ import type { Emulator } from '../../lib/testing';
 import type { SsoGuardOptions } from '../../lib/options';
 import { SsoGuardError } from '../../lib/errors';
 import { auth, requiresAuth } from '../../lib/express/middleware';
-import { EXPRESS_VERSIONS, APP_BASE_URL, cookiesFrom, createTestApp, setCookieOf, signIn, startTestEmulator, type ExpressFactory } from '../helpers/app';
+import {
+  EXPRESS_VERSIONS,
+  APP_BASE_URL,
+  cookiesFrom,
+  createTestApp,
+  setCookieOf,
+  signIn,
+  startTestEmulator,
+  type ExpressFactory,
+} from '../helpers/app';
 import { fakeClock, type FakeClock } from '../helpers/clock';
 import { openSession } from '../helpers/session';
 import { CLIENT_ID, CLIENT_SECRET, OLD_SECRET, SECRET } from '../helpers/options';
@@ -16,7 +25,8 @@ describe.each(EXPRESS_VERSIONS)('auth() middleware (%s)', (_name, express) => {
   let sso: Emulator;
   let clock: FakeClock;
   let app: Express;
-  const make = (options: SsoGuardOptions = {}, extra?: (a: Express) => void) => createTestApp(express as ExpressFactory, sso, { clock, httpTimeout: 500, ...options }, extra);
+  const make = (options: SsoGuardOptions = {}, extra?: (a: Express) => void) =>
+    createTestApp(express as ExpressFactory, sso, { clock, httpTimeout: 500, ...options }, extra);
 
   beforeAll(async () => {
     clock = fakeClock(Date.now());
@@ -37,7 +47,11 @@ describe.each(EXPRESS_VERSIONS)('auth() middleware (%s)', (_name, express) => {
       expect(res.body.authenticated).toBe(true);
       expect(res.body.user).toMatchObject({ user_id: expect.any(String), user_name: expect.any(String) });
       expect(res.body.user.user_verify).toBeUndefined();
-      expect(res.body.credentials).toEqual({ accessKey: expect.stringMatching(/^TMP/), secretKey: expect.any(String), token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/) });
+      expect(res.body.credentials).toEqual({
+        accessKey: expect.stringMatching(/^TMP/),
+        secretKey: expect.any(String),
+        token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
+      });
       expect(res.body.reqUser).toEqual(res.body.user);
     });
 
@@ -65,7 +79,11 @@ describe.each(EXPRESS_VERSIONS)('auth() middleware (%s)', (_name, express) => {
       await new Promise((r) => server.once('listening', r));
       const port = (server.address() as { port: number }).port;
       try {
-        const statuses = await Promise.all(Array.from({ length: 1000 }, () => fetch(`http://127.0.0.1:${port}/api/me`, { headers: { cookie } }).then((r) => r.status)));
+        const statuses = await Promise.all(
+          Array.from({ length: 1000 }, () =>
+            fetch(`http://127.0.0.1:${port}/api/me`, { headers: { cookie } }).then((r) => r.status),
+          ),
+        );
         expect(statuses.every((s) => s === 200)).toBe(true);
         expect(sso.counts.check_token).toBe(1);
       } finally {
@@ -128,7 +146,9 @@ describe.each(EXPRESS_VERSIONS)('auth() middleware (%s)', (_name, express) => {
       const { cookie } = await signIn(app, sso);
       clock.advance(601_000);
       sso.resetCounts();
-      const results = await Promise.all(Array.from({ length: 200 }, () => request(app).get('/api/me').set('Cookie', cookie)));
+      const results = await Promise.all(
+        Array.from({ length: 200 }, () => request(app).get('/api/me').set('Cookie', cookie)),
+      );
       expect(results.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
       expect(sso.counts.refresh_token).toBe(1);
       expect(sso.counts.check_token).toBe(1);
@@ -256,7 +276,12 @@ describe.each(EXPRESS_VERSIONS)('auth() middleware (%s)', (_name, express) => {
     });
 
     it('answers API calls with 401 JSON and WWW-Authenticate', async () => {
-      for (const req of [request(app).get('/api/me'), request(app).get('/api/me').set('Accept', JSON_ACCEPT), request(app).post('/api/write').set('Accept', HTML_ACCEPT), request(app).get('/page').set('Sec-Fetch-Mode', 'cors').set('Accept', HTML_ACCEPT)]) {
+      for (const req of [
+        request(app).get('/api/me'),
+        request(app).get('/api/me').set('Accept', JSON_ACCEPT),
+        request(app).post('/api/write').set('Accept', HTML_ACCEPT),
+        request(app).get('/page').set('Sec-Fetch-Mode', 'cors').set('Accept', HTML_ACCEPT),
+      ]) {
         const res = await req.expect(401);
         expect(res.headers['www-authenticate']).toBe('Bearer realm="http://app.test"');
         expect(res.headers['content-type']).toMatch(/application\/json/);
@@ -265,7 +290,9 @@ describe.each(EXPRESS_VERSIONS)('auth() middleware (%s)', (_name, express) => {
     });
 
     it('leaves publicPaths open', async () => {
-      const a = make({ publicPaths: ['/public', '/assets/*'] }, (x) => x.get('/assets/app.css', (_q, r) => r.send('css')));
+      const a = make({ publicPaths: ['/public', '/assets/*'] }, (x) =>
+        x.get('/assets/app.css', (_q, r) => r.send('css')),
+      );
       await request(a).get('/public').expect(200);
       await request(a).get('/assets/app.css').expect(200);
       await request(a).get('/api/me').expect(401);
@@ -275,7 +302,9 @@ describe.each(EXPRESS_VERSIONS)('auth() middleware (%s)', (_name, express) => {
       const a = make({ authRequired: false });
       expect((await request(a).get('/public').expect(200)).body.authenticated).toBe(false);
       await request(a).get('/guarded').set('Accept', JSON_ACCEPT).expect(401);
-      expect((await request(a).get('/guarded').set('Accept', HTML_ACCEPT).expect(302)).headers.location).toBe('/login?returnTo=%2Fguarded');
+      expect((await request(a).get('/guarded').set('Accept', HTML_ACCEPT).expect(302)).headers.location).toBe(
+        '/login?returnTo=%2Fguarded',
+      );
       const { cookie } = await signIn(a, sso);
       expect((await request(a).get('/guarded').set('Cookie', cookie).expect(200)).body.authenticated).toBe(true);
     });
@@ -294,7 +323,8 @@ describe.each(EXPRESS_VERSIONS)('auth() middleware (%s)', (_name, express) => {
     it('requiresAuth() without auth() is a clear error', async () => {
       const a = (express as ExpressFactory)();
       a.get('/x', requiresAuth(), (_q, r) => r.send('x'));
-      a.use(((err: SsoGuardError, _q, r, _n) => r.status(err.status).send(err.message)) as import('express').ErrorRequestHandler);
+      a.use(((err: SsoGuardError, _q, r, _n) =>
+        r.status(err.status).send(err.message)) as import('express').ErrorRequestHandler);
       const res = await request(a).get('/x').expect(500);
       expect(res.text).toMatch(/needs auth\(\)/);
     });
@@ -302,7 +332,17 @@ describe.each(EXPRESS_VERSIONS)('auth() middleware (%s)', (_name, express) => {
     it('renderErrors: false passes an SsoGuardError with status to next()', async () => {
       const seen: SsoGuardError[] = [];
       const a = (express as ExpressFactory)();
-      a.use(auth({ ssoBaseUrl: sso.url, appBaseUrl: APP_BASE_URL, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, secret: SECRET, clock, renderErrors: false }));
+      a.use(
+        auth({
+          ssoBaseUrl: sso.url,
+          appBaseUrl: APP_BASE_URL,
+          clientId: CLIENT_ID,
+          clientSecret: CLIENT_SECRET,
+          secret: SECRET,
+          clock,
+          renderErrors: false,
+        }),
+      );
       a.use(((err: SsoGuardError, _q, r, _n) => {
         seen.push(err);
         r.status(err.status).json({ mine: err.code });
@@ -368,14 +408,27 @@ describe.each(EXPRESS_VERSIONS)('auth() middleware (%s)', (_name, express) => {
       const res = await request(after).get('/api/me').set('Cookie', cookie).expect(200);
       const resealed = cookiesFrom(setCookieOf(res), cookie);
       expect(resealed).not.toBe(cookie);
-      await request(make({ secret: SECRET })).get('/api/me').set('Cookie', resealed).expect(200);
-      await request(make({ secret: SECRET })).get('/api/me').set('Cookie', cookie).expect(401);
+      await request(make({ secret: SECRET }))
+        .get('/api/me')
+        .set('Cookie', resealed)
+        .expect(200);
+      await request(make({ secret: SECRET }))
+        .get('/api/me')
+        .set('Cookie', cookie)
+        .expect(401);
     });
 
     it('reads garbage, tampered and foreign cookies as signed out, clears them, never 5xx', async () => {
       const { cookie } = await signIn(app, sso);
       const value = cookie.split('=')[1]!;
-      for (const bad of ['sso_session=garbage', `sso_session=${value.slice(0, -3)}`, `sso_session=${value.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'))}`, 'sso_session.0=abc; sso_session.1=def', 'sso_session=%E0%A4%A', `sso_session=${'A'.repeat(12000)}`]) {
+      for (const bad of [
+        'sso_session=garbage',
+        `sso_session=${value.slice(0, -3)}`,
+        `sso_session=${value.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'))}`,
+        'sso_session.0=abc; sso_session.1=def',
+        'sso_session=%E0%A4%A',
+        `sso_session=${'A'.repeat(12000)}`,
+      ]) {
         const res = await request(app).get('/api/me').set('Cookie', bad).expect(401);
         expect(setCookieOf(res).some((c) => /Max-Age=0/.test(c))).toBe(true);
       }

@@ -11,9 +11,30 @@ describe('canonicalPath', () => {
   });
 
   it.each([
-    'assets/app.css', '/assets/../x', '/assets/./x', '/assets/..', '/assets/.', '/assets//x', '//x', '/a\\b',
-    '/a%2fb', '/a%2Fb', '/a%5cb', '/a%00b', '/%2e%2e/x', '/.%2e/x', '/%2E./x', '/a/%2e', '/a%2F..%2Fb',
-    '/%252e%252e/x', '/%c0%ae%c0%ae/x', '/%ff', '/%', '/a%0a', '/a\tb', 'http://host/assets/x',
+    'assets/app.css',
+    '/assets/../x',
+    '/assets/./x',
+    '/assets/..',
+    '/assets/.',
+    '/assets//x',
+    '//x',
+    '/a\\b',
+    '/a%2fb',
+    '/a%2Fb',
+    '/a%5cb',
+    '/a%00b',
+    '/%2e%2e/x',
+    '/.%2e/x',
+    '/%2E./x',
+    '/a/%2e',
+    '/a%2F..%2Fb',
+    '/%252e%252e/x',
+    '/%c0%ae%c0%ae/x',
+    '/%ff',
+    '/%',
+    '/a%0a',
+    '/a\tb',
+    'http://host/assets/x',
   ])('refuses %s', (raw) => {
     expect(canonicalPath(raw)).toBeUndefined();
   });

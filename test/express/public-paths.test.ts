@@ -39,11 +39,20 @@ const target = fc.constantFrom('secret.txt', 'private/secret.txt', 'private%2fse
 
 /** Paths that start with the public prefix but resolve outside it. */
 const escapes = fc
-  .record({ detour, ups: fc.array(fc.tuple(dotDot, sep), { minLength: 1, maxLength: 3 }), target, lead: sep, extra: fc.constantFrom('', '?x=1', '#frag') })
+  .record({
+    detour,
+    ups: fc.array(fc.tuple(dotDot, sep), { minLength: 1, maxLength: 3 }),
+    target,
+    lead: sep,
+    extra: fc.constantFrom('', '?x=1', '#frag'),
+  })
   .map(({ detour: d, ups, target: t, lead, extra }) => {
     const middle = d.map((seg) => `${seg}/`).join('');
     // Each detour segment needs its own `..`; add enough of them, then the attacker's own ones.
-    const climb = d.filter((seg) => seg !== '' && seg !== '.' && seg !== '%2e').map(() => '../').join('');
+    const climb = d
+      .filter((seg) => seg !== '' && seg !== '.' && seg !== '%2e')
+      .map(() => '../')
+      .join('');
     return `/assets${lead}${middle}${climb}${ups.map(([dd, s]) => dd + s).join('')}${t}${extra}`;
   });
 

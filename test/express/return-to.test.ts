@@ -24,7 +24,9 @@ describe('safeReturnTo', () => {
   });
 
   it('refuses every malicious payload outright (none is a plain same-origin relative path)', () => {
-    const accepted = payloads.malicious.filter(({ value }) => safeReturnTo(value, ORIGIN) !== undefined).map((p) => p.value);
+    const accepted = payloads.malicious
+      .filter(({ value }) => safeReturnTo(value, ORIGIN) !== undefined)
+      .map((p) => p.value);
     expect(accepted).toEqual([]);
   });
 
@@ -45,27 +47,63 @@ describe('safeReturnTo', () => {
     expect(safeReturnTo('/', ORIGIN)).toBe('/');
   });
 
-  it.each([['//evil.com'], ['/\\evil.com'], ['\\/evil.com'], ['/\t/evil.com'], ['/\n/evil.com'], ['https://evil.com'], ['javascript:alert(1)'], ['evil.com'], ['/%0a/evil'], [''], ['x'.repeat(3000)]])(
-    'refuses %j',
-    (value) => {
-      const out = safeReturnTo(value, ORIGIN);
-      expect(out === undefined || browserOrigin(out) === ORIGIN).toBe(true);
-      if (!value.startsWith('/%0a')) expect(out).toBeUndefined();
-    },
-  );
+  it.each([
+    ['//evil.com'],
+    ['/\\evil.com'],
+    ['\\/evil.com'],
+    ['/\t/evil.com'],
+    ['/\n/evil.com'],
+    ['https://evil.com'],
+    ['javascript:alert(1)'],
+    ['evil.com'],
+    ['/%0a/evil'],
+    [''],
+    ['x'.repeat(3000)],
+  ])('refuses %j', (value) => {
+    const out = safeReturnTo(value, ORIGIN);
+    expect(out === undefined || browserOrigin(out) === ORIGIN).toBe(true);
+    if (!value.startsWith('/%0a')) expect(out).toBeUndefined();
+  });
 
   it('refuses non-strings', () => {
     for (const v of [undefined, null, 1, ['/a'], { a: 1 }]) expect(safeReturnTo(v, ORIGIN)).toBeUndefined();
   });
 
   it('never yields a Location a browser resolves off-origin (property)', () => {
-    const piece = fc.constantFrom('/', '\\', '//', '.', '..', '%2f', '%5c', '%2e', '@', ':', '\t', '\n', 'evil.com', 'http:', 'javascript:', '?', '#', '%00', '\u3002', '\uff0f');
+    const piece = fc.constantFrom(
+      '/',
+      '\\',
+      '//',
+      '.',
+      '..',
+      '%2f',
+      '%5c',
+      '%2e',
+      '@',
+      ':',
+      '\t',
+      '\n',
+      'evil.com',
+      'http:',
+      'javascript:',
+      '?',
+      '#',
+      '%00',
+      '\u3002',
+      '\uff0f',
+    );
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.array(piece, { maxLength: 8 }).map((a) => a.join(''))), (value) => {
-        const out = safeReturnTo(value, ORIGIN);
-        if (out === undefined) return true;
-        return out.startsWith('/') && !out.startsWith('//') && browserOrigin(out) === ORIGIN;
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary' }),
+          fc.array(piece, { maxLength: 8 }).map((a) => a.join('')),
+        ),
+        (value) => {
+          const out = safeReturnTo(value, ORIGIN);
+          if (out === undefined) return true;
+          return out.startsWith('/') && !out.startsWith('//') && browserOrigin(out) === ORIGIN;
+        },
+      ),
       { numRuns: 20000, seed: 42 },
     );
   });

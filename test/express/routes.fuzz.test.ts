@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import type { Emulator } from '../../lib/testing';
-import { APP_BASE_URL, EXPRESS_VERSIONS, cookiesFrom, createTestApp, signIn, startTestEmulator, type ExpressFactory } from '../helpers/app';
+import {
+  APP_BASE_URL,
+  EXPRESS_VERSIONS,
+  cookiesFrom,
+  createTestApp,
+  signIn,
+  startTestEmulator,
+  type ExpressFactory,
+} from '../helpers/app';
 import { serve, trackUnhandledRejections, type Answer, type Served } from '../helpers/serve';
 import payloads from '../fixtures/open-redirect-payloads.json';
 
@@ -19,7 +27,10 @@ const HTML = 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8';
 /** Percent-encodes every byte outside the unreserved set (lone surrogates become U+FFFD, as in browsers). */
 function encodeAll(s: string): string {
   let out = '';
-  for (const b of Buffer.from(s, 'utf8')) out += /[A-Za-z0-9\-._~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  for (const b of Buffer.from(s, 'utf8'))
+    out += /[A-Za-z0-9\-._~]/.test(String.fromCharCode(b))
+      ? String.fromCharCode(b)
+      : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
   return out;
 }
 
@@ -42,17 +53,84 @@ function sessionSet(res: Answer): boolean {
 
 /** Open-redirect building blocks: separators, schemes, encodings, lookalikes, IDN and userinfo tricks. */
 const PIECES = [
-  '/', '//', '///', '\\', '/\\', '\\/', '\\\\', '%2f', '%2F', '%5c', '%5C', '%252f', '%2f%2f', '%5c%5c', '%09', '%0a', '%0d', '%00', '%20',
-  '\t', '\n', '\r', ' ', '\u0000', '\u000b', '\u200b', '\ufeff', '.', '..', '%2e', '%2e%2e', '?', '#', '&', '=', ';', ':', '@', 'user:pass@', 'app.test@',
-  'evil.com', 'evil.com.', 'app.test', 'app.test.evil.com', '127.0.0.1', '[::1]', '0x7f.1', 'http:', 'https:', 'HTTPS:', 'javascript:', 'JaVaScRiPt:', 'data:', 'vbscript:',
-  'alert(1)', '\u3002', '\uff0f', '\uff3c', '\u2215', '\u2044', '\u29f8', '\u2216', '\ufe68', '\u24d4vil.com', 'xn--80ak6aa92e.com', '\u0435vil.com', 'returnTo=', '%',
+  '/',
+  '//',
+  '///',
+  '\\',
+  '/\\',
+  '\\/',
+  '\\\\',
+  '%2f',
+  '%2F',
+  '%5c',
+  '%5C',
+  '%252f',
+  '%2f%2f',
+  '%5c%5c',
+  '%09',
+  '%0a',
+  '%0d',
+  '%00',
+  '%20',
+  '\t',
+  '\n',
+  '\r',
+  ' ',
+  '\u0000',
+  '\u000b',
+  '\u200b',
+  '\ufeff',
+  '.',
+  '..',
+  '%2e',
+  '%2e%2e',
+  '?',
+  '#',
+  '&',
+  '=',
+  ';',
+  ':',
+  '@',
+  'user:pass@',
+  'app.test@',
+  'evil.com',
+  'evil.com.',
+  'app.test',
+  'app.test.evil.com',
+  '127.0.0.1',
+  '[::1]',
+  '0x7f.1',
+  'http:',
+  'https:',
+  'HTTPS:',
+  'javascript:',
+  'JaVaScRiPt:',
+  'data:',
+  'vbscript:',
+  'alert(1)',
+  '\u3002',
+  '\uff0f',
+  '\uff3c',
+  '\u2215',
+  '\u2044',
+  '\u29f8',
+  '\u2216',
+  '\ufe68',
+  '\u24d4vil.com',
+  'xn--80ak6aa92e.com',
+  '\u0435vil.com',
+  'returnTo=',
+  '%',
 ];
 const allPayloads = [...payloads.malicious, ...payloads.ambiguous, ...payloads.safe].map((p) => p.value);
 
 const returnToArb = fc.oneof(
   { weight: 4, arbitrary: fc.array(fc.constantFrom(...PIECES), { minLength: 1, maxLength: 8 }).map((a) => a.join('')) },
   { weight: 2, arbitrary: fc.constantFrom(...allPayloads) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...allPayloads), fc.constantFrom(...PIECES)).map(([p, x]) => p + x) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(fc.constantFrom(...allPayloads), fc.constantFrom(...PIECES)).map(([p, x]) => p + x),
+  },
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 60, size: 'max' }) },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 30, size: 'max' }).map((s) => `/${s}`) },
 );
@@ -79,10 +157,20 @@ describe.each(EXPRESS_VERSIONS)('routes fuzzing (%s)', (_name, express) => {
   });
 
   /** Starts a login over HTTP: its state, transaction cookie and authorize URL. */
-  async function beginLogin(returnTo?: string, how = 'encoded', previous?: Answer): Promise<{ state: string; cookie: string; res: Answer }> {
+  async function beginLogin(
+    returnTo?: string,
+    how = 'encoded',
+    previous?: Answer,
+  ): Promise<{ state: string; cookie: string; res: Answer }> {
     // A browser sends the slot index of a previous login with the next one.
-    const index = previous === undefined ? '' : cookiesFrom(previous.setCookie.filter((c) => c.startsWith('sso_session_txn_slots=')));
-    const res = await served.get(returnTo === undefined ? '/login' : `/login?returnTo=${encodeAs(returnTo, how)}`, index ? { cookie: index } : {});
+    const index =
+      previous === undefined
+        ? ''
+        : cookiesFrom(previous.setCookie.filter((c) => c.startsWith('sso_session_txn_slots=')));
+    const res = await served.get(
+      returnTo === undefined ? '/login' : `/login?returnTo=${encodeAs(returnTo, how)}`,
+      index ? { cookie: index } : {},
+    );
     expect(res.status).toBe(302);
     const state = new URL(res.headers.location!).searchParams.get('state')!;
     return { state, cookie: cookiesFrom(res.setCookie), res };
@@ -91,24 +179,72 @@ describe.each(EXPRESS_VERSIONS)('routes fuzzing (%s)', (_name, express) => {
   describe('/callback', () => {
     type Kind = 'own' | 'foreign' | 'forged' | 'empty' | 'huge' | 'garbage';
     const paramArb = fc.oneof(
-      { weight: 6, arbitrary: fc.tuple(fc.constant('state'), fc.constantFrom<Kind>('own', 'own', 'own', 'foreign', 'forged', 'empty', 'huge', 'garbage')) },
-      { weight: 6, arbitrary: fc.tuple(fc.constant('code'), fc.constantFrom<Kind>('own', 'own', 'own', 'foreign', 'forged', 'empty', 'huge', 'garbage')) },
-      { weight: 1, arbitrary: fc.tuple(fc.constantFrom('error', 'error_description', 'iss', 'session_state', 'returnTo'), fc.constantFrom<Kind>('forged', 'empty', 'garbage', 'huge')) },
-      { weight: 1, arbitrary: fc.tuple(fc.string({ unit: 'binary', maxLength: 8 }), fc.constantFrom<Kind>('forged', 'garbage', 'huge')) },
+      {
+        weight: 6,
+        arbitrary: fc.tuple(
+          fc.constant('state'),
+          fc.constantFrom<Kind>('own', 'own', 'own', 'foreign', 'forged', 'empty', 'huge', 'garbage'),
+        ),
+      },
+      {
+        weight: 6,
+        arbitrary: fc.tuple(
+          fc.constant('code'),
+          fc.constantFrom<Kind>('own', 'own', 'own', 'foreign', 'forged', 'empty', 'huge', 'garbage'),
+        ),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.tuple(
+          fc.constantFrom('error', 'error_description', 'iss', 'session_state', 'returnTo'),
+          fc.constantFrom<Kind>('forged', 'empty', 'garbage', 'huge'),
+        ),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.tuple(
+          fc.string({ unit: 'binary', maxLength: 8 }),
+          fc.constantFrom<Kind>('forged', 'garbage', 'huge'),
+        ),
+      },
     );
     const scenarioArb = fc.record({
       params: fc.oneof<fc.Arbitrary<[string, Kind][]>[]>(
         fc.array(paramArb, { maxLength: 5 }),
         // Near-genuine: the real pair, in either order, with maybe something added.
         fc.tuple(fc.boolean(), fc.array(paramArb, { maxLength: 2 }), fc.nat()).map(([swap, extra, at]) => {
-          const base: [string, Kind][] = swap ? [['code', 'own'], ['state', 'own']] : [['state', 'own'], ['code', 'own']];
+          const base: [string, Kind][] = swap
+            ? [
+                ['code', 'own'],
+                ['state', 'own'],
+              ]
+            : [
+                ['state', 'own'],
+                ['code', 'own'],
+              ];
           base.splice(at % 3, 0, ...extra);
           return base;
         }),
       ),
       /** The used/forged/garbage values, and how much of the query is left as sent. */
       garbage: fc.string({ unit: 'binary', maxLength: 40, size: 'max' }),
-      suffix: fc.constantFrom('', '', '', '', '&', '&&', '=', '&=', '&state', '&code', '#frag', '%', '%zz', '%E0%A4%A', '+'),
+      suffix: fc.constantFrom(
+        '',
+        '',
+        '',
+        '',
+        '&',
+        '&&',
+        '=',
+        '&=',
+        '&state',
+        '&code',
+        '#frag',
+        '%',
+        '%zz',
+        '%E0%A4%A',
+        '+',
+      ),
       cookie: fc.constantFrom('own', 'own', 'own', 'both', 'none', 'foreign', 'both', 'garbage'),
       accept: fc.constantFrom(HTML, 'application/json', '*/*'),
       codeState: fc.constantFrom('fresh', 'fresh', 'fresh', 'fresh', 'used', 'otherRedirect'),
@@ -128,9 +264,19 @@ describe.each(EXPRESS_VERSIONS)('routes fuzzing (%s)', (_name, express) => {
         fc.asyncProperty(scenarioArb, async (sc) => {
           const own = await beginLogin('/dest');
           const foreign = await beginLogin('/elsewhere', 'encoded', own.res);
-          const code = sc.codeState === 'used' ? used : sc.codeState === 'otherRedirect' ? sso.approve({ redirectUri: OTHER_REDIRECT_URI }) : sso.approve({ redirectUri: REDIRECT_URI });
+          const code =
+            sc.codeState === 'used'
+              ? used
+              : sc.codeState === 'otherRedirect'
+                ? sso.approve({ redirectUri: OTHER_REDIRECT_URI })
+                : sso.approve({ redirectUri: REDIRECT_URI });
           const valueOf = (key: string, kind: Kind): string => {
-            const real = key === 'state' ? { own: own.state, foreign: foreign.state } : key === 'code' ? { own: code, foreign: used } : { own: 'access_denied', foreign: 'x' };
+            const real =
+              key === 'state'
+                ? { own: own.state, foreign: foreign.state }
+                : key === 'code'
+                  ? { own: code, foreign: used }
+                  : { own: 'access_denied', foreign: 'x' };
             switch (kind) {
               case 'own':
                 return real.own;
@@ -146,8 +292,15 @@ describe.each(EXPRESS_VERSIONS)('routes fuzzing (%s)', (_name, express) => {
                 return MARK + sc.garbage;
             }
           };
-          const raw = sc.params.map(([k, kind]) => `${encodeAll(k)}=${encodeAll(valueOf(k, kind))}`).join('&') + sc.suffix;
-          const cookie = { own: own.cookie, none: '', foreign: foreign.cookie, both: `${foreign.cookie}; ${own.cookie}`, garbage: `${own.cookie.split('=')[0]}=${MARK}garbage` }[sc.cookie]!;
+          const raw =
+            sc.params.map(([k, kind]) => `${encodeAll(k)}=${encodeAll(valueOf(k, kind))}`).join('&') + sc.suffix;
+          const cookie = {
+            own: own.cookie,
+            none: '',
+            foreign: foreign.cookie,
+            both: `${foreign.cookie}; ${own.cookie}`,
+            garbage: `${own.cookie.split('=')[0]}=${MARK}garbage`,
+          }[sc.cookie]!;
           const res = await served.get(`/callback?${raw}`, { cookie, accept: sc.accept });
 
           // The oracle, from the query as any parser reads it.
@@ -155,10 +308,15 @@ describe.each(EXPRESS_VERSIONS)('routes fuzzing (%s)', (_name, express) => {
           const keys = parsed.map(([k]) => k);
           const get = (k: string) => parsed.find(([key]) => key === k)?.[1];
           const genuine =
-            raw.length <= 4096 && new Set(keys).size === keys.length && parsed.every(([, v]) => v.length <= 2048) && !keys.includes('error') &&
-            get('code') === code && sc.codeState === 'fresh' &&
+            raw.length <= 4096 &&
+            new Set(keys).size === keys.length &&
+            parsed.every(([, v]) => v.length <= 2048) &&
+            !keys.includes('error') &&
+            get('code') === code &&
+            sc.codeState === 'fresh' &&
             // Either login in progress whose transaction cookie the browser holds (several tabs).
-            ((get('state') === own.state && (sc.cookie === 'own' || sc.cookie === 'both')) || (get('state') === foreign.state && (sc.cookie === 'foreign' || sc.cookie === 'both')));
+            ((get('state') === own.state && (sc.cookie === 'own' || sc.cookie === 'both')) ||
+              (get('state') === foreign.state && (sc.cookie === 'foreign' || sc.cookie === 'both')));
 
           expect(res.status).toBeLessThan(500);
           expect(res.body).not.toContain(MARK);
@@ -195,7 +353,9 @@ describe.each(EXPRESS_VERSIONS)('routes fuzzing (%s)', (_name, express) => {
       await fc.assert(
         fc.asyncProperty(returnToArb, encodingArb, async (value, how) => {
           const { state, cookie } = await beginLogin(value, how);
-          const cb = await served.get(`/callback?code=${sso.approve({ redirectUri: REDIRECT_URI })}&state=${state}`, { cookie });
+          const cb = await served.get(`/callback?code=${sso.approve({ redirectUri: REDIRECT_URI })}&state=${state}`, {
+            cookie,
+          });
           expect(cb.status).toBe(302);
           expect(sessionSet(cb)).toBe(true);
           expect(sameOrigin(cb.headers.location)).toBe(true);
@@ -205,17 +365,28 @@ describe.each(EXPRESS_VERSIONS)('routes fuzzing (%s)', (_name, express) => {
     }, 60_000);
 
     it('plain same-origin paths are honoured, not only refused payloads (300 runs)', async () => {
-      const plain = fc.array(fc.string({ unit: fc.constantFrom(...'abcxyz019-_~'), minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 4 }).map((a) => `/${a.join('/')}`);
+      const plain = fc
+        .array(fc.string({ unit: fc.constantFrom(...'abcxyz019-_~'), minLength: 1, maxLength: 6 }), {
+          minLength: 1,
+          maxLength: 4,
+        })
+        .map((a) => `/${a.join('/')}`);
       await fc.assert(
-        fc.asyncProperty(plain, fc.option(fc.string({ unit: fc.constantFrom(...'abc=&19'), maxLength: 8 }), { nil: undefined }), async (path, query) => {
-          const value = query === undefined ? path : `${path}?${query}`;
-          const { state, cookie } = await beginLogin(value);
-          const cb = await served.get(`/callback?code=${sso.approve({ redirectUri: REDIRECT_URI })}&state=${state}`, { cookie });
-          const url = new URL(value, APP_BASE_URL);
-          const normalized = url.pathname + url.search;
-          expect(cb.headers.location).toBe(normalized);
-          expect((await served.get(`/logout?returnTo=${encodeAll(value)}`)).headers.location).toBe(normalized);
-        }),
+        fc.asyncProperty(
+          plain,
+          fc.option(fc.string({ unit: fc.constantFrom(...'abc=&19'), maxLength: 8 }), { nil: undefined }),
+          async (path, query) => {
+            const value = query === undefined ? path : `${path}?${query}`;
+            const { state, cookie } = await beginLogin(value);
+            const cb = await served.get(`/callback?code=${sso.approve({ redirectUri: REDIRECT_URI })}&state=${state}`, {
+              cookie,
+            });
+            const url = new URL(value, APP_BASE_URL);
+            const normalized = url.pathname + url.search;
+            expect(cb.headers.location).toBe(normalized);
+            expect((await served.get(`/logout?returnTo=${encodeAll(value)}`)).headers.location).toBe(normalized);
+          },
+        ),
         { numRuns: 300, seed: 3 },
       );
     });
@@ -235,7 +406,9 @@ describe.each(EXPRESS_VERSIONS)('routes fuzzing (%s)', (_name, express) => {
           expect(loginUrl.startsWith('/login?returnTo=') || loginUrl === '/login').toBe(true);
           const login = await served.get(loginUrl);
           const state = new URL(login.headers.location!).searchParams.get('state')!;
-          const cb = await served.get(`/callback?code=${sso.approve({ redirectUri: REDIRECT_URI })}&state=${state}`, { cookie: cookiesFrom(login.setCookie) });
+          const cb = await served.get(`/callback?code=${sso.approve({ redirectUri: REDIRECT_URI })}&state=${state}`, {
+            cookie: cookiesFrom(login.setCookie),
+          });
           expect(cb.status).toBe(302);
           expect(sameOrigin(cb.headers.location)).toBe(true);
         }),

@@ -7,7 +7,10 @@ import payloads from '../fixtures/open-redirect-payloads.json';
 
 /** Starts a login and returns the authorize URL's params and the transaction cookie. */
 async function beginLogin(app: Express, returnTo?: string, cookie = '') {
-  const res = await request(app).get(returnTo === undefined ? '/login' : `/login?returnTo=${encodeURIComponent(returnTo)}`).set('Cookie', cookie).expect(302);
+  const res = await request(app)
+    .get(returnTo === undefined ? '/login' : `/login?returnTo=${encodeURIComponent(returnTo)}`)
+    .set('Cookie', cookie)
+    .expect(302);
   const url = new URL(res.headers.location as string);
   return { url, cookie: cookiesFrom(setCookieOf(res)), setCookie: setCookieOf(res) };
 }
@@ -55,9 +58,15 @@ describe.each(EXPRESS_VERSIONS)('routes (%s)', (_name, express) => {
       const a = await beginLogin(app, '/a');
       const b = await beginLogin(app, '/b', a.cookie);
       const both = `${a.cookie}; ${b.cookie}`;
-      const cbB = await request(app).get(await approve(b.url)).set('Cookie', both).expect(302);
+      const cbB = await request(app)
+        .get(await approve(b.url))
+        .set('Cookie', both)
+        .expect(302);
       expect(cbB.headers.location).toBe('/b');
-      const cbA = await request(app).get(await approve(a.url)).set('Cookie', both).expect(302);
+      const cbA = await request(app)
+        .get(await approve(a.url))
+        .set('Cookie', both)
+        .expect(302);
       expect(cbA.headers.location).toBe('/a');
       expect(setCookieOf(cbA).some((c) => c.startsWith('sso_session='))).toBe(true);
     });
@@ -66,7 +75,10 @@ describe.each(EXPRESS_VERSIONS)('routes (%s)', (_name, express) => {
   describe('/callback', () => {
     it('exchanges the code once, sets the session and redirects to returnTo', async () => {
       const { url, cookie } = await beginLogin(app, '/profile?tab=1');
-      const cb = await request(app).get(await approve(url)).set('Cookie', cookie).expect(302);
+      const cb = await request(app)
+        .get(await approve(url))
+        .set('Cookie', cookie)
+        .expect(302);
       expect(cb.headers.location).toBe('/profile?tab=1');
       expect(sso.counts.token).toBe(1);
       const set = setCookieOf(cb);
@@ -91,7 +103,9 @@ describe.each(EXPRESS_VERSIONS)('routes (%s)', (_name, express) => {
       expect((await expectRefused(`/callback?code=${code}&state=forged`, cookie)).body.error).toBe('invalid_state');
       expect((await expectRefused(`/callback?code=${code}`, cookie)).body.error).toBe('invalid_state');
       const other = await beginLogin(app);
-      expect((await expectRefused(`/callback?code=${code}&state=${other.url.searchParams.get('state')}`, cookie)).body.error).toBe('invalid_state');
+      expect(
+        (await expectRefused(`/callback?code=${code}&state=${other.url.searchParams.get('state')}`, cookie)).body.error,
+      ).toBe('invalid_state');
       expect(sso.counts.token).toBe(0);
     });
 
@@ -113,10 +127,18 @@ describe.each(EXPRESS_VERSIONS)('routes (%s)', (_name, express) => {
     it('refuses repeated and oversized parameters', async () => {
       const { url, cookie } = await beginLogin(app);
       const state = url.searchParams.get('state')!;
-      expect((await expectRefused(`/callback?code=a&code=b&state=${state}`, cookie)).body.message).toBe('Parameter "code" is repeated');
-      expect((await expectRefused(`/callback?code=a&state=${state}&state=${state}`, cookie)).body.error).toBe('invalid_request');
-      expect((await expectRefused(`/callback?code=${'c'.repeat(3000)}&state=${state}`, cookie)).body.error).toBe('invalid_request');
-      expect((await expectRefused(`/callback?code=a&state=${state}&x=${'y'.repeat(5000)}`, cookie)).body.error).toBe('invalid_request');
+      expect((await expectRefused(`/callback?code=a&code=b&state=${state}`, cookie)).body.message).toBe(
+        'Parameter "code" is repeated',
+      );
+      expect((await expectRefused(`/callback?code=a&state=${state}&state=${state}`, cookie)).body.error).toBe(
+        'invalid_request',
+      );
+      expect((await expectRefused(`/callback?code=${'c'.repeat(3000)}&state=${state}`, cookie)).body.error).toBe(
+        'invalid_request',
+      );
+      expect((await expectRefused(`/callback?code=a&state=${state}&x=${'y'.repeat(5000)}`, cookie)).body.error).toBe(
+        'invalid_request',
+      );
       expect(sso.counts.token).toBe(0);
     });
 
@@ -131,13 +153,25 @@ describe.each(EXPRESS_VERSIONS)('routes (%s)', (_name, express) => {
       await request(app).get(path).set('Cookie', first.cookie).expect(302);
       const second = await beginLogin(app);
       const code = new URL(path, 'http://x').searchParams.get('code');
-      expect((await expectRefused(`/callback?code=${code}&state=${second.url.searchParams.get('state')}`, second.cookie)).body.error).toBe('code_rejected');
+      expect(
+        (await expectRefused(`/callback?code=${code}&state=${second.url.searchParams.get('state')}`, second.cookie))
+          .body.error,
+      ).toBe('code_rejected');
     });
 
     it('renders a short HTML page for browsers, never the SSO page', async () => {
       const { url, cookie } = await beginLogin(app);
-      sso.setFault('token', { type: 'status', status: 500, body: '<html>SSO internal stack trace</html>', contentType: 'text/html' });
-      const res = await request(app).get(`${await approve(url)}`).set('Cookie', cookie).set('Accept', 'text/html').expect(502);
+      sso.setFault('token', {
+        type: 'status',
+        status: 500,
+        body: '<html>SSO internal stack trace</html>',
+        contentType: 'text/html',
+      });
+      const res = await request(app)
+        .get(`${await approve(url)}`)
+        .set('Cookie', cookie)
+        .set('Accept', 'text/html')
+        .expect(502);
       expect(res.headers['content-type']).toMatch(/text\/html/);
       expect(res.text).not.toContain('stack trace');
       expect(res.text.length).toBeLessThan(400);
@@ -159,7 +193,10 @@ describe.each(EXPRESS_VERSIONS)('routes (%s)', (_name, express) => {
     it(`never redirects off-origin after login, for ${malicious.length} known payloads`, async () => {
       for (const value of malicious) {
         const { url, cookie } = await beginLogin(app, value);
-        const cb = await request(app).get(await approve(url)).set('Cookie', cookie).expect(302);
+        const cb = await request(app)
+          .get(await approve(url))
+          .set('Cookie', cookie)
+          .expect(302);
         const location = cb.headers.location as string;
         expect(new URL(location, 'http://app.test/callback').origin).toBe('http://app.test');
         expect(location).toBe('/');
@@ -168,7 +205,9 @@ describe.each(EXPRESS_VERSIONS)('routes (%s)', (_name, express) => {
 
     it('never redirects off-origin after logout', async () => {
       for (const value of malicious) {
-        const res = await request(app).get(`/logout?returnTo=${encodeURIComponent(value)}`).expect(302);
+        const res = await request(app)
+          .get(`/logout?returnTo=${encodeURIComponent(value)}`)
+          .expect(302);
         expect(res.headers.location).toBe('/');
       }
     }, 60_000);
@@ -182,7 +221,11 @@ describe.each(EXPRESS_VERSIONS)('routes (%s)', (_name, express) => {
       expect(out.headers.location).toBe('/bye');
       expect(setCookieOf(out).find((c) => c.startsWith('sso_session='))).toMatch(/Max-Age=0/);
       sso.resetCounts();
-      const replay = await request(app).get('/guarded').set('Cookie', cookie).set('Accept', 'application/json').expect(401);
+      const replay = await request(app)
+        .get('/guarded')
+        .set('Cookie', cookie)
+        .set('Accept', 'application/json')
+        .expect(401);
       expect(replay.body.error).toBe('unauthenticated');
       expect(sso.counts.check_token).toBe(0);
     });

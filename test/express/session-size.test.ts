@@ -19,10 +19,20 @@ describe.each(EXPRESS_VERSIONS)('a token answer too large for the session cookie
 
   async function callbackWith(accessTokenLength: number): Promise<request.Response> {
     const login = await request(app).get('/login?returnTo=/page').expect(302);
-    const back = new URL((await fetch(login.headers.location as string, { redirect: 'manual' })).headers.get('location')!);
-    const body = JSON.stringify({ access_token: 'T'.repeat(accessTokenLength), refresh_token: 'R'.repeat(64), token_type: 'Bearer', expires_in: 3600 });
+    const back = new URL(
+      (await fetch(login.headers.location as string, { redirect: 'manual' })).headers.get('location')!,
+    );
+    const body = JSON.stringify({
+      access_token: 'T'.repeat(accessTokenLength),
+      refresh_token: 'R'.repeat(64),
+      token_type: 'Bearer',
+      expires_in: 3600,
+    });
     sso.setFault('token', { type: 'custom', status: 200, body }, { times: 1 });
-    return request(app).get(back.pathname + back.search).set('Cookie', cookiesFrom(setCookieOf(login))).set('Accept', 'text/html');
+    return request(app)
+      .get(back.pathname + back.search)
+      .set('Cookie', cookiesFrom(setCookieOf(login)))
+      .set('Accept', 'text/html');
   }
 
   it('is refused at sign-in with a short 502, no session cookie written, and no loop', async () => {
@@ -38,10 +48,15 @@ describe.each(EXPRESS_VERSIONS)('a token answer too large for the session cookie
   it('a large session under the limit is written in chunks and read back', async () => {
     const res = await callbackWith(4_000);
     expect(res.status).toBe(302);
-    const names = setCookieOf(res).filter((c) => c.startsWith('sso_session.') && !/Max-Age=0/.test(c)).map((c) => c.split('=')[0]);
+    const names = setCookieOf(res)
+      .filter((c) => c.startsWith('sso_session.') && !/Max-Age=0/.test(c))
+      .map((c) => c.split('=')[0]);
     expect(names).toEqual(['sso_session.0', 'sso_session.1']);
     // The token is the emulator's fake: reading the cookie back is what matters (check_token then refuses it).
-    const page = await request(app).get('/page').set('Cookie', cookiesFrom(setCookieOf(res))).set('Accept', 'application/json');
+    const page = await request(app)
+      .get('/page')
+      .set('Cookie', cookiesFrom(setCookieOf(res)))
+      .set('Accept', 'application/json');
     expect(page.status).not.toBe(500);
   });
 });

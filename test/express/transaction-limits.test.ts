@@ -59,7 +59,9 @@ describe.each(EXPRESS_VERSIONS)('transaction cookie limits (%s)', (_name, expres
     const txn = res.setCookie.find((c) => c.startsWith('sso_session_txn.'))!;
     expect(txn.length).toBeLessThan(1000);
     jar.store(res.setCookie);
-    const back = new URL((await fetch(new URL(res.headers.location!), { redirect: 'manual' })).headers.get('location')!);
+    const back = new URL(
+      (await fetch(new URL(res.headers.location!), { redirect: 'manual' })).headers.get('location')!,
+    );
     const cb = await served.get(back.pathname + back.search, { cookie: jar.header(back.pathname) });
     expect(cb.headers.location).toBe('/');
   });

@@ -23,7 +23,8 @@ export class CookieJar {
   /** The Cookie header a browser sends for `path` (longer Paths first, as browsers order them). */
   header(path: string): string {
     const p = path.split('?')[0]!;
-    const matches = (cp: string): boolean => p === cp || (p.startsWith(cp) && (cp.endsWith('/') || p.charAt(cp.length) === '/'));
+    const matches = (cp: string): boolean =>
+      p === cp || (p.startsWith(cp) && (cp.endsWith('/') || p.charAt(cp.length) === '/'));
     return [...this.cookies.values()]
       .filter((c) => matches(c.path))
       .sort((a, b) => b.path.length - a.path.length)

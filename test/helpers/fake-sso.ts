@@ -9,7 +9,12 @@ export class FakeSso {
     user: { user_id: `u-${token}` },
     credentials: { accessKey: 'AK', secretKey: 'SK', token: 'e30.e30.sig' },
   });
-  refreshAnswer: (rt: string) => Promise<TokenSet> = async (rt) => ({ accessToken: `at-from-${rt}`, refreshToken: `${rt}+`, expiresIn: 3600, tokenType: 'Bearer' });
+  refreshAnswer: (rt: string) => Promise<TokenSet> = async (rt) => ({
+    accessToken: `at-from-${rt}`,
+    refreshToken: `${rt}+`,
+    expiresIn: 3600,
+    tokenType: 'Bearer',
+  });
 
   asClient(): SsoClient {
     return {

@@ -11,7 +11,11 @@ async function main(): Promise<void> {
   const env = process.env;
   // The multi-instance suite runs on both Express majors.
   const express = env.EXPRESS_MAJOR === '4' ? (require('express4') as typeof express5) : express5;
-  const client = createClient({ url: env.REDIS_URL, disableOfflineQueue: true, socket: { reconnectStrategy: () => 100 } });
+  const client = createClient({
+    url: env.REDIS_URL,
+    disableOfflineQueue: true,
+    socket: { reconnectStrategy: () => 100 },
+  });
   client.on('error', () => undefined);
   await client.connect();
   const mw = auth({

@@ -12,7 +12,17 @@ function bundle(): string {
     const root = path.join(__dirname, '../..');
     mkdirSync(path.join(root, 'test-output'), { recursive: true });
     const out = path.join(mkdtempSync(path.join(root, 'test-output', 'instance-')), 'instance.js');
-    buildSync({ entryPoints: [path.join(__dirname, 'instance-main.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', packages: 'external', outfile: out, logLevel: 'silent', absWorkingDir: path.join(__dirname, '../..') });
+    buildSync({
+      entryPoints: [path.join(__dirname, 'instance-main.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      packages: 'external',
+      outfile: out,
+      logLevel: 'silent',
+      absWorkingDir: path.join(__dirname, '../..'),
+    });
     bundled = out;
   }
   return bundled;
@@ -27,7 +37,11 @@ export interface Instance {
 
 /** Starts one app instance as a separate process. */
 export function startInstance(env: Record<string, string>): Promise<Instance> {
-  const child = fork(bundle(), [], { env: { ...process.env, ...env, DEBUG: '' }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], cwd: path.join(__dirname, '../..') });
+  const child = fork(bundle(), [], {
+    env: { ...process.env, ...env, DEBUG: '' },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    cwd: path.join(__dirname, '../..'),
+  });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`instance exited with ${code}`)));
     child.once('message', (msg: { port: number }) => {

@@ -11,7 +11,13 @@ export interface RawRequest {
 
 /** What the raw server does with a request: any answer, or a transport-level misbehaviour. */
 export type RawAnswer =
-  | { kind: 'http'; status: number; body?: string | Buffer; contentType?: string | null; headers?: Record<string, string> }
+  | {
+      kind: 'http';
+      status: number;
+      body?: string | Buffer;
+      contentType?: string | null;
+      headers?: Record<string, string>;
+    }
   /** TCP reset before any byte of the answer. */
   | { kind: 'reset' }
   /** Never answers. */
@@ -34,7 +40,12 @@ export interface RawSso {
 }
 
 export async function startRawSso(): Promise<RawSso> {
-  let answer: (req: RawRequest) => RawAnswer = () => ({ kind: 'http', status: 500, body: 'no answer configured', contentType: 'text/plain' });
+  let answer: (req: RawRequest) => RawAnswer = () => ({
+    kind: 'http',
+    status: 500,
+    body: 'no answer configured',
+    contentType: 'text/plain',
+  });
   const requests: RawRequest[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
@@ -42,7 +53,12 @@ export async function startRawSso(): Promise<RawSso> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const recorded: RawRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const recorded: RawRequest = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       requests.push(recorded);
       const a = answer(recorded);
       switch (a.kind) {

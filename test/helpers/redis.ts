@@ -82,7 +82,11 @@ export async function freePort(): Promise<number> {
 
 /** A private redis-server (for tests that stop it), on `port`. */
 export async function startRedisServer(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   for (let i = 0; i < 50; i++) {
     if (await ping('127.0.0.1', port)) return child;
     await new Promise((r) => setTimeout(r, 100));

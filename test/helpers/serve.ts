@@ -42,7 +42,12 @@ export async function serve(handler: http.RequestListener): Promise<Served> {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const sc = res.headers['set-cookie'];
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), setCookie: sc ?? [] });
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+            setCookie: sc ?? [],
+          });
         });
         res.on('error', reject);
       });

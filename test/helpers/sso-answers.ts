@@ -34,37 +34,89 @@ const jwtArb = fc.integer({ min: 1_700_000_000, max: 2_100_000_000 }).map((exp) 
 
 /** Wrong values for a field: missing, wrong types, empty, unusable characters, huge. */
 const badValue = fc.constantFrom<unknown>(
-  undefined, null, 0, 123, -1, 1.5, true, false, '', ' ', [], ['x'], {}, { a: 1 },
-  'has space', 'new\nline', 'tab\there', 'caf\u00e9', '\u2603snow', 'nul\u0000', 'x'.repeat(5000), `${REFLECTION_MARK}<script>`,
+  undefined,
+  null,
+  0,
+  123,
+  -1,
+  1.5,
+  true,
+  false,
+  '',
+  ' ',
+  [],
+  ['x'],
+  {},
+  { a: 1 },
+  'has space',
+  'new\nline',
+  'tab\there',
+  'caf\u00e9',
+  '\u2603snow',
+  'nul\u0000',
+  'x'.repeat(5000),
+  `${REFLECTION_MARK}<script>`,
 );
 
-function withBadFields(valid: fc.Arbitrary<Record<string, unknown>>, fields: string[]): fc.Arbitrary<Record<string, unknown>> {
-  return fc.tuple(valid, fc.array(fc.tuple(fc.constantFrom(...fields, 'extra'), badValue), { maxLength: 3 })).map(([body, bad]) => {
-    const out: Record<string, unknown> = { ...body };
-    for (const [k, v] of bad) {
-      if (v === undefined) delete out[k];
-      else out[k] = v;
-    }
-    return out;
-  });
+function withBadFields(
+  valid: fc.Arbitrary<Record<string, unknown>>,
+  fields: string[],
+): fc.Arbitrary<Record<string, unknown>> {
+  return fc
+    .tuple(valid, fc.array(fc.tuple(fc.constantFrom(...fields, 'extra'), badValue), { maxLength: 3 }))
+    .map(([body, bad]) => {
+      const out: Record<string, unknown> = { ...body };
+      for (const [k, v] of bad) {
+        if (v === undefined) delete out[k];
+        else out[k] = v;
+      }
+      return out;
+    });
 }
 
 const expiresInArb = fc.oneof(
   { weight: 4, arbitrary: fc.integer({ min: 1, max: 86400 }) },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 86400 }).map(String) },
-  { weight: 1, arbitrary: fc.constantFrom<unknown>(0, -5, '0', '3600.5', '1e3', ' 60', 'NaN', 1e308, 0.5, '99999999999999999999999') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<unknown>(
+      0,
+      -5,
+      '0',
+      '3600.5',
+      '1e3',
+      ' 60',
+      'NaN',
+      1e308,
+      0.5,
+      '99999999999999999999999',
+    ),
+  },
 );
 
 function tokenBody(): fc.Arbitrary<Record<string, unknown>> {
   const valid = fc.record(
-    { access_token: tokenArb, expires_in: expiresInArb, token_type: fc.constantFrom('Bearer', 'JWT', 'bearer'), refresh_token: fc.oneof(tokenArb, fc.constant(null)) },
+    {
+      access_token: tokenArb,
+      expires_in: expiresInArb,
+      token_type: fc.constantFrom('Bearer', 'JWT', 'bearer'),
+      refresh_token: fc.oneof(tokenArb, fc.constant(null)),
+    },
     { requiredKeys: ['access_token', 'expires_in'] },
   );
   return withBadFields(valid, ['access_token', 'expires_in', 'token_type', 'refresh_token']);
 }
 
 function checkBody(): fc.Arbitrary<Record<string, unknown>> {
-  const user = fc.record({ user_id: tokenArb, user_name: fc.string({ maxLength: 12 }), email: fc.constant('a@b.c'), lang: fc.constant('en') }, { requiredKeys: ['user_id'] });
+  const user = fc.record(
+    {
+      user_id: tokenArb,
+      user_name: fc.string({ maxLength: 12 }),
+      email: fc.constant('a@b.c'),
+      lang: fc.constant('en'),
+    },
+    { requiredKeys: ['user_id'] },
+  );
   const valid = fc.record({ access_key: tokenArb.map((k) => `TMP${k}`), secret_key: tokenArb, token: jwtArb, user });
   return withBadFields(valid, ['access_key', 'secret_key', 'token', 'user']);
 }
@@ -73,12 +125,44 @@ function checkBody(): fc.Arbitrary<Record<string, unknown>> {
 const retCodeArb = fc.oneof(
   { weight: 6, arbitrary: fc.constant(undefined) },
   { weight: 2, arbitrary: fc.constantFrom<unknown>(0, '0', '00', -0, null) },
-  { weight: 3, arbitrary: fc.constantFrom<unknown>(1100, 1200, 1300, 1400, 2000, 2100, 2200, 2500, 5000, 5100, 5300, 5999, -1, '2100', '1200', '5100', '5000', '1100') },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom<unknown>(
+      1100,
+      1200,
+      1300,
+      1400,
+      2000,
+      2100,
+      2200,
+      2500,
+      5000,
+      5100,
+      5300,
+      5999,
+      -1,
+      '2100',
+      '1200',
+      '5100',
+      '5000',
+      '1100',
+    ),
+  },
   { weight: 1, arbitrary: fc.constantFrom<unknown>('abc', true, {}, '0x1', 'ERR', 1.5, ' 2100') },
 );
 
-const STATUSES = [200, 200, 200, 200, 200, 200, 201, 202, 204, 206, 301, 302, 304, 307, 400, 401, 403, 404, 405, 408, 409, 413, 418, 422, 429, 451, 500, 501, 502, 503, 504, 507, 599];
-const CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'text/html; charset=utf-8', 'text/plain', 'application/octet-stream', null];
+const STATUSES = [
+  200, 200, 200, 200, 200, 200, 201, 202, 204, 206, 301, 302, 304, 307, 400, 401, 403, 404, 405, 408, 409, 413, 418,
+  422, 429, 451, 500, 501, 502, 503, 504, 507, 599,
+];
+const CONTENT_TYPES = [
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/html; charset=utf-8',
+  'text/plain',
+  'application/octet-stream',
+  null,
+];
 
 /** Any answer of `endpoint`: status x content type x body (valid, ret_code error, HTML, truncated, wrong shapes, too big). */
 export function answerArb(endpoint: JsonEndpoint): fc.Arbitrary<SsoAnswer> {
@@ -93,15 +177,37 @@ export function answerArb(endpoint: JsonEndpoint): fc.Arbitrary<SsoAnswer> {
     { weight: 2, arbitrary: fc.tuple(json, fc.nat()).map(([j, n]) => j.slice(0, n % j.length)) },
     { weight: 1, arbitrary: json.map((j) => `\ufeff${j}`) },
     { weight: 2, arbitrary: fc.constant(`<!doctype html><title>Error</title><h1>${REFLECTION_MARK} maintenance</h1>`) },
-    { weight: 2, arbitrary: fc.constantFrom('', 'null', '[]', '[{}]', '"string"', '123', 'true', `{"error":"invalid_grant","error_description":"${REFLECTION_MARK}"}`, '{"error":"invalid_token"}', '{"error":"invalid_request"}', '{"error":"access_denied"}', `${REFLECTION_MARK}=1&access_token=x`) },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        '',
+        'null',
+        '[]',
+        '[{}]',
+        '"string"',
+        '123',
+        'true',
+        `{"error":"invalid_grant","error_description":"${REFLECTION_MARK}"}`,
+        '{"error":"invalid_token"}',
+        '{"error":"invalid_request"}',
+        '{"error":"access_denied"}',
+        `${REFLECTION_MARK}=1&access_token=x`,
+      ),
+    },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 80 }).map((s) => REFLECTION_MARK + s) },
     // Past the client's size limit (a 10 MB answer is in the fault matrix; the limit is what matters).
-    { weight: 1, arbitrary: json.map((j) => `${j.slice(0, -1)}${j.length > 2 ? ',' : ''}"pad":"${'x'.repeat(MAX_UPSTREAM_BODY)}"}`) },
+    {
+      weight: 1,
+      arbitrary: json.map(
+        (j) => `${j.slice(0, -1)}${j.length > 2 ? ',' : ''}"pad":"${'x'.repeat(MAX_UPSTREAM_BODY)}"}`,
+      ),
+    },
   );
   return fc.record({ status: fc.constantFrom(...STATUSES), contentType: fc.constantFrom(...CONTENT_TYPES), body });
 }
 
-const plainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const plainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v !== '';
 /** A token the app will send back in `Authorization: Bearer …`: RFC 6750 b64token syntax. */
 const sendable = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9\-._~+/]+=*$/.test(v);
@@ -109,7 +215,12 @@ const sendable = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z
 /** ret_code: 'none' (absent, null, 0 in any integer form), 'refusing', 'busy', 'server', 'other' or 'bad'. */
 function retCodeClass(rc: unknown): string {
   if (rc === undefined || rc === null) return 'none';
-  const n = typeof rc === 'number' && Number.isInteger(rc) ? rc : typeof rc === 'string' && /^-?\d+$/.test(rc) ? Number(rc) : NaN;
+  const n =
+    typeof rc === 'number' && Number.isInteger(rc)
+      ? rc
+      : typeof rc === 'string' && /^-?\d+$/.test(rc)
+        ? Number(rc)
+        : NaN;
   if (Number.isNaN(n)) return 'bad';
   if (n === 0) return 'none';
   if ([1200, 1400, 2000, 2100, 2200].includes(n)) return 'refusing';
@@ -124,7 +235,8 @@ function validExpiresIn(v: unknown): boolean {
 
 /** Whether a JSON object is a complete answer of the endpoint. */
 export function validFields(endpoint: JsonEndpoint, b: Record<string, unknown>): boolean {
-  if (endpoint === 'check_token') return nonEmpty(b.access_key) && nonEmpty(b.secret_key) && nonEmpty(b.token) && plainObject(b.user);
+  if (endpoint === 'check_token')
+    return nonEmpty(b.access_key) && nonEmpty(b.secret_key) && nonEmpty(b.token) && plainObject(b.user);
   const rt = b.refresh_token;
   return sendable(b.access_token) && validExpiresIn(b.expires_in) && (rt === undefined || rt === null || nonEmpty(rt));
 }
@@ -154,7 +266,10 @@ export function expectedOutcome(endpoint: JsonEndpoint, a: SsoAnswer): Expected 
   if (rc === 'refusing') return 'refusal';
   if (rc === 'busy') return 'upstream_unavailable';
   if (rc !== 'none') return 'upstream_error';
-  if (!ok) return ['invalid_grant', 'invalid_token', 'invalid_client'].includes(parsed.error as string) ? 'refusal' : 'upstream_error';
+  if (!ok)
+    return ['invalid_grant', 'invalid_token', 'invalid_client'].includes(parsed.error as string)
+      ? 'refusal'
+      : 'upstream_error';
   return validFields(endpoint, parsed) ? 'success' : 'upstream_error';
 }
 

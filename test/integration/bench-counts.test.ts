@@ -31,12 +31,16 @@ describe('check_token cache under a million distinct tokens (bench count)', () =
       user: { user_id: `u-${token}`, user_name: `user ${token}`, email: `${token}@example.com` },
       credentials: { accessKey: `TMP${token}`, secretKey: `sk-${token}`, token: stsToken },
     });
-    const cache = new CredentialCache(resolveConfig(testOptions({ clock, cache: { max: 10_000 } }), {}), sso.asClient());
+    const cache = new CredentialCache(
+      resolveConfig(testOptions({ clock, cache: { max: 10_000 } }), {}),
+      sso.asClient(),
+    );
     const far = clock() + 86_400_000;
     const drive = async (from: number, to: number) => {
       for (let i = from; i < to; i += 1000) {
         const batch: Promise<unknown>[] = [];
-        for (let j = i; j < Math.min(i + 1000, to); j++) batch.push(cache.lookup(tokenHash(`tok-${j}`), `tok-${j}`, far));
+        for (let j = i; j < Math.min(i + 1000, to); j++)
+          batch.push(cache.lookup(tokenHash(`tok-${j}`), `tok-${j}`, far));
         await Promise.all(batch);
         await tick();
       }
@@ -57,7 +61,9 @@ describe('check_token cache under a million distinct tokens (bench count)', () =
     expect(sso.checks).toBe(1_000_000);
     expect(cache.size).toBe(10_000);
     // Printed for the record; the assertion is the ratio.
-    console.log(`heap after GC: ${(at10k / 2 ** 20).toFixed(1)} MB at 10,000 tokens, ${(at1m / 2 ** 20).toFixed(1)} MB at 1,000,000 (${(at1m / at10k).toFixed(2)}x)`);
+    console.log(
+      `heap after GC: ${(at10k / 2 ** 20).toFixed(1)} MB at 10,000 tokens, ${(at1m / 2 ** 20).toFixed(1)} MB at 1,000,000 (${(at1m / at10k).toFixed(2)}x)`,
+    );
     expect(at1m / at10k).toBeLessThanOrEqual(1.5);
   }, 180_000);
 });

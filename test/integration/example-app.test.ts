@@ -11,7 +11,11 @@ import { REDIS_URL, cleanPrefix } from '../helpers/redis';
  * Signs in through the app's real routes and the emulator's sign-in form (`fields`: the picked
  * `user` or a typed `username`). Returns the Cookie header of the new session.
  */
-async function signIn(appUrl: string, ssoUrl: string, fields: Record<string, string> = { user: 'usr-alice' }): Promise<string> {
+async function signIn(
+  appUrl: string,
+  ssoUrl: string,
+  fields: Record<string, string> = { user: 'usr-alice' },
+): Promise<string> {
   const login = await request(appUrl).get('/login?returnTo=/profile').expect(302);
   const authorize = new URL(String(login.headers.location));
   expect(`${authorize.origin}${authorize.pathname}`).toBe(`${ssoUrl}/sso/oauth2/`);
@@ -31,7 +35,8 @@ async function signIn(appUrl: string, ssoUrl: string, fields: Record<string, str
 
 /** The example app's `start` on the Express major of the running group. */
 let start: (typeof EXAMPLE_VERSIONS)[number][1];
-const startQuietly = (env: Env = {}, port = 0): Promise<StartedExample> => start({ env: { SESSION_SECRET: TEST_SECRET, ...env }, port });
+const startQuietly = (env: Env = {}, port = 0): Promise<StartedExample> =>
+  start({ env: { SESSION_SECRET: TEST_SECRET, ...env }, port });
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const HTML = { Accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
 
@@ -68,15 +73,27 @@ describe.each(EXAMPLE_VERSIONS)('example app on %s', (_name, startOn, major) => 
 
     describe('GET /profile', () => {
       it('redirects a signed-out navigation to login, returning to /profile', async () => {
-        await request(app.appUrl).get('/profile').set(HTML).expect(302).expect('Location', '/login?returnTo=%2Fprofile');
-        await request(app.appUrl).get('/profile').set('Sec-Fetch-Mode', 'navigate').expect(302).expect('Location', '/login?returnTo=%2Fprofile');
+        await request(app.appUrl)
+          .get('/profile')
+          .set(HTML)
+          .expect(302)
+          .expect('Location', '/login?returnTo=%2Fprofile');
+        await request(app.appUrl)
+          .get('/profile')
+          .set('Sec-Fetch-Mode', 'navigate')
+          .expect(302)
+          .expect('Location', '/login?returnTo=%2Fprofile');
       });
 
       it('shows the user and only a masked temporary access key', async () => {
         const cookie = await signIn(app.appUrl, sso.url);
         const { body: me } = await request(app.appUrl).get('/api/me').set('Cookie', cookie).expect(200);
         const accessKey = me.accessKey as string;
-        const res = await request(app.appUrl).get('/profile').set('Cookie', cookie).expect(200).expect('Content-Type', /html/);
+        const res = await request(app.appUrl)
+          .get('/profile')
+          .set('Cookie', cookie)
+          .expect(200)
+          .expect('Content-Type', /html/);
         expect(res.text).toContain('<dd id="user-name">alice</dd>');
         expect(res.text).toContain('<dd id="user-id">usr-alice</dd>');
         expect(res.text).toContain('alice@example.com');
@@ -110,7 +127,11 @@ describe.each(EXAMPLE_VERSIONS)('example app on %s', (_name, startOn, major) => 
 
       it('answers { user, accessKey } when signed in', async () => {
         const cookie = await signIn(app.appUrl, sso.url, { user: 'usr-bob' });
-        const res = await request(app.appUrl).get('/api/me').set('Cookie', cookie).expect(200).expect('Content-Type', /json/);
+        const res = await request(app.appUrl)
+          .get('/api/me')
+          .set('Cookie', cookie)
+          .expect(200)
+          .expect('Content-Type', /json/);
         expect(Object.keys(res.body).sort()).toEqual(['accessKey', 'user']);
         expect(res.body.user).toMatchObject({ user_id: 'usr-bob', user_name: 'bob', email: 'bob@example.com' });
         // The key is the one the SSO issued to this user through check_token.
@@ -174,7 +195,11 @@ describe.each(EXAMPLE_VERSIONS)('example app on %s', (_name, startOn, major) => 
       const cookie = await signIn(app.appUrl, app.ssoUrl, { user: 'usr-bob' });
       app.emulator!.revokeUser('usr-bob');
       await sleep(1100);
-      const res = await request(app.appUrl).get('/api/me').set('Cookie', cookie).expect(401).expect('Content-Type', /json/);
+      const res = await request(app.appUrl)
+        .get('/api/me')
+        .set('Cookie', cookie)
+        .expect(401)
+        .expect('Content-Type', /json/);
       expect(res.body.error).toBe('unauthenticated');
       expect(cookieHeader(res.headers['set-cookie'], cookie)).toBe('');
     });
@@ -229,7 +254,9 @@ describe.each(EXAMPLE_VERSIONS)('example app on %s', (_name, startOn, major) => 
         await withApp({ SESSION_SECRET: TEST_SECRET }, async (app) => {
           expect(app.appUrl).toMatch(/^http:\/\/localhost:[1-9]\d*$/);
           const login = await request(app.appUrl).get('/login').expect(302);
-          expect(new URL(String(login.headers.location)).searchParams.get('redirect_uri')).toBe(`${app.appUrl}/callback`);
+          expect(new URL(String(login.headers.location)).searchParams.get('redirect_uri')).toBe(
+            `${app.appUrl}/callback`,
+          );
           await signIn(app.appUrl, app.ssoUrl);
         });
       });
@@ -264,9 +291,15 @@ describe.each(EXAMPLE_VERSIONS)('example app on %s', (_name, startOn, major) => 
       });
 
       it('refuses a bad PORT or APP_BASE_URL with a message naming it', async () => {
-        await expect(start({ env: { SESSION_SECRET: TEST_SECRET, PORT: 'http' } })).rejects.toThrow(/^PORT must be a port number/);
-        await expect(start({ env: { SESSION_SECRET: TEST_SECRET, PORT: '70000' } })).rejects.toThrow(/^PORT must be a port number/);
-        await expect(start({ env: { SESSION_SECRET: TEST_SECRET, APP_BASE_URL: 'app.example.test' }, port: 0 })).rejects.toThrow(/^APP_BASE_URL must be a URL/);
+        await expect(start({ env: { SESSION_SECRET: TEST_SECRET, PORT: 'http' } })).rejects.toThrow(
+          /^PORT must be a port number/,
+        );
+        await expect(start({ env: { SESSION_SECRET: TEST_SECRET, PORT: '70000' } })).rejects.toThrow(
+          /^PORT must be a port number/,
+        );
+        await expect(
+          start({ env: { SESSION_SECRET: TEST_SECRET, APP_BASE_URL: 'app.example.test' }, port: 0 }),
+        ).rejects.toThrow(/^APP_BASE_URL must be a URL/);
       });
     });
 
@@ -281,18 +314,26 @@ describe.each(EXAMPLE_VERSIONS)('example app on %s', (_name, startOn, major) => 
       });
 
       it('gives the bundled emulator SSO_CLIENT_ID and SSO_CLIENT_SECRET when set', async () => {
-        await withApp({ SESSION_SECRET: TEST_SECRET, SSO_CLIENT_ID: 'my-client', SSO_CLIENT_SECRET: 'my-client-secret' }, async (app) => {
-          const login = await request(app.appUrl).get('/login').expect(302);
-          expect(new URL(String(login.headers.location)).searchParams.get('client_id')).toBe('my-client');
-          const cookie = await signIn(app.appUrl, app.ssoUrl); // the code exchange authenticates with the secret
-          await request(app.appUrl).get('/api/me').set('Cookie', cookie).expect(200);
-        });
+        await withApp(
+          { SESSION_SECRET: TEST_SECRET, SSO_CLIENT_ID: 'my-client', SSO_CLIENT_SECRET: 'my-client-secret' },
+          async (app) => {
+            const login = await request(app.appUrl).get('/login').expect(302);
+            expect(new URL(String(login.headers.location)).searchParams.get('client_id')).toBe('my-client');
+            const cookie = await signIn(app.appUrl, app.ssoUrl); // the code exchange authenticates with the secret
+            await request(app.appUrl).get('/api/me').set('Cookie', cookie).expect(200);
+          },
+        );
       });
 
       it('uses the SSO at SSO_BASE_URL and starts no emulator', async () => {
         const own = await startEmulator({ clientId: 'own-client', clientSecret: 'own-client-secret' });
         try {
-          const env = { SESSION_SECRET: TEST_SECRET, SSO_BASE_URL: own.url, SSO_CLIENT_ID: 'own-client', SSO_CLIENT_SECRET: 'own-client-secret' };
+          const env = {
+            SESSION_SECRET: TEST_SECRET,
+            SSO_BASE_URL: own.url,
+            SSO_CLIENT_ID: 'own-client',
+            SSO_CLIENT_SECRET: 'own-client-secret',
+          };
           await withApp(env, async (app) => {
             expect(app.emulator).toBeUndefined();
             expect(app.ssoUrl).toBe(own.url);
@@ -325,7 +366,13 @@ describe.each(EXAMPLE_VERSIONS)('example app on %s', (_name, startOn, major) => 
       it('starts in production with SSO_BASE_URL set', async () => {
         const own = await startEmulator({ clientId: 'own-client', clientSecret: 'own-client-secret' });
         try {
-          const env = { SESSION_SECRET: TEST_SECRET, NODE_ENV: 'production', SSO_BASE_URL: own.url, SSO_CLIENT_ID: 'own-client', SSO_CLIENT_SECRET: 'own-client-secret' };
+          const env = {
+            SESSION_SECRET: TEST_SECRET,
+            NODE_ENV: 'production',
+            SSO_BASE_URL: own.url,
+            SSO_CLIENT_ID: 'own-client',
+            SSO_CLIENT_SECRET: 'own-client-secret',
+          };
           await withApp(env, async (app) => {
             expect(app.emulator).toBeUndefined();
             await request(app.appUrl).get('/').expect(200);
@@ -337,11 +384,15 @@ describe.each(EXAMPLE_VERSIONS)('example app on %s', (_name, startOn, major) => 
 
       it('refuses SSO_BASE_URL without SSO_CLIENT_ID and SSO_CLIENT_SECRET', async () => {
         const env = { SESSION_SECRET: TEST_SECRET, SSO_BASE_URL: 'http://127.0.0.1:9' };
-        await expect(start({ env, port: 0 })).rejects.toThrow('SSO_BASE_URL is set, so SSO_CLIENT_ID and SSO_CLIENT_SECRET must be set too');
-        await expect(start({ env: { ...env, SSO_CLIENT_ID: 'x' }, port: 0 })).rejects.toThrow(/SSO_CLIENT_SECRET must be set/);
+        await expect(start({ env, port: 0 })).rejects.toThrow(
+          'SSO_BASE_URL is set, so SSO_CLIENT_ID and SSO_CLIENT_SECRET must be set too',
+        );
+        await expect(start({ env: { ...env, SSO_CLIENT_ID: 'x' }, port: 0 })).rejects.toThrow(
+          /SSO_CLIENT_SECRET must be set/,
+        );
       });
 
-      it('sets the bundled emulator\'s access token lifetime from EMULATOR_ACCESS_TOKEN_TTL (default one hour)', async () => {
+      it("sets the bundled emulator's access token lifetime from EMULATOR_ACCESS_TOKEN_TTL (default one hour)", async () => {
         await withApp({ SESSION_SECRET: TEST_SECRET, EMULATOR_ACCESS_TOKEN_TTL: '3' }, async (app) => {
           expect(app.emulator!.issueTokens().expires_in).toBe(3);
         });
@@ -378,8 +429,12 @@ describe.each(EXAMPLE_VERSIONS)('example app on %s', (_name, startOn, major) => 
       });
 
       it('refuses a short SESSION_SECRET, and a missing one when NODE_ENV=production', async () => {
-        await expect(start({ env: { SESSION_SECRET: 'too-short' }, port: 0 })).rejects.toThrow(/"secret" must be a string of at least 32 characters/);
-        await expect(start({ env: { NODE_ENV: 'production' }, port: 0 })).rejects.toThrow('SESSION_SECRET must be set (32+ random characters) when NODE_ENV=production');
+        await expect(start({ env: { SESSION_SECRET: 'too-short' }, port: 0 })).rejects.toThrow(
+          /"secret" must be a string of at least 32 characters/,
+        );
+        await expect(start({ env: { NODE_ENV: 'production' }, port: 0 })).rejects.toThrow(
+          'SESSION_SECRET must be set (32+ random characters) when NODE_ENV=production',
+        );
         expect(warn).not.toHaveBeenCalled();
       });
     });
@@ -401,15 +456,33 @@ describe.each(EXAMPLE_VERSIONS)('example app on %s', (_name, startOn, major) => 
     it('shares sessions, the check_token cache and logout through Redis', async () => {
       const sso = await startEmulator({ clientId: 'example-client', clientSecret: 'example-secret' });
       const prefix = 'sso-guard:';
-      const env = { SESSION_SECRET: TEST_SECRET, SSO_BASE_URL: sso.url, SSO_CLIENT_ID: 'example-client', SSO_CLIENT_SECRET: 'example-secret', APP_BASE_URL: 'http://localhost:3000', REDIS_URL };
+      const env = {
+        SESSION_SECRET: TEST_SECRET,
+        SSO_BASE_URL: sso.url,
+        SSO_CLIENT_ID: 'example-client',
+        SSO_CLIENT_SECRET: 'example-secret',
+        APP_BASE_URL: 'http://localhost:3000',
+        REDIS_URL,
+      };
       const [a, b] = [await startQuietly(env), await startQuietly(env)];
       try {
         // The callback URL is APP_BASE_URL's; drive the flow against instance a's own port.
         const login = await request(`http://127.0.0.1:${a.port}`).get('/login?returnTo=/profile').expect(302);
-        const form = new URLSearchParams({ ...Object.fromEntries(new URL(String(login.headers.location)).searchParams), user: 'usr-alice', action: 'approve' });
-        const approved = await fetch(`${sso.url}/sso/oauth2/approve`, { method: 'POST', body: form, redirect: 'manual' });
+        const form = new URLSearchParams({
+          ...Object.fromEntries(new URL(String(login.headers.location)).searchParams),
+          user: 'usr-alice',
+          action: 'approve',
+        });
+        const approved = await fetch(`${sso.url}/sso/oauth2/approve`, {
+          method: 'POST',
+          body: form,
+          redirect: 'manual',
+        });
         const back = new URL(approved.headers.get('location')!);
-        const cb = await request(`http://127.0.0.1:${a.port}`).get(`${back.pathname}${back.search}`).set('Cookie', cookieHeader(login.headers['set-cookie'])).expect(302);
+        const cb = await request(`http://127.0.0.1:${a.port}`)
+          .get(`${back.pathname}${back.search}`)
+          .set('Cookie', cookieHeader(login.headers['set-cookie']))
+          .expect(302);
         const cookie = cookieHeader(cb.headers['set-cookie']);
         sso.resetCounts();
         await request(`http://127.0.0.1:${a.port}`).get('/api/me').set('Cookie', cookie).expect(200);

@@ -3,7 +3,15 @@ import type { Express } from 'express';
 import { resolveConfig } from '../../lib/config';
 import { SessionCookie, type SessionData } from '../../lib/session/session-cookie';
 import type { Emulator, Fault } from '../../lib/testing';
-import { APP_BASE_URL, EXPRESS_VERSIONS, cookiesFrom, createTestApp, signIn, startTestEmulator, type ExpressFactory } from '../helpers/app';
+import {
+  APP_BASE_URL,
+  EXPRESS_VERSIONS,
+  cookiesFrom,
+  createTestApp,
+  signIn,
+  startTestEmulator,
+  type ExpressFactory,
+} from '../helpers/app';
 import { fakeClock, type FakeClock } from '../helpers/clock';
 import { CLIENT_ID, CLIENT_SECRET, SECRET, testOptions } from '../helpers/options';
 import { startRawSso, type RawSso } from '../helpers/raw-sso';
@@ -56,7 +64,11 @@ const FAULTS: [string, Fault | 'down', number][] = [
   ['HTTP 408', { type: 'status', status: 408 }, 504],
   ['HTTP 429', { type: 'status', status: 429 }, 503],
   ['JSON 403 access denied', { type: 'custom', status: 403, body: '{"error":"access_denied"}' }, 502],
-  ['JSON 400 invalid_request (e.g. a proxy dropped the Authorization header)', { type: 'custom', status: 400, body: '{"error":"invalid_request"}' }, 502],
+  [
+    'JSON 400 invalid_request (e.g. a proxy dropped the Authorization header)',
+    { type: 'custom', status: 400, body: '{"error":"invalid_request"}' },
+    502,
+  ],
   ['ret_code 1100 (format error)', { type: 'retCode', retCode: 1100 }, 502],
   ['ret_code 5000 (internal error)', { type: 'retCode', retCode: 5000 }, 502],
   ['ret_code 5100 (busy)', { type: 'retCode', retCode: 5100 }, 503],
@@ -66,7 +78,11 @@ const FAULTS: [string, Fault | 'down', number][] = [
   ['ret_code "5000" (a string)', { type: 'retCode', retCode: '5000' }, 502],
   ['JSON 400 unsupported_grant_type', { type: 'oauthError', error: 'unsupported_grant_type' }, 502],
   ['ret_code "busy" (not a code)', { type: 'custom', status: 200, body: '{"ret_code":"busy","message":"x"}' }, 502],
-  ['HTTP 200 JSON invalid_grant (an error needs a 400/401 or a ret_code)', { type: 'custom', status: 200, body: '{"error":"invalid_grant"}' }, 502],
+  [
+    'HTTP 200 JSON invalid_grant (an error needs a 400/401 or a ret_code)',
+    { type: 'custom', status: 200, body: '{"error":"invalid_grant"}' },
+    502,
+  ],
 ];
 
 /** Definitive refusals: they end the session (check_token, refresh_token) or refuse the code (token). */
@@ -80,8 +96,16 @@ const REFUSALS: [string, Fault][] = [
   ['ret_code 2100 (not found: invalid grant)', { type: 'retCode', retCode: 2100 }],
   ['ret_code "2200" (invalid token, as a string)', { type: 'retCode', retCode: '2200' }],
 ];
-const REFUSAL_MATRIX = ENDPOINTS.flatMap((endpoint) => (['page', 'API'] as const).flatMap((mode) => REFUSALS.map(([label, fault]) => [endpoint, mode, label, fault] as const)));
-const MATRIX = ENDPOINTS.flatMap((endpoint) => (['page', 'API'] as const).flatMap((mode) => FAULTS.map(([label, fault, status]) => [endpoint, mode, label, status, fault] as const)));
+const REFUSAL_MATRIX = ENDPOINTS.flatMap((endpoint) =>
+  (['page', 'API'] as const).flatMap((mode) =>
+    REFUSALS.map(([label, fault]) => [endpoint, mode, label, fault] as const),
+  ),
+);
+const MATRIX = ENDPOINTS.flatMap((endpoint) =>
+  (['page', 'API'] as const).flatMap((mode) =>
+    FAULTS.map(([label, fault, status]) => [endpoint, mode, label, status, fault] as const),
+  ),
+);
 
 function isSessionCookie(line: string): boolean {
   return /^sso_session(\.\d+)?=/.test(line);
@@ -134,74 +158,87 @@ describe.each(EXPRESS_VERSIONS)('SSO faults (%s)', (_name, express) => {
     if (status === 503) expect(res.headers['retry-after']).toBeDefined();
   }
 
-  it.each(MATRIX)('%s %s, SSO %s -> %d within the timeout; the session survives; recovery works', async (endpoint, mode, _label, status, fault) => {
-    const { path, accept } = MODES[mode];
-    if (endpoint === 'token') {
-      // /callback: page = a browser, API = a client asking for JSON.
-      const login = await served.get('/login?returnTo=/dest');
-      const state = new URL(login.headers.location!).searchParams.get('state')!;
-      const code = sso.approve({ redirectUri: REDIRECT_URI });
-      await inject(endpoint, fault);
-      const { res, ms } = await timed(`/callback?code=${code}&state=${state}`, { cookie: cookiesFrom(login.setCookie), accept });
-      expect(ms).toBeLessThan(HTTP_TIMEOUT + MARGIN);
-      expectUpstreamAnswer(res, mode, status);
-      expect(res.setCookie.filter(isSessionCookie)).toEqual([]);
-      await recover();
-      // The state was used up; a new sign-in goes through.
-      const { cookie, location } = await signIn(app, sso, '/again');
-      expect(location).toBe('/again');
-      expect((await served.get('/api/me', { cookie })).status).toBe(200);
-      return;
-    }
-    const { cookie } = await signIn(app, sso);
-    if (endpoint === 'refresh_token') clock.advance((TTL + 1) * 1000);
-    sso.resetCounts();
-    await inject(endpoint, fault);
-    const { res, ms } = await timed(path, { cookie, accept });
-    expect(ms).toBeLessThan(HTTP_TIMEOUT + MARGIN);
-    expectUpstreamAnswer(res, mode, status);
-    // Transient: the session is neither cleared nor rewritten.
-    expect(res.setCookie).toEqual([]);
-    if (fault !== 'down') expect(sso.counts[endpoint]).toBe(1);
-    await recover();
-    const next = await served.get(path, { cookie, accept });
-    expect(next.status).toBe(200);
-    if (endpoint === 'refresh_token') expect(openSession(cookiesFrom(next.setCookie)).accessToken).not.toBe(openSession(cookie).accessToken);
-  });
-
-  it.each(REFUSAL_MATRIX)('%s %s, SSO refuses with %s: the login is refused or the session ends', async (endpoint, mode, _label, fault) => {
-    const { path, accept } = MODES[mode];
-    if (endpoint === 'token') {
-      const login = await served.get('/login?returnTo=/dest');
-      const state = new URL(login.headers.location!).searchParams.get('state')!;
-      const code = sso.approve({ redirectUri: REDIRECT_URI });
-      sso.setFault(endpoint, fault);
-      const res = await served.get(`/callback?code=${code}&state=${state}`, { cookie: cookiesFrom(login.setCookie), accept });
-      expect(res.status).toBe(400);
-      if (mode === 'API') expect(JSON.parse(res.body).error).toBe('code_rejected');
-      expect(res.setCookie.filter(isSessionCookie)).toEqual([]);
-      return;
-    }
-    // check_token refusing a session without a refresh token ends it; with one it would refresh.
-    if (endpoint === 'check_token') sso.setOptions({ refreshTokens: false });
-    try {
+  it.each(MATRIX)(
+    '%s %s, SSO %s -> %d within the timeout; the session survives; recovery works',
+    async (endpoint, mode, _label, status, fault) => {
+      const { path, accept } = MODES[mode];
+      if (endpoint === 'token') {
+        // /callback: page = a browser, API = a client asking for JSON.
+        const login = await served.get('/login?returnTo=/dest');
+        const state = new URL(login.headers.location!).searchParams.get('state')!;
+        const code = sso.approve({ redirectUri: REDIRECT_URI });
+        await inject(endpoint, fault);
+        const { res, ms } = await timed(`/callback?code=${code}&state=${state}`, {
+          cookie: cookiesFrom(login.setCookie),
+          accept,
+        });
+        expect(ms).toBeLessThan(HTTP_TIMEOUT + MARGIN);
+        expectUpstreamAnswer(res, mode, status);
+        expect(res.setCookie.filter(isSessionCookie)).toEqual([]);
+        await recover();
+        // The state was used up; a new sign-in goes through.
+        const { cookie, location } = await signIn(app, sso, '/again');
+        expect(location).toBe('/again');
+        expect((await served.get('/api/me', { cookie })).status).toBe(200);
+        return;
+      }
       const { cookie } = await signIn(app, sso);
       if (endpoint === 'refresh_token') clock.advance((TTL + 1) * 1000);
-      sso.setFault(endpoint, fault);
-      const res = await served.get(path, { cookie, accept });
-      if (mode === 'page') {
-        expect(res.status).toBe(302);
-        expect(res.headers.location).toBe(`/login?returnTo=${encodeURIComponent(path)}`);
-      } else {
-        expect(res.status).toBe(401);
+      sso.resetCounts();
+      await inject(endpoint, fault);
+      const { res, ms } = await timed(path, { cookie, accept });
+      expect(ms).toBeLessThan(HTTP_TIMEOUT + MARGIN);
+      expectUpstreamAnswer(res, mode, status);
+      // Transient: the session is neither cleared nor rewritten.
+      expect(res.setCookie).toEqual([]);
+      if (fault !== 'down') expect(sso.counts[endpoint]).toBe(1);
+      await recover();
+      const next = await served.get(path, { cookie, accept });
+      expect(next.status).toBe(200);
+      if (endpoint === 'refresh_token')
+        expect(openSession(cookiesFrom(next.setCookie)).accessToken).not.toBe(openSession(cookie).accessToken);
+    },
+  );
+
+  it.each(REFUSAL_MATRIX)(
+    '%s %s, SSO refuses with %s: the login is refused or the session ends',
+    async (endpoint, mode, _label, fault) => {
+      const { path, accept } = MODES[mode];
+      if (endpoint === 'token') {
+        const login = await served.get('/login?returnTo=/dest');
+        const state = new URL(login.headers.location!).searchParams.get('state')!;
+        const code = sso.approve({ redirectUri: REDIRECT_URI });
+        sso.setFault(endpoint, fault);
+        const res = await served.get(`/callback?code=${code}&state=${state}`, {
+          cookie: cookiesFrom(login.setCookie),
+          accept,
+        });
+        expect(res.status).toBe(400);
+        if (mode === 'API') expect(JSON.parse(res.body).error).toBe('code_rejected');
+        expect(res.setCookie.filter(isSessionCookie)).toEqual([]);
+        return;
       }
-      const cleared = res.setCookie.filter(isSessionCookie);
-      expect(cleared.length).toBeGreaterThan(0);
-      expect(cleared.every((c) => /Max-Age=0/.test(c))).toBe(true);
-    } finally {
-      sso.setOptions({ refreshTokens: true });
-    }
-  });
+      // check_token refusing a session without a refresh token ends it; with one it would refresh.
+      if (endpoint === 'check_token') sso.setOptions({ refreshTokens: false });
+      try {
+        const { cookie } = await signIn(app, sso);
+        if (endpoint === 'refresh_token') clock.advance((TTL + 1) * 1000);
+        sso.setFault(endpoint, fault);
+        const res = await served.get(path, { cookie, accept });
+        if (mode === 'page') {
+          expect(res.status).toBe(302);
+          expect(res.headers.location).toBe(`/login?returnTo=${encodeURIComponent(path)}`);
+        } else {
+          expect(res.status).toBe(401);
+        }
+        const cleared = res.setCookie.filter(isSessionCookie);
+        expect(cleared.length).toBeGreaterThan(0);
+        expect(cleared.every((c) => /Max-Age=0/.test(c))).toBe(true);
+      } finally {
+        sso.setOptions({ refreshTokens: true });
+      }
+    },
+  );
 
   it.each(ENDPOINTS)('%s slow but within the timeout is just slow', async (endpoint) => {
     sso.setFault(endpoint, { type: 'slow', delayMs: HTTP_TIMEOUT / 4 });
@@ -235,13 +272,19 @@ describe.each(EXPRESS_VERSIONS)('SSO faults (%s)', (_name, express) => {
     const sessions = await Promise.all(Array.from({ length: 20 }, () => signIn(app, sso)));
     clock.advance((TTL + 1) * 1000);
     sso.resetCounts();
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => served.get('/api/me', { cookie: sessions[i % 20]!.cookie }).then((res) => ({ i: i % 20, res }))));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        served.get('/api/me', { cookie: sessions[i % 20]!.cookie }).then((res) => ({ i: i % 20, res })),
+      ),
+    );
     expect(results.map(({ res }) => res.status).filter((s) => s !== 200)).toEqual([]);
     expect(sso.counts.refresh_token).toBe(20);
     expect(sso.counts.check_token).toBe(20);
     // Every request of one session adopted the same new tokens.
     for (let s = 0; s < 20; s++) {
-      const tokens = new Set(results.filter(({ i }) => i === s).map(({ res }) => openSession(cookiesFrom(res.setCookie)).accessToken));
+      const tokens = new Set(
+        results.filter(({ i }) => i === s).map(({ res }) => openSession(cookiesFrom(res.setCookie)).accessToken),
+      );
       expect(tokens.size).toBe(1);
     }
   });
@@ -252,14 +295,18 @@ describe.each(EXPRESS_VERSIONS)('SSO faults (%s)', (_name, express) => {
     sso.resetCounts();
     sso.setFault('refresh_token', { type: 'slow', delayMs: HTTP_TIMEOUT * 4 });
     const started = Date.now();
-    const failed = await Promise.all(Array.from({ length: 200 }, (_, i) => served.get('/api/me', { cookie: sessions[i % 20]!.cookie })));
+    const failed = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => served.get('/api/me', { cookie: sessions[i % 20]!.cookie })),
+    );
     expect(Date.now() - started).toBeLessThan(HTTP_TIMEOUT + MARGIN * 2);
     expect(failed.map((r) => r.status).filter((s) => s !== 504)).toEqual([]);
     expect(failed.flatMap((r) => r.setCookie)).toEqual([]);
     expect(sso.counts.refresh_token).toBe(20);
     sso.clearFaults();
     sso.resetCounts();
-    const ok = await Promise.all(Array.from({ length: 200 }, (_, i) => served.get('/api/me', { cookie: sessions[i % 20]!.cookie })));
+    const ok = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => served.get('/api/me', { cookie: sessions[i % 20]!.cookie })),
+    );
     expect(ok.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
     expect(sso.counts.refresh_token).toBe(20);
   });
@@ -272,12 +319,27 @@ describe.each(EXPRESS_VERSIONS)('any SSO answer through the middleware (%s)', (_
   let n = 0;
   const clock = fakeClock(Date.UTC(2026, 0, 1));
   const nowSec = () => Math.floor(clock() / 1000);
-  const VALID_CHECK = JSON.stringify({ access_key: 'TMPAK', secret_key: 'sk', token: 'e30.e30.sig', user: { user_id: 'usr-x' } });
+  const VALID_CHECK = JSON.stringify({
+    access_key: 'TMPAK',
+    secret_key: 'sk',
+    token: 'e30.e30.sig',
+    user: { user_id: 'usr-x' },
+  });
 
   beforeAll(async () => {
     raw = await startRawSso();
     const app = (express as ExpressFactory)();
-    app.use(auth({ ssoBaseUrl: raw.url, appBaseUrl: APP_BASE_URL, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, secret: SECRET, httpTimeout: HTTP_TIMEOUT, clock }));
+    app.use(
+      auth({
+        ssoBaseUrl: raw.url,
+        appBaseUrl: APP_BASE_URL,
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        secret: SECRET,
+        httpTimeout: HTTP_TIMEOUT,
+        clock,
+      }),
+    );
     app.get('/api/me', (req, res) => res.json({ user: req.sso.user }));
     app.get('/page', (req, res) => res.type('html').send(`<p>${req.sso.user?.user_id}</p>`));
     served = await serve(app);
@@ -292,7 +354,16 @@ describe.each(EXPRESS_VERSIONS)('any SSO answer through the middleware (%s)', (_
   function session(expired: boolean, withRefresh: boolean): { cookie: string; data: SessionData } {
     n++;
     const t = nowSec();
-    const data: SessionData = { id: `sid-${n}`, accessToken: `at-${n}`, ...(withRefresh ? { refreshToken: `rt-${n}` } : {}), tokenType: 'Bearer', expiresAt: expired ? t - 10 : t + 3600, lifetime: 3600, createdAt: t - 100, touchedAt: t - 100 };
+    const data: SessionData = {
+      id: `sid-${n}`,
+      accessToken: `at-${n}`,
+      ...(withRefresh ? { refreshToken: `rt-${n}` } : {}),
+      tokenType: 'Bearer',
+      expiresAt: expired ? t - 10 : t + 3600,
+      lifetime: 3600,
+      createdAt: t - 100,
+      touchedAt: t - 100,
+    };
     return { cookie: cookiesFrom(sessions.serialize(data, t, [])), data };
   }
 
@@ -315,34 +386,41 @@ describe.each(EXPRESS_VERSIONS)('any SSO answer through the middleware (%s)', (_
 
   const modeArb = fc.constantFrom<Mode>('page', 'API');
 
-  it.each(['check_token', 'refresh_token'] as const)('%s: signed in, ended (401 / login redirect) or 502-504, never 500, never the SSO body (300 runs)', async (endpoint) => {
-    await fc.assert(
-      fc.asyncProperty(answerArb(endpoint), modeArb, async (a, mode) => {
-        const want = expectedOutcome(endpoint, a);
-        raw.respond((req) => {
-          if (req.path === `/sso/${endpoint}/`) return { kind: 'http', status: a.status, body: a.body, contentType: a.contentType };
-          return { kind: 'http', status: 200, body: VALID_CHECK };
-        });
-        // check_token: a live session without a refresh token (a refusal ends it);
-        // refresh_token: an expired one with a refresh token.
-        const { cookie } = endpoint === 'check_token' ? session(false, false) : session(true, true);
-        const { path, accept } = MODES[mode];
-        const res = await served.get(path, { cookie, accept });
-        expect(res.status).not.toBe(500);
-        expect(res.body).not.toContain(REFLECTION_MARK);
-        if (want === 'success') {
-          expect(res.status).toBe(200);
-          if (endpoint === 'check_token' && mode === 'API') expect(JSON.parse(res.body).user).toEqual(parsedBody(a).user);
-          if (endpoint === 'refresh_token') expect(openSession(cookiesFrom(res.setCookie)).accessToken).toBe(parsedBody(a).access_token);
-        } else if (want === 'refusal') {
-          expectEnded(res, mode, path);
-        } else {
-          expectFailure(res, mode, want);
-        }
-      }),
-      { numRuns: 300, seed: endpoint.length * 104729 },
-    );
-  }, 60_000);
+  it.each(['check_token', 'refresh_token'] as const)(
+    '%s: signed in, ended (401 / login redirect) or 502-504, never 500, never the SSO body (300 runs)',
+    async (endpoint) => {
+      await fc.assert(
+        fc.asyncProperty(answerArb(endpoint), modeArb, async (a, mode) => {
+          const want = expectedOutcome(endpoint, a);
+          raw.respond((req) => {
+            if (req.path === `/sso/${endpoint}/`)
+              return { kind: 'http', status: a.status, body: a.body, contentType: a.contentType };
+            return { kind: 'http', status: 200, body: VALID_CHECK };
+          });
+          // check_token: a live session without a refresh token (a refusal ends it);
+          // refresh_token: an expired one with a refresh token.
+          const { cookie } = endpoint === 'check_token' ? session(false, false) : session(true, true);
+          const { path, accept } = MODES[mode];
+          const res = await served.get(path, { cookie, accept });
+          expect(res.status).not.toBe(500);
+          expect(res.body).not.toContain(REFLECTION_MARK);
+          if (want === 'success') {
+            expect(res.status).toBe(200);
+            if (endpoint === 'check_token' && mode === 'API')
+              expect(JSON.parse(res.body).user).toEqual(parsedBody(a).user);
+            if (endpoint === 'refresh_token')
+              expect(openSession(cookiesFrom(res.setCookie)).accessToken).toBe(parsedBody(a).access_token);
+          } else if (want === 'refusal') {
+            expectEnded(res, mode, path);
+          } else {
+            expectFailure(res, mode, want);
+          }
+        }),
+        { numRuns: 300, seed: endpoint.length * 104729 },
+      );
+    },
+    60_000,
+  );
 
   it('token (/callback): signed in, 400 code_rejected, or 502-504, never 500, never the SSO body (300 runs)', async () => {
     await fc.assert(
@@ -351,7 +429,10 @@ describe.each(EXPRESS_VERSIONS)('any SSO answer through the middleware (%s)', (_
         raw.respond(() => ({ kind: 'http', status: a.status, body: a.body, contentType: a.contentType }));
         const login = await served.get('/login?returnTo=/dest');
         const state = new URL(login.headers.location!).searchParams.get('state')!;
-        const res = await served.get(`/callback?code=c-${++n}&state=${state}`, { cookie: cookiesFrom(login.setCookie), accept: MODES[mode].accept });
+        const res = await served.get(`/callback?code=c-${++n}&state=${state}`, {
+          cookie: cookiesFrom(login.setCookie),
+          accept: MODES[mode].accept,
+        });
         expect(res.status).not.toBe(500);
         expect(res.body).not.toContain(REFLECTION_MARK);
         if (want === 'success') {

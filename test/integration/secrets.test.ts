@@ -30,7 +30,11 @@ const secrets = new Set<string>([CLIENT_SECRET, SECRET, OLD_SECRET, WRONG_CLIENT
 
 function errorText(err: unknown): string {
   const parts: string[] = [];
-  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e: unknown = err, depth = 0;
+    e !== undefined && e !== null && depth < 6;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     parts.push(String((e as Error).message), String((e as Error).stack), inspect(e, { depth: 8, showHidden: true }));
   }
   return parts.join('\n');
@@ -95,7 +99,19 @@ describe.each(EXPRESS_VERSIONS)('secrets stay out of logs, errors and answers (%
   /** An app that records the credentials it is given (to know them) but never shows them. */
   function makeApp(options: SsoGuardOptions = {}): Express {
     const app = (express as ExpressFactory)();
-    app.use(auth({ ssoBaseUrl: sso.url, appBaseUrl: APP_BASE_URL, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, secret: SECRET, clock, httpTimeout: HTTP_TIMEOUT, cloud: { apiBaseUrl: sso.url }, ...options }));
+    app.use(
+      auth({
+        ssoBaseUrl: sso.url,
+        appBaseUrl: APP_BASE_URL,
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        secret: SECRET,
+        clock,
+        httpTimeout: HTTP_TIMEOUT,
+        cloud: { apiBaseUrl: sso.url },
+        ...options,
+      }),
+    );
     const note = (req: Express['request']) => {
       if (req.sso.isAuthenticated()) {
         const c = req.sso.credentials;
@@ -121,7 +137,9 @@ describe.each(EXPRESS_VERSIONS)('secrets stay out of logs, errors and answers (%
     });
     app.use(((err, _req, res, _next) => {
       errors.push(err);
-      res.status((err as { status?: number }).status ?? 500).json({ error: (err as { code?: string }).code ?? 'error' });
+      res
+        .status((err as { status?: number }).status ?? 500)
+        .json({ error: (err as { code?: string }).code ?? 'error' });
     }) as ErrorRequestHandler);
     return app;
   }
@@ -168,87 +186,98 @@ describe.each(EXPRESS_VERSIONS)('secrets stay out of logs, errors and answers (%
   it.each([
     ['errors rendered by the middleware', {}, 0],
     ['errors passed to next()', { renderErrors: false }, 1],
-  ] as const)('sign-in, API, pages, cloud calls, refresh, rotation, faults and logout (%s)', async (_label, options, flip) => {
-    await withApp(options, async (s) => {
-      let cookie = await signIn(s);
-      for (const mode of [{ accept: 'application/json' }, { accept: HTML }]) {
-        expect((await s.get('/api/me', { cookie, ...mode })).status).toBe(200);
-        expect((await s.get('/page', { cookie, ...mode })).status).toBe(200);
-      }
-      expect((await s.get('/api/instances', { cookie })).status).toBe(200);
-
-      // Refresh (expired), then a late request with the pre-refresh cookie adopting the outcome.
-      clock.advance(601_000);
-      const refreshed = await s.get('/api/me', { cookie });
-      expect(refreshed.status).toBe(200);
-      expect((await s.get('/api/me', { cookie })).status).toBe(200);
-      cookie = cookiesFrom(refreshed.setCookie, cookie);
-
-      // Every fault on every endpoint, page and API.
-      // Page and API answers alternate from one fault to the next (the other way round in the other run).
-      for (const [i, fault] of FAULTS.entries()) {
-        {
-          const accept = (i + flip) % 2 === 0 ? 'application/json' : HTML;
-          sso.setFault('check_token', fault, { times: 1 });
-          clock.advance(301_000); // past the check_token cache TTL
-          const checked = await s.get('/api/me', { cookie, accept });
-          cookie = cookiesFrom(checked.setCookie, cookie);
-          sso.setFault('refresh_token', fault, { times: 1 });
-          clock.advance(601_000);
-          const r = await s.get('/page', { cookie, accept });
-          if (r.status === 200) cookie = cookiesFrom(r.setCookie, cookie);
-          else if (r.status < 500) cookie = await signIn(s);
-          sso.setFault('iam', fault, { times: 2 });
-          await s.get('/api/instances', { cookie, accept });
-          // The token endpoint, through /callback.
-          const login = await s.get('/login');
-          const state = new URL(login.headers.location!).searchParams.get('state')!;
-          const code = sso.approve({ redirectUri: `${APP_BASE_URL}/callback` });
-          sso.setFault('token', fault, { times: 1 });
-          await s.get(`/callback?code=${code}&state=${state}`, { cookie: cookiesFrom(login.setCookie), accept });
-          sso.clearFaults();
+  ] as const)(
+    'sign-in, API, pages, cloud calls, refresh, rotation, faults and logout (%s)',
+    async (_label, options, flip) => {
+      await withApp(options, async (s) => {
+        let cookie = await signIn(s);
+        for (const mode of [{ accept: 'application/json' }, { accept: HTML }]) {
+          expect((await s.get('/api/me', { cookie, ...mode })).status).toBe(200);
+          expect((await s.get('/page', { cookie, ...mode })).status).toBe(200);
         }
-      }
-      cookie = await signIn(s);
+        expect((await s.get('/api/instances', { cookie })).status).toBe(200);
 
-      // The SSO down altogether.
-      await sso.down();
-      clock.advance(601_000);
-      await s.get('/api/me', { cookie });
-      await s.get('/page', { cookie, accept: HTML });
-      await sso.up();
+        // Refresh (expired), then a late request with the pre-refresh cookie adopting the outcome.
+        clock.advance(601_000);
+        const refreshed = await s.get('/api/me', { cookie });
+        expect(refreshed.status).toBe(200);
+        expect((await s.get('/api/me', { cookie })).status).toBe(200);
+        cookie = cookiesFrom(refreshed.setCookie, cookie);
 
-      // Refusals: a revoked access token, then the whole user; the ret_code error style.
-      const me = await s.get('/api/me', { cookie });
-      cookie = cookiesFrom(me.setCookie, cookie);
-      sso.revokeToken(openSession(cookie).accessToken);
-      clock.advance(301_000);
-      const renewed = await s.get('/api/me', { cookie });
-      cookie = cookiesFrom(renewed.setCookie, cookie);
-      sso.setOptions({ errorStyle: 'ret_code' });
-      sso.revokeUser('usr-alice');
-      clock.advance(301_000);
-      await s.get('/api/me', { cookie });
-      await s.get('/page', { cookie, accept: HTML });
-      sso.setOptions({ errorStyle: 'status' });
+        // Every fault on every endpoint, page and API.
+        // Page and API answers alternate from one fault to the next (the other way round in the other run).
+        for (const [i, fault] of FAULTS.entries()) {
+          {
+            const accept = (i + flip) % 2 === 0 ? 'application/json' : HTML;
+            sso.setFault('check_token', fault, { times: 1 });
+            clock.advance(301_000); // past the check_token cache TTL
+            const checked = await s.get('/api/me', { cookie, accept });
+            cookie = cookiesFrom(checked.setCookie, cookie);
+            sso.setFault('refresh_token', fault, { times: 1 });
+            clock.advance(601_000);
+            const r = await s.get('/page', { cookie, accept });
+            if (r.status === 200) cookie = cookiesFrom(r.setCookie, cookie);
+            else if (r.status < 500) cookie = await signIn(s);
+            sso.setFault('iam', fault, { times: 2 });
+            await s.get('/api/instances', { cookie, accept });
+            // The token endpoint, through /callback.
+            const login = await s.get('/login');
+            const state = new URL(login.headers.location!).searchParams.get('state')!;
+            const code = sso.approve({ redirectUri: `${APP_BASE_URL}/callback` });
+            sso.setFault('token', fault, { times: 1 });
+            await s.get(`/callback?code=${code}&state=${state}`, { cookie: cookiesFrom(login.setCookie), accept });
+            sso.clearFaults();
+          }
+        }
+        cookie = await signIn(s);
 
-      // Callback errors: forged state, access_denied, a replayed code.
-      cookie = await signIn(s);
-      await s.get('/callback?code=x&state=forged');
-      await s.get('/callback?error=access_denied&error_description=denied');
-      const login = await s.get('/login');
-      const state = new URL(login.headers.location!).searchParams.get('state')!;
-      const code = sso.approve({ redirectUri: `${APP_BASE_URL}/callback` });
-      await s.get(`/callback?code=${code}&state=${state}`, { cookie: cookiesFrom(login.setCookie) });
-      const again = await s.get('/login');
-      const state2 = new URL(again.headers.location!).searchParams.get('state')!;
-      expect((await s.get(`/callback?code=${code}&state=${state2}`, { cookie: cookiesFrom(again.setCookie), accept: 'application/json' })).status).toBe(400);
+        // The SSO down altogether.
+        await sso.down();
+        clock.advance(601_000);
+        await s.get('/api/me', { cookie });
+        await s.get('/page', { cookie, accept: HTML });
+        await sso.up();
 
-      // Logout, and the logged-out cookie replayed.
-      await s.get('/logout?returnTo=/bye', { cookie });
-      await s.get('/api/me', { cookie });
-    });
-  }, 60_000);
+        // Refusals: a revoked access token, then the whole user; the ret_code error style.
+        const me = await s.get('/api/me', { cookie });
+        cookie = cookiesFrom(me.setCookie, cookie);
+        sso.revokeToken(openSession(cookie).accessToken);
+        clock.advance(301_000);
+        const renewed = await s.get('/api/me', { cookie });
+        cookie = cookiesFrom(renewed.setCookie, cookie);
+        sso.setOptions({ errorStyle: 'ret_code' });
+        sso.revokeUser('usr-alice');
+        clock.advance(301_000);
+        await s.get('/api/me', { cookie });
+        await s.get('/page', { cookie, accept: HTML });
+        sso.setOptions({ errorStyle: 'status' });
+
+        // Callback errors: forged state, access_denied, a replayed code.
+        cookie = await signIn(s);
+        await s.get('/callback?code=x&state=forged');
+        await s.get('/callback?error=access_denied&error_description=denied');
+        const login = await s.get('/login');
+        const state = new URL(login.headers.location!).searchParams.get('state')!;
+        const code = sso.approve({ redirectUri: `${APP_BASE_URL}/callback` });
+        await s.get(`/callback?code=${code}&state=${state}`, { cookie: cookiesFrom(login.setCookie) });
+        const again = await s.get('/login');
+        const state2 = new URL(again.headers.location!).searchParams.get('state')!;
+        expect(
+          (
+            await s.get(`/callback?code=${code}&state=${state2}`, {
+              cookie: cookiesFrom(again.setCookie),
+              accept: 'application/json',
+            })
+          ).status,
+        ).toBe(400);
+
+        // Logout, and the logged-out cookie replayed.
+        await s.get('/logout?returnTo=/bye', { cookie });
+        await s.get('/api/me', { cookie });
+      });
+    },
+    60_000,
+  );
 
   it('a wrong client secret, Bearer mode and key rotation', async () => {
     await withApp({ clientSecret: WRONG_CLIENT_SECRET }, async (s) => {
@@ -289,7 +318,10 @@ describe.each(EXPRESS_VERSIONS)('secrets stay out of logs, errors and answers (%
         spy.mockClear();
         const cb = await s.get(back.pathname + back.search, { cookie: cookiesFrom(login.setCookie) });
         expect(cb.status).toBe(302);
-        const compared = spy.mock.calls.map(([a, b]) => [Buffer.from(a as Uint8Array).toString(), Buffer.from(b as Uint8Array).toString()]);
+        const compared = spy.mock.calls.map(([a, b]) => [
+          Buffer.from(a as Uint8Array).toString(),
+          Buffer.from(b as Uint8Array).toString(),
+        ]);
         expect(compared).toContainEqual([state, state]);
       });
     } finally {
@@ -308,13 +340,21 @@ describe('configuration errors never echo a secret', () => {
   ])('%s', (_label, bad) => {
     let thrown: unknown;
     try {
-      auth({ ssoBaseUrl: 'http://127.0.0.1:9', appBaseUrl: APP_BASE_URL, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, secret: SECRET, ...bad });
+      auth({
+        ssoBaseUrl: 'http://127.0.0.1:9',
+        appBaseUrl: APP_BASE_URL,
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        secret: SECRET,
+        ...bad,
+      });
     } catch (err) {
       thrown = err;
     }
     expect(thrown).toBeDefined();
     const text = errorText(thrown);
-    for (const s of [SECRET, CLIENT_SECRET, 'short-session-secret', 'short-one-in-array']) expect(text).not.toContain(s);
+    for (const s of [SECRET, CLIENT_SECRET, 'short-session-secret', 'short-one-in-array'])
+      expect(text).not.toContain(s);
   });
 });
 
@@ -340,7 +380,8 @@ describe('what was captured', () => {
     const leaks: string[] = [];
     for (const secret of secrets) {
       expect(secret.length).toBeGreaterThanOrEqual(16);
-      for (const [where, text] of haystacks) if (text.includes(secret)) leaks.push(`${where} holds ${secret.slice(0, 6)}…: ${text.slice(0, 300)}`);
+      for (const [where, text] of haystacks)
+        if (text.includes(secret)) leaks.push(`${where} holds ${secret.slice(0, 6)}…: ${text.slice(0, 300)}`);
     }
     expect(leaks).toEqual([]);
   });

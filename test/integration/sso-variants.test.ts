@@ -1,7 +1,15 @@
 import request from 'supertest';
 import type { Emulator, EmulatorOptions } from '../../lib/testing';
 import type { SsoGuardOptions } from '../../lib/options';
-import { EXPRESS_VERSIONS, cookiesFrom, createTestApp, setCookieOf, signIn, startTestEmulator, type ExpressFactory } from '../helpers/app';
+import {
+  EXPRESS_VERSIONS,
+  cookiesFrom,
+  createTestApp,
+  setCookieOf,
+  signIn,
+  startTestEmulator,
+  type ExpressFactory,
+} from '../helpers/app';
 import { fakeClock } from '../helpers/clock';
 import { openSession } from '../helpers/session';
 
@@ -17,18 +25,34 @@ interface Variant {
 
 const VARIANTS: [string, Variant][] = [
   ['errors as HTTP statuses, no ret_code on success', { emulator: { errorStyle: 'status' } }],
-  ['errors as ret_code numbers, ret_code 0 on success', { emulator: { errorStyle: 'ret_code', retCodeOnSuccess: true } }],
-  ['errors as ret_code strings, ret_code "0" on success', { emulator: { errorStyle: 'ret_code', retCodeOnSuccess: true, retCodeType: 'string' } }],
-  ['errors as ret_code strings, no ret_code on success', { emulator: { errorStyle: 'ret_code', retCodeType: 'string' } }],
+  [
+    'errors as ret_code numbers, ret_code 0 on success',
+    { emulator: { errorStyle: 'ret_code', retCodeOnSuccess: true } },
+  ],
+  [
+    'errors as ret_code strings, ret_code "0" on success',
+    { emulator: { errorStyle: 'ret_code', retCodeOnSuccess: true, retCodeType: 'string' } },
+  ],
+  [
+    'errors as ret_code strings, no ret_code on success',
+    { emulator: { errorStyle: 'ret_code', retCodeType: 'string' } },
+  ],
   ['refresh answers with keys and user', { emulator: { refreshWithCredentials: true } }],
-  ['refresh answers with keys and user, ret_code strings', { emulator: { refreshWithCredentials: true, errorStyle: 'ret_code', retCodeOnSuccess: true, retCodeType: 'string' } }],
+  [
+    'refresh answers with keys and user, ret_code strings',
+    {
+      emulator: { refreshWithCredentials: true, errorStyle: 'ret_code', retCodeOnSuccess: true, retCodeType: 'string' },
+    },
+  ],
   ['refresh tokens not rotated', { emulator: { rotateRefreshTokens: false } }],
   ['token_issuer app', { emulator: {}, app: { tokenIssuer: 'app' } }],
   ['token_issuer app_dev', { emulator: {}, app: { tokenIssuer: 'app_dev' } }],
   ['token_issuer iam', { emulator: {}, app: { tokenIssuer: 'iam' } }],
 ];
 
-const cases = EXPRESS_VERSIONS.flatMap(([name, express]) => VARIANTS.map(([label, variant]) => [name, label, express, variant] as const));
+const cases = EXPRESS_VERSIONS.flatMap(([name, express]) =>
+  VARIANTS.map(([label, variant]) => [name, label, express, variant] as const),
+);
 
 describe.each(cases)('%s, SSO variant: %s', (_name, _label, express, variant) => {
   let sso: Emulator;
@@ -83,7 +107,11 @@ describe.each(cases)('%s, SSO variant: %s', (_name, _label, express, variant) =>
   it('a transient ret_code (busy) keeps the session; the next request succeeds without signing in again', async () => {
     const app = createTestApp(express as ExpressFactory, sso, { clock, ...variant.app });
     const { cookie } = await signIn(app, sso);
-    sso.setFault('check_token', { type: 'retCode', retCode: variant.emulator.retCodeType === 'string' ? '5100' : 5100 }, { times: 1 });
+    sso.setFault(
+      'check_token',
+      { type: 'retCode', retCode: variant.emulator.retCodeType === 'string' ? '5100' : 5100 },
+      { times: 1 },
+    );
     const busy = await request(app).get('/api/me').set('Cookie', cookie).expect(503);
     expect(setCookieOf(busy)).toEqual([]);
     await request(app).get('/api/me').set('Cookie', cookie).expect(200);
@@ -98,10 +126,19 @@ describe.each(EXPRESS_VERSIONS)('authorizationParams through /login (%s)', (_nam
   afterAll(() => sso.close());
 
   it('the authorize redirect carries the extra parameters after the protected ones, and sign-in works', async () => {
-    const app = createTestApp(express as ExpressFactory, sso, { authorizationParams: { redirect_url: 'http://app.test/callback', lang: 'zh-cn' } });
+    const app = createTestApp(express as ExpressFactory, sso, {
+      authorizationParams: { redirect_url: 'http://app.test/callback', lang: 'zh-cn' },
+    });
     const login = await request(app).get('/login?returnTo=/x').expect(302);
     const url = new URL(login.headers.location as string);
-    expect([...url.searchParams.keys()]).toEqual(['client_id', 'state', 'response_type', 'redirect_uri', 'redirect_url', 'lang']);
+    expect([...url.searchParams.keys()]).toEqual([
+      'client_id',
+      'state',
+      'response_type',
+      'redirect_uri',
+      'redirect_url',
+      'lang',
+    ]);
     expect(url.searchParams.get('lang')).toBe('zh-cn');
     const { cookie } = await signIn(app, sso, '/x');
     await request(app).get('/api/me').set('Cookie', cookie).expect(200);

@@ -10,11 +10,16 @@ const { pathToFileURL } = require('node:url');
   const esm = await import(pathToFileURL(resolve(process.argv[3])).href);
   if (cjs.SsoGuardError === esm.SsoGuardError) throw new Error('expected two copies');
   const results = {};
-  for (const [from, to] of [[cjs, esm], [esm, cjs]]) {
+  for (const [from, to] of [
+    [cjs, esm],
+    [esm, cjs],
+  ]) {
     const key = from === cjs ? 'cjs->esm' : 'esm->cjs';
     results[key] = {
       ssoGuardError: to.isSsoGuardError(new from.SsoGuardError('upstream_timeout', 'slow')),
-      cloudApiError: to.isSsoGuardError(new from.CloudApiError('DescribeInstances failed: ret_code 1400', { retCode: 1400 })),
+      cloudApiError: to.isSsoGuardError(
+        new from.CloudApiError('DescribeInstances failed: ret_code 1400', { retCode: 1400 }),
+      ),
       plainError: to.isSsoGuardError(Object.assign(new Error('x'), { code: 'upstream_timeout' })),
       lookalike: to.isSsoGuardError({ name: 'SsoGuardError', code: 'invalid_option', message: 'x' }),
     };

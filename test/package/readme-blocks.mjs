@@ -9,7 +9,8 @@ export function codeBlocks(markdown) {
   const fence = /^```([A-Za-z]*)[^\n]*\n([\s\S]*?)^```[ \t]*$/gm;
   for (let m = fence.exec(markdown); m !== null; m = fence.exec(markdown)) {
     const lang = m[1].toLowerCase();
-    const kind = lang === 'js' || lang === 'javascript' ? 'js' : lang === 'ts' || lang === 'typescript' ? 'ts' : undefined;
+    const kind =
+      lang === 'js' || lang === 'javascript' ? 'js' : lang === 'ts' || lang === 'typescript' ? 'ts' : undefined;
     if (kind !== undefined) blocks.push({ kind, code: m[2], line: markdown.slice(0, m.index).split('\n').length });
   }
   return blocks;
@@ -43,8 +44,16 @@ export function writeReadmeProject(root, dir) {
     tsconfig,
     JSON.stringify({
       compilerOptions: {
-        strict: true, noEmit: true, allowJs: true, checkJs: true, module: 'node16', moduleResolution: 'node16',
-        moduleDetection: 'force', esModuleInterop: true, skipLibCheck: true, types: ['node', 'jest'],
+        strict: true,
+        noEmit: true,
+        allowJs: true,
+        checkJs: true,
+        module: 'node16',
+        moduleResolution: 'node16',
+        moduleDetection: 'force',
+        esModuleInterop: true,
+        skipLibCheck: true,
+        types: ['node', 'jest'],
       },
       files,
     }),

@@ -12,8 +12,13 @@ import { writeReadmeProject } from './readme-blocks.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const work = mkdtempSync(path.join(tmpdir(), 'sso-guard-pack-'));
-const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-const tsc = (project, cwd) => execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
+const run = (cmd, args, cwd) =>
+  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const tsc = (project, cwd) =>
+  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', project], {
+    cwd,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
 const dev = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).devDependencies;
 const majors = (process.env.SMOKE_EXPRESS ?? '4,5').split(',').map(Number);
 
@@ -81,7 +86,11 @@ void n; void emu;
 /** Runs the packaged bin with npx from the sample project: it listens, answers, and stops on SIGTERM. */
 async function runBin(cwd) {
   // Its own process group: npx does not forward signals to the bin, so the group gets SIGTERM.
-  const child = spawn('npx', ['--no-install', 'express-sso-guard-emulator', '--port', '0', '--auto-approve'], { cwd, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  const child = spawn('npx', ['--no-install', 'express-sso-guard-emulator', '--port', '0', '--auto-approve'], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  });
   let out = '';
   try {
     const url = await new Promise((resolve, reject) => {
@@ -97,7 +106,8 @@ async function runBin(cwd) {
       child.once('exit', (code) => reject(new Error(`bin exited with ${code}: ${out}`)));
     });
     const res = await fetch(`${url}/sso/check_token/`, { method: 'POST' });
-    if (res.status < 400 || res.status >= 500) throw new Error(`bin: check_token without a token answered ${res.status}`);
+    if (res.status < 400 || res.status >= 500)
+      throw new Error(`bin: check_token without a token answered ${res.status}`);
     await res.arrayBuffer();
   } finally {
     const closed = new Promise((r) => child.stdout.once('close', r));
@@ -108,17 +118,42 @@ async function runBin(cwd) {
 }
 
 try {
-  const tarball = path.join(work, run('npm', ['pack', '--silent', '--pack-destination', work], root).trim().split('\n').pop());
+  const tarball = path.join(
+    work,
+    run('npm', ['pack', '--silent', '--pack-destination', work], root).trim().split('\n').pop(),
+  );
   for (const major of majors) {
     const app = path.join(work, `express${major}`);
     mkdirSync(app);
-    writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: `sample-express${major}`, private: true, type: 'commonjs' }));
-    const deps = [tarball, `express@${major}`, `@types/express@${major}`, '@types/node@20', `supertest@${dev.supertest}`, `@types/supertest@${dev['@types/supertest']}`, `@types/jest@${dev['@types/jest']}`, `redis@${dev.redis}`];
+    writeFileSync(
+      path.join(app, 'package.json'),
+      JSON.stringify({ name: `sample-express${major}`, private: true, type: 'commonjs' }),
+    );
+    const deps = [
+      tarball,
+      `express@${major}`,
+      `@types/express@${major}`,
+      '@types/node@20',
+      `supertest@${dev.supertest}`,
+      `@types/supertest@${dev['@types/supertest']}`,
+      `@types/jest@${dev['@types/jest']}`,
+      `redis@${dev.redis}`,
+    ];
     run('npm', ['install', '--silent', '--prefer-offline', '--no-audit', '--no-fund', ...deps], app);
     const label = `package (express ${major})`;
 
-    writeFileSync(path.join(app, 'cjs.js'), program(`const express = require('express'); const { auth, requiresAuth, redisStore, SsoGuardError } = require('express-sso-guard'); const { startEmulator, sessionCookie } = require('express-sso-guard/testing');`));
-    writeFileSync(path.join(app, 'esm.mjs'), program(`import express from 'express'; import { auth, requiresAuth, redisStore, SsoGuardError } from 'express-sso-guard'; import { startEmulator, sessionCookie } from 'express-sso-guard/testing';`));
+    writeFileSync(
+      path.join(app, 'cjs.js'),
+      program(
+        `const express = require('express'); const { auth, requiresAuth, redisStore, SsoGuardError } = require('express-sso-guard'); const { startEmulator, sessionCookie } = require('express-sso-guard/testing');`,
+      ),
+    );
+    writeFileSync(
+      path.join(app, 'esm.mjs'),
+      program(
+        `import express from 'express'; import { auth, requiresAuth, redisStore, SsoGuardError } from 'express-sso-guard'; import { startEmulator, sessionCookie } from 'express-sso-guard/testing';`,
+      ),
+    );
     for (const f of ['cjs.js', 'esm.mjs']) {
       if (run('node', [f], app).trim() !== 'ok') throw new Error(`${f} failed`);
       console.log(`${label}: ${f} ok`);
@@ -128,8 +163,25 @@ try {
     console.log(`${label}: npx express-sso-guard-emulator ok`);
 
     writeFileSync(path.join(app, 'index.ts'), typed);
-    for (const [module, resolution] of [['node16', 'node16'], ['esnext', 'bundler']]) {
-      writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module, moduleResolution: resolution, esModuleInterop: true, skipLibCheck: false, types: ['node'] }, files: ['index.ts'] }));
+    for (const [module, resolution] of [
+      ['node16', 'node16'],
+      ['esnext', 'bundler'],
+    ]) {
+      writeFileSync(
+        path.join(app, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            strict: true,
+            noEmit: true,
+            module,
+            moduleResolution: resolution,
+            esModuleInterop: true,
+            skipLibCheck: false,
+            types: ['node'],
+          },
+          files: ['index.ts'],
+        }),
+      );
       tsc('tsconfig.json', app);
       console.log(`${label}: TypeScript (${resolution}) ok`);
     }
@@ -137,8 +189,18 @@ try {
     const readme = writeReadmeProject(root, app);
     tsc(readme.tsconfig, app);
     console.log(`${label}: ${readme.count} README code blocks type-check under strict`);
-    const jestConfig = { rootDir: app, testEnvironment: 'node', testMatch: ['<rootDir>/profile.test.js'], transform: {}, cacheDirectory: path.join(work, `jest-cache-${major}`) };
-    execFileSync(process.execPath, [path.join(root, 'node_modules/jest/bin/jest.js'), '--ci', '--config', JSON.stringify(jestConfig)], { cwd: app, stdio: ['ignore', 'inherit', 'inherit'] });
+    const jestConfig = {
+      rootDir: app,
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/profile.test.js'],
+      transform: {},
+      cacheDirectory: path.join(work, `jest-cache-${major}`),
+    };
+    execFileSync(
+      process.execPath,
+      [path.join(root, 'node_modules/jest/bin/jest.js'), '--ci', '--config', JSON.stringify(jestConfig)],
+      { cwd: app, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
     console.log(`${label}: README "Testing your app" example passes with jest`);
   }
 } finally {

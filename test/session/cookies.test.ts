@@ -3,7 +3,11 @@ import { readCookies, serializeCookie } from '../../lib/session/cookies';
 describe('readCookies', () => {
   it('collects only the named cookie and its chunks', () => {
     const jar = readCookies('a=1; sso=x; sso.0=y;  sso.1 = z ; sso_txn.q=w; other=sso', 'sso');
-    expect([...jar!]).toEqual([['sso', 'x'], ['sso.0', 'y'], ['sso.1', 'z']]);
+    expect([...jar!]).toEqual([
+      ['sso', 'x'],
+      ['sso.0', 'y'],
+      ['sso.1', 'z'],
+    ]);
   });
   it('returns undefined without a header or a match', () => {
     expect(readCookies(undefined, 'sso')).toBeUndefined();
@@ -13,17 +17,24 @@ describe('readCookies', () => {
     expect(readCookies('sso="first"; sso=second', 'sso')!.get('sso')).toBe('first');
   });
   it('tolerates garbage', () => {
-    for (const h of ['sso', ';;;', 'sso=', '=sso', 'sso;sso=1', '\u0000sso=\uffff', 'sso==='.repeat(1000)]) expect(() => readCookies(h, 'sso')).not.toThrow();
+    for (const h of ['sso', ';;;', 'sso=', '=sso', 'sso;sso=1', '\u0000sso=\uffff', 'sso==='.repeat(1000)])
+      expect(() => readCookies(h, 'sso')).not.toThrow();
     expect(readCookies('sso;sso=1', 'sso')!.get('sso')).toBe('1');
   });
 });
 
 describe('serializeCookie', () => {
   it('is HttpOnly, SameSite=Lax, Path, Max-Age; Secure and Domain when asked', () => {
-    expect(serializeCookie('n', 'v', { maxAge: 60.7, path: '/', secure: false })).toBe('n=v; Max-Age=60; Path=/; HttpOnly; SameSite=Lax');
-    expect(serializeCookie('n', 'v', { maxAge: 60, path: '/cb', secure: true, domain: 'app.test' })).toBe('n=v; Max-Age=60; Path=/cb; HttpOnly; SameSite=Lax; Secure; Domain=app.test');
+    expect(serializeCookie('n', 'v', { maxAge: 60.7, path: '/', secure: false })).toBe(
+      'n=v; Max-Age=60; Path=/; HttpOnly; SameSite=Lax',
+    );
+    expect(serializeCookie('n', 'v', { maxAge: 60, path: '/cb', secure: true, domain: 'app.test' })).toBe(
+      'n=v; Max-Age=60; Path=/cb; HttpOnly; SameSite=Lax; Secure; Domain=app.test',
+    );
   });
   it('expires deleted cookies', () => {
-    expect(serializeCookie('n', '', { maxAge: 0, path: '/', secure: false })).toMatch(/Max-Age=0; .*Expires=Thu, 01 Jan 1970/);
+    expect(serializeCookie('n', '', { maxAge: 0, path: '/', secure: false })).toMatch(
+      /Max-Age=0; .*Expires=Thu, 01 Jan 1970/,
+    );
   });
 });

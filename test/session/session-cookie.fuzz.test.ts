@@ -5,7 +5,14 @@ import { Sealer } from '../../lib/util/crypto';
 import { SessionCookie, type SessionData } from '../../lib/session/session-cookie';
 import type { Emulator } from '../../lib/testing';
 import type { Express } from 'express';
-import { EXPRESS_VERSIONS, APP_BASE_URL, createTestApp, signIn, startTestEmulator, type ExpressFactory } from '../helpers/app';
+import {
+  EXPRESS_VERSIONS,
+  APP_BASE_URL,
+  createTestApp,
+  signIn,
+  startTestEmulator,
+  type ExpressFactory,
+} from '../helpers/app';
 import { CLIENT_ID, CLIENT_SECRET, OLD_SECRET, SECRET, testOptions } from '../helpers/options';
 import { openSession } from '../helpers/session';
 import { rawRequest, serve, trackUnhandledRejections, type Served } from '../helpers/serve';
@@ -53,10 +60,21 @@ function chunkOf(setCookie: string[]): string[] {
 const mutation = fc.oneof(
   fc.record({ kind: fc.constant('truncate' as const), n: fc.nat() }),
   fc.record({ kind: fc.constant('flipBit' as const), n: fc.nat() }),
-  fc.record({ kind: fc.constant('replace' as const), n: fc.nat(), ch: fc.constantFrom(...B64URL, '.', '=', '+', '/', ' ', '%', '"', '~', '!', '\u00e9') }),
-  fc.record({ kind: fc.constant('insert' as const), n: fc.nat(), ch: fc.constantFrom(...B64URL, '.', '=', '+', '/', ' ', '%', '"', '~', '!', '*', '\t') }),
+  fc.record({
+    kind: fc.constant('replace' as const),
+    n: fc.nat(),
+    ch: fc.constantFrom(...B64URL, '.', '=', '+', '/', ' ', '%', '"', '~', '!', '\u00e9'),
+  }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    n: fc.nat(),
+    ch: fc.constantFrom(...B64URL, '.', '=', '+', '/', ' ', '%', '"', '~', '!', '*', '\t'),
+  }),
   fc.record({ kind: fc.constant('delete' as const), n: fc.nat() }),
-  fc.record({ kind: fc.constant('append' as const), s: fc.string({ unit: fc.constantFrom(...B64URL, '='), minLength: 1, maxLength: 8 }) }),
+  fc.record({
+    kind: fc.constant('append' as const),
+    s: fc.string({ unit: fc.constantFrom(...B64URL, '='), minLength: 1, maxLength: 8 }),
+  }),
   fc.record({ kind: fc.constant('swap' as const), n: fc.nat() }),
 );
 type Mutation = typeof mutation extends fc.Arbitrary<infer M> ? M : never;
@@ -101,14 +119,45 @@ function cookieHeader(g: Genuine): fc.Arbitrary<string> {
     { weight: 8, arbitrary: mutation.map((m) => mutate(g.whole, m)) },
     { weight: 3, arbitrary: fc.tuple(fc.constantFrom(...g.chunks), mutation).map(([c, m]) => mutate(c, m)) },
     { weight: 3, arbitrary: fc.constantFrom(g.foreign, g.dropped, g.notSession, g.otherPurpose) },
-    { weight: 2, arbitrary: fc.constantFrom(`"${g.whole}"`, `"${g.whole}`, `${g.whole}"`, `${g.whole} `, ` ${g.whole}`, '', '""', '"') },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        `"${g.whole}"`,
+        `"${g.whole}`,
+        `${g.whole}"`,
+        `${g.whole} `,
+        ` ${g.whole}`,
+        '',
+        '""',
+        '"',
+      ),
+    },
     { weight: 3, arbitrary: fc.string({ unit: fc.constantFrom(...B64URL), maxLength: 600, size: 'max' }) },
     { weight: 3, arbitrary: headerString(200) },
     { weight: 1, arbitrary: fc.integer({ min: 3000, max: 9000 }).map((n) => 'A'.repeat(n)) },
   );
   const name = fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom('sso_session', 'sso_session.0', 'sso_session.1', 'sso_session.2', 'sso_session.3') },
-    { weight: 2, arbitrary: fc.constantFrom('sso_session.x', 'sso_session.', 'sso_session..0', 'sso_session.-1', 'sso_session.01', 'sso_session_txn.abcd', 'sso_sessionx', 'SSO_SESSION', ' sso_session', 'sso_session ', 'other', '') },
+    {
+      weight: 6,
+      arbitrary: fc.constantFrom('sso_session', 'sso_session.0', 'sso_session.1', 'sso_session.2', 'sso_session.3'),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        'sso_session.x',
+        'sso_session.',
+        'sso_session..0',
+        'sso_session.-1',
+        'sso_session.01',
+        'sso_session_txn.abcd',
+        'sso_sessionx',
+        'SSO_SESSION',
+        ' sso_session',
+        'sso_session ',
+        'other',
+        '',
+      ),
+    },
     { weight: 1, arbitrary: headerString(12) },
   );
   const pair = fc.oneof(
@@ -119,12 +168,17 @@ function cookieHeader(g: Genuine): fc.Arbitrary<string> {
   const parts = fc.oneof(
     { weight: 6, arbitrary: fc.array(pair, { minLength: 1, maxLength: 6 }) },
     // A whole set of chunks with something damaged, missing, reordered or added around it.
-    { weight: 2, arbitrary: fc.tuple(chunked, fc.array(pair, { maxLength: 3 }), fc.nat(), fc.boolean()).map(([c, extra, n, drop]) => {
-      const all = [...c];
-      if (drop) all.splice(n % all.length, 1);
-      else all.splice(n % (all.length + 1), 0, ...extra);
-      return all;
-    }) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(chunked, fc.array(pair, { maxLength: 3 }), fc.nat(), fc.boolean())
+        .map(([c, extra, n, drop]) => {
+          const all = [...c];
+          if (drop) all.splice(n % all.length, 1);
+          else all.splice(n % (all.length + 1), 0, ...extra);
+          return all;
+        }),
+    },
   );
   return fc.tuple(parts, fc.constantFrom('; ', ';', ' ; ', ';;', ', ')).map(([p, sep]) => p.join(sep));
 }
@@ -142,13 +196,21 @@ async function genuineValues(sso: Emulator, app: Express): Promise<{ genuine: Ge
   const session = openSession(cookie);
   const nowSec = Math.floor(Date.now() / 1000);
   const sealedWith = (secret: string, s: SessionData): string =>
-    new SessionCookie(resolveConfig(testOptions({ secret }), {})).serialize(s, nowSec, [])[0]!.split(';')[0]!.split('=')[1]!;
+    new SessionCookie(resolveConfig(testOptions({ secret }), {}))
+      .serialize(s, nowSec, [])[0]!
+      .split(';')[0]!
+      .split('=')[1]!;
   const whole = cookie.split('=')[1]!;
   // A long token type makes it chunk (two chunks: the most a cookie session may have); the tokens are the real session's.
-  const big = new SessionCookie(resolveConfig(testOptions(), {})).serialize({ ...session, tokenType: session.tokenType.padEnd(4500) }, nowSec, []);
+  const big = new SessionCookie(resolveConfig(testOptions(), {})).serialize(
+    { ...session, tokenType: session.tokenType.padEnd(4500) },
+    nowSec,
+    [],
+  );
   const chunks = chunkOf(big);
   expect(chunks.length).toBeGreaterThanOrEqual(2);
-  const seal = (secret: string, purpose: 'session' | 'transaction', plain: string) => new Sealer([secret], purpose).seal(plain);
+  const seal = (secret: string, purpose: 'session' | 'transaction', plain: string) =>
+    new Sealer([secret], purpose).seal(plain);
   const genuine: Genuine = {
     whole,
     chunks,
@@ -183,7 +245,13 @@ describe('session cookie fuzzing', () => {
     let core: Core;
     let genuine: Genuine;
     beforeAll(async () => {
-      core = createCore({ ssoBaseUrl: sso.url, appBaseUrl: APP_BASE_URL, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, secret: SECRET });
+      core = createCore({
+        ssoBaseUrl: sso.url,
+        appBaseUrl: APP_BASE_URL,
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        secret: SECRET,
+      });
       const app = createTestApp(EXPRESS_VERSIONS[1][1], sso);
       ({ genuine } = await genuineValues(sso, app));
     });
@@ -191,7 +259,8 @@ describe('session cookie fuzzing', () => {
     it('never throws and never signs in on arbitrary strings, sealed-length ones included (20,000 runs)', async () => {
       // Sizes are explicit: fast-check keeps strings near 10 characters unless told otherwise, and
       // anything under 44 characters or without our version byte and key id never reaches decryption.
-      const b64 = (minLength: number, maxLength: number) => fc.string({ unit: fc.constantFrom(...B64URL), minLength, maxLength, size: 'max' });
+      const b64 = (minLength: number, maxLength: number) =>
+        fc.string({ unit: fc.constantFrom(...B64URL), minLength, maxLength, size: 'max' });
       // Version byte, key id and the first IV byte of a value this app sealed: the rest is random.
       const ours = genuine.whole.slice(0, 8);
       const sealedLength = genuine.whole.length;
@@ -201,7 +270,9 @@ describe('session cookie fuzzing', () => {
         b64(44, 1200).map((s) => `sso_session=${s}`),
         b64(sealedLength - 16, sealedLength + 16).map((s) => `sso_session=${ours}${s.slice(8)}`),
         fc.tuple(b64(3000, 3900), b64(44, 3900)).map(([a, b]) => `sso_session.0=${ours}${a}; sso_session.1=${b}`),
-        fc.tuple(b64(3000, 3900), b64(3000, 3900), b64(1, 2000)).map(([a, b, c]) => `sso_session.0=${ours}${a}; sso_session.1=${b}; sso_session.2=${c}`),
+        fc
+          .tuple(b64(3000, 3900), b64(3000, 3900), b64(1, 2000))
+          .map(([a, b, c]) => `sso_session.0=${ours}${a}; sso_session.1=${b}; sso_session.2=${c}`),
       );
       const decipher = jest.spyOn(require('node:crypto') as typeof import('node:crypto'), 'createDecipheriv');
       const sizes = { decrypted: 0, multiChunk: 0, over1000: 0 };
@@ -221,7 +292,9 @@ describe('session cookie fuzzing', () => {
       } finally {
         decipher.mockRestore();
       }
-      console.log(`arbitrary session cookies: ${JSON.stringify(sizes)} of 20,000 (reached AES-GCM, chunked, over 1,000 characters)`);
+      console.log(
+        `arbitrary session cookies: ${JSON.stringify(sizes)} of 20,000 (reached AES-GCM, chunked, over 1,000 characters)`,
+      );
       // The generated inputs really reach the cases the property names.
       expect(sizes.decrypted).toBeGreaterThan(2000);
       expect(sizes.multiChunk).toBeGreaterThan(4000);
@@ -233,7 +306,8 @@ describe('session cookie fuzzing', () => {
         fc.asyncProperty(cookieHeader(genuine), async (header) => {
           const outcome = await core.authenticator.run(header, undefined);
           expect(outcome.error).toBeUndefined();
-          if (outcome.result !== undefined && !carriesGenuine(header, genuine)) throw new Error(`signed in from a cookie this app did not seal: ${header}`);
+          if (outcome.result !== undefined && !carriesGenuine(header, genuine))
+            throw new Error(`signed in from a cookie this app did not seal: ${header}`);
         }),
         { numRuns: 10_000, seed: 0xc00c1e },
       );
@@ -281,25 +355,43 @@ describe('session cookie fuzzing', () => {
     }, 60_000);
 
     it('a real session with unrelated cookies around it still signs in (300 runs)', async () => {
-      const other = fc.tuple(fc.constantFrom('a', 'sid', 'sso', 'session', '_ga', 'x.y', 'sso_sessio', 'sso_session_txn.1'), headerString(50).filter((v) => !v.includes(';'))).map(([n, v]) => `${n}=${v}`);
+      const other = fc
+        .tuple(
+          fc.constantFrom('a', 'sid', 'sso', 'session', '_ga', 'x.y', 'sso_sessio', 'sso_session_txn.1'),
+          headerString(50).filter((v) => !v.includes(';')),
+        )
+        .map(([n, v]) => `${n}=${v}`);
       await fc.assert(
-        fc.asyncProperty(fc.array(other, { maxLength: 4 }), fc.array(other, { maxLength: 4 }), fc.boolean(), async (before, after, big) => {
-          const ours = big ? genuine.chunks.map((c, i) => `sso_session.${i}=${c}`) : [`sso_session=${genuine.whole}`];
-          const res = await served.get('/api/me', { cookie: [...before, ...ours, ...after].join('; ') });
-          expect(res.status).toBe(200);
-        }),
+        fc.asyncProperty(
+          fc.array(other, { maxLength: 4 }),
+          fc.array(other, { maxLength: 4 }),
+          fc.boolean(),
+          async (before, after, big) => {
+            const ours = big ? genuine.chunks.map((c, i) => `sso_session.${i}=${c}`) : [`sso_session=${genuine.whole}`];
+            const res = await served.get('/api/me', { cookie: [...before, ...ours, ...after].join('; ') });
+            expect(res.status).toBe(200);
+          },
+        ),
         { numRuns: 300, seed: 7 },
       );
     });
 
     it('raw header bytes no client would send: never 5xx (300 runs)', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b.filter((x) => x !== 10 && x !== 13))), fc.constantFrom('/api/me', '/page'), async (bytes, path) => {
-          const head = Buffer.concat([Buffer.from(`GET ${path} HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\nCookie: sso_session=`), bytes, Buffer.from('\r\n\r\n')]);
-          const status = await rawRequest(served.port, head);
-          expect(status).toBeGreaterThanOrEqual(200);
-          expect(status).toBeLessThan(500);
-        }),
+        fc.asyncProperty(
+          fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b.filter((x) => x !== 10 && x !== 13))),
+          fc.constantFrom('/api/me', '/page'),
+          async (bytes, path) => {
+            const head = Buffer.concat([
+              Buffer.from(`GET ${path} HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\nCookie: sso_session=`),
+              bytes,
+              Buffer.from('\r\n\r\n'),
+            ]);
+            const status = await rawRequest(served.port, head);
+            expect(status).toBeGreaterThanOrEqual(200);
+            expect(status).toBeLessThan(500);
+          },
+        ),
         { numRuns: 300, seed: 99 },
       );
     });
@@ -339,7 +431,11 @@ describe('SessionCookie properties', () => {
       return false;
     }
   });
-  const pairs = (setCookie: string[]) => setCookie.filter((l) => !/Max-Age=0/.test(l)).map((l) => l.split(';')[0]).join('; ');
+  const pairs = (setCookie: string[]) =>
+    setCookie
+      .filter((l) => !/Max-Age=0/.test(l))
+      .map((l) => l.split(';')[0])
+      .join('; ');
 
   it('round-trips any session that fits (one cookie or two chunks, every line under 4 KB) and refuses at write any that would not read back (1,000 runs)', () => {
     const sc = make(SECRET);
@@ -382,22 +478,28 @@ describe('SessionCookie properties', () => {
     const decipher = jest.spyOn(require('node:crypto') as typeof import('node:crypto'), 'createDecipheriv');
     try {
       fc.assert(
-        fc.property(fc.uniqueArray(secretArb, { minLength: 1, maxLength: 4 }), fc.nat(), fittingSessionArb, secretArb, (secrets, k, s, stranger) => {
-          fc.pre(!secrets.includes(stranger));
-          const signer = secrets[k % secrets.length]!;
-          const header = pairs(make(signer).serialize(s, NOW, []));
-          const rotated = make(secrets);
-          decipher.mockClear();
-          const read = rotated.read(header);
-          expect(decipher).toHaveBeenCalledTimes(1);
-          expect(read.data).toEqual(s);
-          expect(read.stale).toBe(signer !== secrets[0]);
-          const resealed = pairs(rotated.serialize(read.data!, NOW, read.names));
-          expect(make(secrets[0]!).read(resealed)).toMatchObject({ data: s, stale: false });
-          decipher.mockClear();
-          expect(make([stranger]).read(header).data).toBeUndefined();
-          expect(decipher).not.toHaveBeenCalled();
-        }),
+        fc.property(
+          fc.uniqueArray(secretArb, { minLength: 1, maxLength: 4 }),
+          fc.nat(),
+          fittingSessionArb,
+          secretArb,
+          (secrets, k, s, stranger) => {
+            fc.pre(!secrets.includes(stranger));
+            const signer = secrets[k % secrets.length]!;
+            const header = pairs(make(signer).serialize(s, NOW, []));
+            const rotated = make(secrets);
+            decipher.mockClear();
+            const read = rotated.read(header);
+            expect(decipher).toHaveBeenCalledTimes(1);
+            expect(read.data).toEqual(s);
+            expect(read.stale).toBe(signer !== secrets[0]);
+            const resealed = pairs(rotated.serialize(read.data!, NOW, read.names));
+            expect(make(secrets[0]!).read(resealed)).toMatchObject({ data: s, stale: false });
+            decipher.mockClear();
+            expect(make([stranger]).read(header).data).toBeUndefined();
+            expect(decipher).not.toHaveBeenCalled();
+          },
+        ),
         { numRuns: 300, seed: 12 },
       );
     } finally {

@@ -3,10 +3,22 @@ import { SessionCookie, type SessionData } from '../../lib/session/session-cooki
 import { OLD_SECRET, SECRET, testOptions } from '../helpers/options';
 
 const NOW = 1_800_000_000;
-const session: SessionData = { id: 'sid', accessToken: 'access-token-value', refreshToken: 'refresh-token-value', tokenType: 'Bearer', expiresAt: NOW + 3600, lifetime: 3600, createdAt: NOW, touchedAt: NOW };
+const session: SessionData = {
+  id: 'sid',
+  accessToken: 'access-token-value',
+  refreshToken: 'refresh-token-value',
+  tokenType: 'Bearer',
+  expiresAt: NOW + 3600,
+  lifetime: 3600,
+  createdAt: NOW,
+  touchedAt: NOW,
+};
 
 function cookiePairs(setCookie: string[]): string {
-  return setCookie.map((c) => c.split(';')[0]).filter((p) => !p!.endsWith('=')).join('; ');
+  return setCookie
+    .map((c) => c.split(';')[0])
+    .filter((p) => !p!.endsWith('='))
+    .join('; ');
 }
 
 function make(overrides = {}) {
@@ -120,6 +132,10 @@ describe('SessionCookie', () => {
   });
 
   it('clears every cookie it was given', () => {
-    expect(make().clear(['sso_session.0', 'sso_session.1']).map((c) => c.split(';')[0])).toEqual(['sso_session.0=', 'sso_session.1=']);
+    expect(
+      make()
+        .clear(['sso_session.0', 'sso_session.1'])
+        .map((c) => c.split(';')[0]),
+    ).toEqual(['sso_session.0=', 'sso_session.1=']);
   });
 });

@@ -12,7 +12,9 @@ describe('TransactionCookie', () => {
     const t = tc();
     const { state, setCookie } = t.begin('/profile', NOW);
     expect(Buffer.from(state, 'base64url').length).toBeGreaterThanOrEqual(16);
-    expect(setCookie).toMatch(/^sso_session_txn\.0=[A-Za-z0-9_-]+; Max-Age=600; Path=\/callback; HttpOnly; SameSite=Lax$/);
+    expect(setCookie).toMatch(
+      /^sso_session_txn\.0=[A-Za-z0-9_-]+; Max-Age=600; Path=\/callback; HttpOnly; SameSite=Lax$/,
+    );
     expect(setCookie).not.toContain(state);
     expect(setCookie).not.toContain('/profile');
     expect(t.begin('/', NOW).state).not.toBe(state);
@@ -60,10 +62,21 @@ describe('TransactionCookie', () => {
       index = pair(started.index);
       names.push(pair(started.setCookie).split('=')[0]!);
     }
-    expect(names).toEqual(['sso_session_txn.0', 'sso_session_txn.1', 'sso_session_txn.2', 'sso_session_txn.3', 'sso_session_txn.0', 'sso_session_txn.1']);
+    expect(names).toEqual([
+      'sso_session_txn.0',
+      'sso_session_txn.1',
+      'sso_session_txn.2',
+      'sso_session_txn.3',
+      'sso_session_txn.0',
+      'sso_session_txn.1',
+    ]);
     // Expired slots are free again.
     expect(pair(t.begin('/', NOW + 700_000, index).setCookie)).toMatch(/^sso_session_txn\.0=/);
-    for (const bad of ['sso_session_txn_slots=9-99999999999', 'sso_session_txn_slots=garbage', `sso_session_txn_slots=${'0-1.'.repeat(60)}`]) {
+    for (const bad of [
+      'sso_session_txn_slots=9-99999999999',
+      'sso_session_txn_slots=garbage',
+      `sso_session_txn_slots=${'0-1.'.repeat(60)}`,
+    ]) {
       expect(pair(t.begin('/', NOW, bad).setCookie)).toMatch(/^sso_session_txn\.0=/);
     }
   });

@@ -45,10 +45,16 @@ describe('CredentialCache', () => {
   it('caps the TTL by the configured TTL, the token expiry and the STS token exp', async () => {
     const { c, sso, clock } = setup({ ttl: 300 });
     const now = clock();
-    sso.check = async () => ({ user: { user_id: 'u' }, credentials: { accessKey: 'a', secretKey: 's', token: jwt(now / 1000 + 100) } });
+    sso.check = async () => ({
+      user: { user_id: 'u' },
+      credentials: { accessKey: 'a', secretKey: 's', token: jwt(now / 1000 + 100) },
+    });
     const byConfig = await c.lookup('h1', 't1', now + 86_400_000);
     expect(byConfig.until).toBe(now + 100_000); // STS exp (100 s) < ttl (300 s)
-    sso.check = async () => ({ user: { user_id: 'u' }, credentials: { accessKey: 'a', secretKey: 's', token: 'opaque' } });
+    sso.check = async () => ({
+      user: { user_id: 'u' },
+      credentials: { accessKey: 'a', secretKey: 's', token: 'opaque' },
+    });
     expect((await c.lookup('h2', 't2', now + 86_400_000)).until).toBe(now + 300_000);
     expect((await c.lookup('h3', 't3', now + 20_000)).until).toBe(now + 20_000);
     clock.advance(20_000);
@@ -97,6 +103,7 @@ describe('CredentialCache', () => {
 describe('jwtExpiry', () => {
   it('reads exp or gives up quietly', () => {
     expect(jwtExpiry(jwt(123))).toBe(123);
-    for (const t of ['', 'a.b', 'a.!!!.c', `e30.${Buffer.from('{"exp":"x"}').toString('base64url')}.s`, 'opaque']) expect(jwtExpiry(t)).toBeUndefined();
+    for (const t of ['', 'a.b', 'a.!!!.c', `e30.${Buffer.from('{"exp":"x"}').toString('base64url')}.s`, 'opaque'])
+      expect(jwtExpiry(t)).toBeUndefined();
   });
 });

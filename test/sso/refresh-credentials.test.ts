@@ -21,12 +21,16 @@ describe('SsoClient.refresh reads the keys and user of a refresh answer', () => 
     raw = await startRawSso();
   });
   afterAll(() => raw.close());
-  const client = (options: SsoGuardOptions = {}) => new SsoClient(resolveConfig(testOptions({ ssoBaseUrl: raw.url, ...options }), {}));
+  const client = (options: SsoGuardOptions = {}) =>
+    new SsoClient(resolveConfig(testOptions({ ssoBaseUrl: raw.url, ...options }), {}));
   const answer = (body: unknown) => raw.respond(() => ({ kind: 'http', status: 200, body: JSON.stringify(body) }));
 
   it('a complete set becomes tokens.check', async () => {
     answer({ ...TOKENS, ...KEYS });
-    expect((await client().refresh('at-1', 'rt-1')).check).toEqual({ user: KEYS.user, credentials: { accessKey: 'TMPAK', secretKey: 'SK', token: 'a.b.c' } });
+    expect((await client().refresh('at-1', 'rt-1')).check).toEqual({
+      user: KEYS.user,
+      credentials: { accessKey: 'TMPAK', secretKey: 'SK', token: 'a.b.c' },
+    });
   });
 
   it.each([
@@ -34,18 +38,23 @@ describe('SsoClient.refresh reads the keys and user of a refresh answer', () => 
     ['with an empty secret_key', { ...KEYS, secret_key: '' }],
     ['with a user that is not an object', { ...KEYS, user: 'usr-1' }],
     ['without token', { access_key: 'TMPAK', secret_key: 'SK', user: KEYS.user }],
-  ])('an incomplete set (%s) is ignored: the refresh still succeeds, check_token will be asked', async (_label, keys) => {
-    answer({ ...TOKENS, ...keys });
-    const tokens = await client().refresh('at-1', 'rt-1');
-    expect(tokens.accessToken).toBe('at-2');
-    expect(tokens.check).toBeUndefined();
-  });
+  ])(
+    'an incomplete set (%s) is ignored: the refresh still succeeds, check_token will be asked',
+    async (_label, keys) => {
+      answer({ ...TOKENS, ...keys });
+      const tokens = await client().refresh('at-1', 'rt-1');
+      expect(tokens.accessToken).toBe('at-2');
+      expect(tokens.check).toBeUndefined();
+    },
+  );
 
   it('with userVerify, only a user carrying user_verify counts (check_token would have sent it)', async () => {
     answer({ ...TOKENS, ...KEYS });
     expect((await client({ userVerify: true }).refresh('at-1', 'rt-1')).check).toBeUndefined();
     answer({ ...TOKENS, ...KEYS, user: { ...KEYS.user, user_verify: { email_verified: true } } });
-    expect((await client({ userVerify: true }).refresh('at-1', 'rt-1')).check?.user.user_verify).toEqual({ email_verified: true });
+    expect((await client({ userVerify: true }).refresh('at-1', 'rt-1')).check?.user.user_verify).toEqual({
+      email_verified: true,
+    });
   });
 
   it('tokens only: no check, as before', async () => {
@@ -61,7 +70,10 @@ describe('CredentialCache.seed', () => {
     const cache = new CredentialCache(resolveConfig(testOptions({ clock, cache: { ttl } }), {}), sso.asClient());
     return { clock, sso, cache };
   }
-  const result = (token: string) => ({ user: { user_id: 'usr-1' }, credentials: { accessKey: 'AK', secretKey: 'SK', token } });
+  const result = (token: string) => ({
+    user: { user_id: 'usr-1' },
+    credentials: { accessKey: 'AK', secretKey: 'SK', token },
+  });
 
   it('a seeded answer is served without a check_token call', async () => {
     const { clock, sso, cache } = setup();

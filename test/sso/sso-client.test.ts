@@ -10,7 +10,14 @@ import { APP_BASE_URL, startTestEmulator } from '../helpers/app';
 import { CLIENT_ID, CLIENT_SECRET, testOptions } from '../helpers/options';
 import { startRawSso, type RawAnswer, type RawSso } from '../helpers/raw-sso';
 import { trackUnhandledRejections } from '../helpers/serve';
-import { REFLECTION_MARK, answerArb, expectedOutcome, parsedBody, type JsonEndpoint, type SsoAnswer } from '../helpers/sso-answers';
+import {
+  REFLECTION_MARK,
+  answerArb,
+  expectedOutcome,
+  parsedBody,
+  type JsonEndpoint,
+  type SsoAnswer,
+} from '../helpers/sso-answers';
 
 trackUnhandledRejections();
 
@@ -37,7 +44,11 @@ async function failure(p: Promise<unknown>): Promise<SsoGuardError> {
 /** Everything an error could show when logged: message, stack, cause chain, own properties. */
 function errorText(err: unknown): string {
   const parts: string[] = [];
-  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e: unknown = err, depth = 0;
+    e !== undefined && e !== null && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     parts.push(String((e as Error).message), String((e as Error).stack), inspect(e, { depth: 6, showHidden: true }));
   }
   return parts.join('\n');
@@ -57,36 +68,59 @@ describe('SsoClient against the emulator', () => {
   it('builds the authorize URL the SSO expects', () => {
     const url = new URL(client(sso.url).authorizeUrl('st-1'));
     expect(url.origin + url.pathname).toBe(`${sso.url}/sso/oauth2/`);
-    expect(Object.fromEntries(url.searchParams)).toEqual({ client_id: CLIENT_ID, state: 'st-1', response_type: 'code', redirect_uri: REDIRECT_URI });
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      client_id: CLIENT_ID,
+      state: 'st-1',
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+    });
   });
 
-  it.each(['status', 'ret_code'] as const)('exchanges a code, checks the token and refreshes it (%s error style, ret_code 0 on success)', async (errorStyle) => {
-    sso.setOptions({ errorStyle, retCodeOnSuccess: errorStyle === 'ret_code' });
-    const c = client(sso.url);
-    const tokens = await c.exchangeCode(sso.approve({ redirectUri: REDIRECT_URI }));
-    expect(tokens).toEqual({ accessToken: expect.any(String), refreshToken: expect.any(String), expiresIn: 3600, tokenType: 'Bearer' });
-    const check = await c.checkToken(tokens.accessToken);
-    expect(check).toEqual({ user: expect.objectContaining({ user_id: 'usr-alice' }), credentials: { accessKey: expect.stringMatching(/^TMP/), secretKey: expect.any(String), token: expect.any(String) } });
-    expect(check!.user.user_verify).toBeUndefined();
-    const next = await c.refresh(tokens.accessToken, tokens.refreshToken!);
-    expect(next.accessToken).not.toBe(tokens.accessToken);
-    expect(next.refreshToken).not.toBe(tokens.refreshToken);
-    // Rotation: the old refresh token and the old access token are dead now.
-    expect((await failure(c.refresh(tokens.accessToken, tokens.refreshToken!))).code).toBe('refresh_rejected');
-    expect(await c.checkToken(tokens.accessToken)).toBeUndefined();
-    expect(await c.checkToken(next.accessToken)).toBeDefined();
-  });
+  it.each(['status', 'ret_code'] as const)(
+    'exchanges a code, checks the token and refreshes it (%s error style, ret_code 0 on success)',
+    async (errorStyle) => {
+      sso.setOptions({ errorStyle, retCodeOnSuccess: errorStyle === 'ret_code' });
+      const c = client(sso.url);
+      const tokens = await c.exchangeCode(sso.approve({ redirectUri: REDIRECT_URI }));
+      expect(tokens).toEqual({
+        accessToken: expect.any(String),
+        refreshToken: expect.any(String),
+        expiresIn: 3600,
+        tokenType: 'Bearer',
+      });
+      const check = await c.checkToken(tokens.accessToken);
+      expect(check).toEqual({
+        user: expect.objectContaining({ user_id: 'usr-alice' }),
+        credentials: {
+          accessKey: expect.stringMatching(/^TMP/),
+          secretKey: expect.any(String),
+          token: expect.any(String),
+        },
+      });
+      expect(check!.user.user_verify).toBeUndefined();
+      const next = await c.refresh(tokens.accessToken, tokens.refreshToken!);
+      expect(next.accessToken).not.toBe(tokens.accessToken);
+      expect(next.refreshToken).not.toBe(tokens.refreshToken);
+      // Rotation: the old refresh token and the old access token are dead now.
+      expect((await failure(c.refresh(tokens.accessToken, tokens.refreshToken!))).code).toBe('refresh_rejected');
+      expect(await c.checkToken(tokens.accessToken)).toBeUndefined();
+      expect(await c.checkToken(next.accessToken)).toBeDefined();
+    },
+  );
 
-  it.each(['status', 'ret_code'] as const)('maps refusals (%s error style): a used code, an unknown token, a revoked refresh token', async (errorStyle) => {
-    sso.setOptions({ errorStyle });
-    const c = client(sso.url);
-    const code = sso.approve({ redirectUri: REDIRECT_URI });
-    const tokens = await c.exchangeCode(code);
-    expect((await failure(c.exchangeCode(code))).code).toBe('code_rejected');
-    expect(await c.checkToken('not-a-token')).toBeUndefined();
-    sso.revokeToken(tokens.refreshToken!);
-    expect((await failure(c.refresh(tokens.accessToken, tokens.refreshToken!))).code).toBe('refresh_rejected');
-  });
+  it.each(['status', 'ret_code'] as const)(
+    'maps refusals (%s error style): a used code, an unknown token, a revoked refresh token',
+    async (errorStyle) => {
+      sso.setOptions({ errorStyle });
+      const c = client(sso.url);
+      const code = sso.approve({ redirectUri: REDIRECT_URI });
+      const tokens = await c.exchangeCode(code);
+      expect((await failure(c.exchangeCode(code))).code).toBe('code_rejected');
+      expect(await c.checkToken('not-a-token')).toBeUndefined();
+      sso.revokeToken(tokens.refreshToken!);
+      expect((await failure(c.refresh(tokens.accessToken, tokens.refreshToken!))).code).toBe('refresh_rejected');
+    },
+  );
 
   it('refuses a code when the client secret is wrong (invalid_client is a refusal, not an outage)', async () => {
     const c = client(sso.url, { clientSecret: 'wrong-secret' });
@@ -137,7 +171,12 @@ describe('SsoClient against a raw HTTP server', () => {
     raw.requests.length = 0;
   });
   const answer = (a: RawAnswer) => raw.respond(() => a);
-  const json = (status: number, body: unknown, headers?: Record<string, string>): RawAnswer => ({ kind: 'http', status, body: JSON.stringify(body), headers });
+  const json = (status: number, body: unknown, headers?: Record<string, string>): RawAnswer => ({
+    kind: 'http',
+    status,
+    body: JSON.stringify(body),
+    headers,
+  });
   const TOKENS = { access_token: 'at-1', expires_in: 3600, token_type: 'Bearer', refresh_token: 'rt-1' };
 
   describe('requests as sent', () => {
@@ -149,7 +188,13 @@ describe('SsoClient against a raw HTTP server', () => {
       expect(req!.headers['content-type']).toBe('application/x-www-form-urlencoded');
       expect(req!.headers.accept).toBe('application/json');
       expect(req!.headers.authorization).toBeUndefined();
-      expect(Object.fromEntries(new URLSearchParams(req!.body))).toEqual({ grant_type: 'authorization_code', code: 'the code', redirect_uri: REDIRECT_URI, client_id: CLIENT_ID, client_secret: CLIENT_SECRET });
+      expect(Object.fromEntries(new URLSearchParams(req!.body))).toEqual({
+        grant_type: 'authorization_code',
+        code: 'the code',
+        redirect_uri: REDIRECT_URI,
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+      });
       answer(json(200, TOKENS));
       await client(raw.url, { tokenIssuer: 'iam' }).exchangeCode('c2');
       expect(new URLSearchParams(raw.requests[1]!.body).get('token_issuer')).toBe('iam');
@@ -171,14 +216,22 @@ describe('SsoClient against a raw HTTP server', () => {
       const [req] = raw.requests;
       expect(req).toMatchObject({ method: 'POST', path: '/sso/refresh_token/' });
       expect(req!.headers.authorization).toBe('Bearer old-at');
-      expect(Object.fromEntries(new URLSearchParams(req!.body))).toEqual({ grant_type: 'refresh_token', refresh_token: 'old-rt' });
+      expect(Object.fromEntries(new URLSearchParams(req!.body))).toEqual({
+        grant_type: 'refresh_token',
+        refresh_token: 'old-rt',
+      });
     });
   });
 
   describe('answers the emulator would not give', () => {
     it('reads ret_code 0 (number or string), a string expires_in, a null refresh_token and a missing token_type', async () => {
       answer(json(200, { ret_code: '0', access_token: 'at', expires_in: '120', refresh_token: null }));
-      expect(await c.exchangeCode('x')).toEqual({ accessToken: 'at', refreshToken: undefined, expiresIn: 120, tokenType: 'Bearer' });
+      expect(await c.exchangeCode('x')).toEqual({
+        accessToken: 'at',
+        refreshToken: undefined,
+        expiresIn: 120,
+        tokenType: 'Bearer',
+      });
     });
 
     it('does not follow a redirect (a token request must not be replayed elsewhere)', async () => {
@@ -208,7 +261,12 @@ describe('SsoClient against a raw HTTP server', () => {
     });
 
     it('a 401 whose WWW-Authenticate says error="invalid_token" is a refusal, whatever its body', async () => {
-      answer({ kind: 'http', status: 401, body: '', headers: { 'www-authenticate': 'Bearer realm="sso", error="invalid_token"' } });
+      answer({
+        kind: 'http',
+        status: 401,
+        body: '',
+        headers: { 'www-authenticate': 'Bearer realm="sso", error="invalid_token"' },
+      });
       expect(await c.checkToken('a')).toBeUndefined();
       expect((await failure(c.refresh('a', 'r'))).code).toBe('refresh_rejected');
     });
@@ -243,12 +301,22 @@ describe('SsoClient against a raw HTTP server', () => {
       expect((await failure(c.exchangeCode('x'))).code).toBe('upstream_error');
       expect(Date.now() - started).toBeLessThan(TIMEOUT + MARGIN);
       expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
-      answer({ kind: 'http', status: 200, body: Buffer.from('not gzip at all'), headers: { 'content-encoding': 'gzip' } });
+      answer({
+        kind: 'http',
+        status: 200,
+        body: Buffer.from('not gzip at all'),
+        headers: { 'content-encoding': 'gzip' },
+      });
       expect((await failure(c.exchangeCode('x'))).code).toBe('upstream_error');
     });
 
     it('gzip-encoded valid answers are read', async () => {
-      answer({ kind: 'http', status: 200, body: gzipSync(JSON.stringify(TOKENS)), headers: { 'content-encoding': 'gzip' } });
+      answer({
+        kind: 'http',
+        status: 200,
+        body: gzipSync(JSON.stringify(TOKENS)),
+        headers: { 'content-encoding': 'gzip' },
+      });
       expect((await c.exchangeCode('x')).accessToken).toBe('at-1');
     });
 
@@ -272,53 +340,60 @@ describe('SsoClient against a raw HTTP server', () => {
 
     it('never sends a token that cannot travel unchanged in a header: it is simply not valid', async () => {
       raw.requests.length = 0;
-      for (const token of ['a\nb', 'caf\u00e9', 'x\u2603', ' padded ', 'two words', '"quoted"', 'a!b', 'x=y']) expect(await c.checkToken(token)).toBeUndefined();
+      for (const token of ['a\nb', 'caf\u00e9', 'x\u2603', ' padded ', 'two words', '"quoted"', 'a!b', 'x=y'])
+        expect(await c.checkToken(token)).toBeUndefined();
       expect(raw.requests).toHaveLength(0);
     });
   });
 
-  describe.each(['token', 'check_token', 'refresh_token'] as const)('any answer of %s (property)', (endpoint: JsonEndpoint) => {
-    const call = (a: SsoAnswer) => {
-      answer({ kind: 'http', status: a.status, body: a.body, contentType: a.contentType });
-      if (endpoint === 'token') return c.exchangeCode('code-1');
-      if (endpoint === 'check_token') return c.checkToken('at-1');
-      return c.refresh('at-1', 'rt-1');
-    };
-    const refusalCode = endpoint === 'token' ? 'code_rejected' : 'refresh_rejected';
+  describe.each(['token', 'check_token', 'refresh_token'] as const)(
+    'any answer of %s (property)',
+    (endpoint: JsonEndpoint) => {
+      const call = (a: SsoAnswer) => {
+        answer({ kind: 'http', status: a.status, body: a.body, contentType: a.contentType });
+        if (endpoint === 'token') return c.exchangeCode('code-1');
+        if (endpoint === 'check_token') return c.checkToken('at-1');
+        return c.refresh('at-1', 'rt-1');
+      };
+      const refusalCode = endpoint === 'token' ? 'code_rejected' : 'refresh_rejected';
 
-    it('maps to the documented outcome, only ever throws SsoGuardError, never reflects the body (1,000 runs)', async () => {
-      await fc.assert(
-        fc.asyncProperty(answerArb(endpoint), async (a) => {
-          const want = expectedOutcome(endpoint, a);
-          let got: unknown;
-          let error: unknown;
-          try {
-            got = await call(a);
-          } catch (err) {
-            error = err;
-          }
-          if (error !== undefined) {
-            expect(error).toBeInstanceOf(SsoGuardError);
-            expect(errorText(error)).not.toContain(REFLECTION_MARK);
-            const code = (error as SsoGuardError).code;
-            expect(code).toBe(want === 'refusal' ? refusalCode : want);
-            return;
-          }
-          if (endpoint === 'check_token' && got === undefined) {
-            expect(want).toBe('refusal');
-            return;
-          }
-          expect(want).toBe('success');
-          const body = parsedBody(a);
-          if (endpoint === 'check_token') {
-            expect(got).toEqual({ user: body.user, credentials: { accessKey: body.access_key, secretKey: body.secret_key, token: body.token } });
-          } else {
-            expect(got).toMatchObject({ accessToken: body.access_token, expiresIn: Number(body.expires_in) });
-            expect((got as { refreshToken: unknown }).refreshToken).toBe(body.refresh_token ?? undefined);
-          }
-        }),
-        { numRuns: 1000, seed: endpoint.length * 7919 },
-      );
-    }, 60_000);
-  });
+      it('maps to the documented outcome, only ever throws SsoGuardError, never reflects the body (1,000 runs)', async () => {
+        await fc.assert(
+          fc.asyncProperty(answerArb(endpoint), async (a) => {
+            const want = expectedOutcome(endpoint, a);
+            let got: unknown;
+            let error: unknown;
+            try {
+              got = await call(a);
+            } catch (err) {
+              error = err;
+            }
+            if (error !== undefined) {
+              expect(error).toBeInstanceOf(SsoGuardError);
+              expect(errorText(error)).not.toContain(REFLECTION_MARK);
+              const code = (error as SsoGuardError).code;
+              expect(code).toBe(want === 'refusal' ? refusalCode : want);
+              return;
+            }
+            if (endpoint === 'check_token' && got === undefined) {
+              expect(want).toBe('refusal');
+              return;
+            }
+            expect(want).toBe('success');
+            const body = parsedBody(a);
+            if (endpoint === 'check_token') {
+              expect(got).toEqual({
+                user: body.user,
+                credentials: { accessKey: body.access_key, secretKey: body.secret_key, token: body.token },
+              });
+            } else {
+              expect(got).toMatchObject({ accessToken: body.access_token, expiresIn: Number(body.expires_in) });
+              expect((got as { refreshToken: unknown }).refreshToken).toBe(body.refresh_token ?? undefined);
+            }
+          }),
+          { numRuns: 1000, seed: endpoint.length * 7919 },
+        );
+      }, 60_000);
+    },
+  );
 });

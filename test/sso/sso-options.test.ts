@@ -24,13 +24,16 @@ describe('tokenIssuer', () => {
   });
 
   it('refuses an unknown one with the list', () => {
-    expect(errorOf({ tokenIssuer: 'iam-jwt' as never }).message).toBe('"tokenIssuer" must be one of "sso", "iam", "iam_jwt", "app", "app_dev"; received "iam-jwt"');
+    expect(errorOf({ tokenIssuer: 'iam-jwt' as never }).message).toBe(
+      '"tokenIssuer" must be one of "sso", "iam", "iam_jwt", "app", "app_dev"; received "iam-jwt"',
+    );
     expect(errorOf({ tokenIssuer: 5 as never }).message).toMatch(/received number$/);
   });
 });
 
 describe('authorizationParams', () => {
-  const urlOf = (authorizationParams: Record<string, string>) => new URL(new SsoClient(resolveConfig(testOptions({ authorizationParams }), {})).authorizeUrl('st-1'));
+  const urlOf = (authorizationParams: Record<string, string>) =>
+    new URL(new SsoClient(resolveConfig(testOptions({ authorizationParams }), {})).authorizeUrl('st-1'));
 
   it('adds the parameters after the protected ones', () => {
     const url = urlOf({ redirect_url: 'http://app.test/callback', lang: 'zh-cn' });
@@ -49,11 +52,15 @@ describe('authorizationParams', () => {
   });
 
   it.each(['client_id', 'response_type', 'redirect_uri', 'state', 'STATE', 'Redirect_Uri'])('cannot set %s', (name) => {
-    expect(errorOf({ authorizationParams: { [name]: 'x' } }).message).toBe(`"authorizationParams" cannot set "${name}": client_id, response_type, redirect_uri, state are set by the middleware`);
+    expect(errorOf({ authorizationParams: { [name]: 'x' } }).message).toBe(
+      `"authorizationParams" cannot set "${name}": client_id, response_type, redirect_uri, state are set by the middleware`,
+    );
   });
 
   it('values must be strings, and are never echoed', () => {
-    expect(errorOf({ authorizationParams: { lang: 5 as never } }).message).toBe('"authorizationParams["lang"]" must be a string; received number');
+    expect(errorOf({ authorizationParams: { lang: 5 as never } }).message).toBe(
+      '"authorizationParams["lang"]" must be a string; received number',
+    );
     expect(errorOf({ authorizationParams: { '': 'x' } }).message).toMatch(/empty parameter name/);
     expect(errorOf({ authorizationParams: ['a'] as never }).message).toMatch(/received an array$/);
     expect(errorOf({ authorizationParams: 'lang=en' as never }).message).toMatch(/received string$/);

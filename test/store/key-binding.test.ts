@@ -54,11 +54,22 @@ describeRedis('store values bound to their key (real Redis, two users, values co
 
   /** One app instance with its own in-process caches, on the shared Redis. */
   function instance(options: SsoGuardOptions = {}) {
-    const mw = auth({ ssoBaseUrl: sso.url, appBaseUrl: APP_BASE_URL, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, secret: SECRET, clock, store: redisStore({ client, prefix }), ...options });
+    const mw = auth({
+      ssoBaseUrl: sso.url,
+      appBaseUrl: APP_BASE_URL,
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      secret: SECRET,
+      clock,
+      store: redisStore({ client, prefix }),
+      ...options,
+    });
     closers.push(() => mw.close());
     const app = express();
     app.use(mw);
-    app.get('/api/me', (req, res) => res.json({ user: req.sso.user?.user_id ?? null, accessKey: req.sso.credentials?.accessKey ?? null }));
+    app.get('/api/me', (req, res) =>
+      res.json({ user: req.sso.user?.user_id ?? null, accessKey: req.sso.credentials?.accessKey ?? null }),
+    );
     return app;
   }
 
@@ -74,7 +85,10 @@ describeRedis('store values bound to their key (real Redis, two users, values co
     await raw.set(prefix + to, value!, { PX: 60_000 });
   }
 
-  const pointerId = (cookie: string) => new SessionCookie(resolveConfig(testOptions({ store: redisStore({ client, prefix }), session: { serverSide: true } }), {})).read(cookie).pointer!.id;
+  const pointerId = (cookie: string) =>
+    new SessionCookie(
+      resolveConfig(testOptions({ store: redisStore({ client, prefix }), session: { serverSide: true } }), {}),
+    ).read(cookie).pointer!.id;
 
   it('cookie sessions: a check_token entry copied onto another token is a miss, not the other user', async () => {
     const a = instance();
@@ -82,7 +96,10 @@ describeRedis('store values bound to their key (real Redis, two users, values co
     const bob = await signInAs(a, 'usr-bob');
     expect((await request(a).get('/api/me').set('Cookie', alice).expect(200)).body.user).toBe('usr-alice');
     expect((await request(a).get('/api/me').set('Cookie', bob).expect(200)).body.user).toBe('usr-bob');
-    await copy(`check:${tokenHash(openSession(alice).accessToken)}`, `check:${tokenHash(openSession(bob).accessToken)}`);
+    await copy(
+      `check:${tokenHash(openSession(alice).accessToken)}`,
+      `check:${tokenHash(openSession(bob).accessToken)}`,
+    );
 
     const b = instance();
     sso.resetCounts();
@@ -100,7 +117,10 @@ describeRedis('store values bound to their key (real Redis, two users, values co
     clock.advance(601_000);
     // Alice's session refreshes on a: its outcome goes to the store under her old refresh token.
     expect((await request(a).get('/api/me').set('Cookie', alice).expect(200)).body.user).toBe('usr-alice');
-    await copy(`refresh:${tokenHash(openSession(alice).refreshToken!)}`, `refresh:${tokenHash(openSession(bob).refreshToken!)}`);
+    await copy(
+      `refresh:${tokenHash(openSession(alice).refreshToken!)}`,
+      `refresh:${tokenHash(openSession(bob).refreshToken!)}`,
+    );
 
     const b = instance();
     sso.resetCounts();
@@ -116,7 +136,10 @@ describeRedis('store values bound to their key (real Redis, two users, values co
     const bob = await signInAs(a, 'usr-bob');
     await request(a).get('/api/me').set('Cookie', alice).expect(200);
     clock.advance(601_000);
-    await copy(`check:${tokenHash(openSession(alice).accessToken)}`, `refresh:${tokenHash(openSession(bob).refreshToken!)}`);
+    await copy(
+      `check:${tokenHash(openSession(alice).accessToken)}`,
+      `refresh:${tokenHash(openSession(bob).refreshToken!)}`,
+    );
 
     const b = instance();
     const res = await request(b).get('/api/me').set('Cookie', bob);
@@ -153,14 +176,18 @@ describeRedis('store values bound to their key (real Redis, two users, values co
     await request(a).get('/api/me').set('Cookie', alice).expect(200);
     await request(a).get('/api/me').set('Cookie', bob).expect(200);
     await copy(`check:${tokenHash(aliceTokens.accessToken)}`, `check:${tokenHash(bobTokens.accessToken)}`);
-    let res = await request(instance({ session: { serverSide: true } })).get('/api/me').set('Cookie', bob);
+    let res = await request(instance({ session: { serverSide: true } }))
+      .get('/api/me')
+      .set('Cookie', bob);
     expect(res.status).toBe(200);
     expect(res.body.user).toBe('usr-bob');
 
     clock.advance(601_000);
     await request(a).get('/api/me').set('Cookie', alice).expect(200);
     await copy(`refresh:${tokenHash(aliceTokens.refreshToken!)}`, `refresh:${tokenHash(bobTokens.refreshToken!)}`);
-    res = await request(instance({ session: { serverSide: true } })).get('/api/me').set('Cookie', bob);
+    res = await request(instance({ session: { serverSide: true } }))
+      .get('/api/me')
+      .set('Cookie', bob);
     expect(res.status).toBe(200);
     expect(res.body.user).toBe('usr-bob');
   });

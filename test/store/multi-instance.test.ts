@@ -34,7 +34,11 @@ function get(inst: Instance, path: string, cookie: string): Promise<Response> {
 }
 
 /** A browser navigation (fetch() cannot send `Sec-Fetch-Mode: navigate`, so plain node:http). */
-function navigate(inst: Instance, path: string, cookie: string): Promise<{ status: number; location: string | undefined }> {
+function navigate(
+  inst: Instance,
+  path: string,
+  cookie: string,
+): Promise<{ status: number; location: string | undefined }> {
   return new Promise((resolve, reject) => {
     http
       .get(`${inst.url}${path}`, { headers: { cookie, accept: 'text/html', 'sec-fetch-mode': 'navigate' } }, (res) => {
@@ -88,7 +92,9 @@ describeRedis.each(['4', '5'])('several instances sharing Redis (express %s)', (
     const cookie = await signIn(instances[0]!, sso);
     await new Promise((r) => setTimeout(r, 2100));
     sso.resetCounts();
-    const statuses = await Promise.all(Array.from({ length: 300 }, (_, i) => get(instances[i % 3]!, '/api/me', cookie).then((r) => r.status)));
+    const statuses = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => get(instances[i % 3]!, '/api/me', cookie).then((r) => r.status)),
+    );
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     expect(sso.counts.refresh_token).toBe(1);
     await new Promise((r) => setTimeout(r, 1000));
@@ -110,14 +116,25 @@ describeRedis.each(['4', '5'])('several instances sharing Redis (express %s)', (
   it('6. no access token, refresh token, secret key or STS token in clear under the prefix', async () => {
     sso.setOptions({ accessTokenTtl: 2 });
     const cookie = await signIn(instances[0]!, sso);
-    const me = (await (await get(instances[1]!, '/api/me', cookie)).json()) as { credentials: { secretKey: string; token: string } };
+    const me = (await (await get(instances[1]!, '/api/me', cookie)).json()) as {
+      credentials: { secretKey: string; token: string };
+    };
     await new Promise((r) => setTimeout(r, 2100));
     const refreshed = await get(instances[2]!, '/api/me', cookie);
     const newCookie = cookiesFrom(refreshed.headers.getSetCookie());
     await get(instances[1]!, '/logout', newCookie);
     const dump = await dumpPrefix(REDIS_URL, prefix);
     expect(dump.size).toBeGreaterThan(2);
-    const secrets = [openSession(cookie).accessToken, openSession(cookie).refreshToken!, openSession(newCookie).accessToken, openSession(newCookie).refreshToken!, me.credentials.secretKey, me.credentials.token, CLIENT_SECRET, SECRET];
+    const secrets = [
+      openSession(cookie).accessToken,
+      openSession(cookie).refreshToken!,
+      openSession(newCookie).accessToken,
+      openSession(newCookie).refreshToken!,
+      me.credentials.secretKey,
+      me.credentials.token,
+      CLIENT_SECRET,
+      SECRET,
+    ];
     for (const [key, value] of dump) for (const s of secrets) expect(`${key}=${value}`).not.toContain(s);
   });
 
@@ -158,7 +175,16 @@ describeRedis('Redis stopped mid-run', () => {
     sso = await startTestEmulator({ accessTokenTtl: 3600 });
     port = await freePort();
     redis = await startRedisServer(port);
-    const env = { SSO_CLIENT_ID: CLIENT_ID, SSO_CLIENT_SECRET: CLIENT_SECRET, SESSION_SECRET: SECRET, APP_BASE_URL, REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_PREFIX: prefix, HTTP_TIMEOUT: String(HTTP_TIMEOUT), SSO_BASE_URL: sso.url };
+    const env = {
+      SSO_CLIENT_ID: CLIENT_ID,
+      SSO_CLIENT_SECRET: CLIENT_SECRET,
+      SESSION_SECRET: SECRET,
+      APP_BASE_URL,
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      REDIS_PREFIX: prefix,
+      HTTP_TIMEOUT: String(HTTP_TIMEOUT),
+      SSO_BASE_URL: sso.url,
+    };
     instances = await Promise.all([startInstance(env), startInstance(env)]);
   });
   afterAll(async () => {
@@ -175,7 +201,8 @@ describeRedis('Redis stopped mid-run', () => {
     // New sessions, refreshes and checks go on without Redis.
     const during = await signIn(instances[1]!, sso);
     const statuses: number[] = [];
-    for (let i = 0; i < 20; i++) for (const inst of instances) statuses.push((await get(inst, '/api/me', i % 2 ? cookie : during)).status);
+    for (let i = 0; i < 20; i++)
+      for (const inst of instances) statuses.push((await get(inst, '/api/me', i % 2 ? cookie : during)).status);
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     expect((await instances[0]!.stats()).available).toBe(false);
     // Back: a new session's first request on each instance costs one check_token again.

@@ -58,12 +58,28 @@ describeRedis('store outages lose nothing (real Redis behind a TCP proxy that is
 
   /** One instance, with its own Redis client through the proxy (reconnecting every 100 ms). */
   async function instance(options: SsoGuardOptions = {}, localTtl?: number): Promise<App> {
-    const client = createClient({ url: proxy.url, disableOfflineQueue: true, socket: { reconnectStrategy: () => 100, connectTimeout: 500 } });
+    const client = createClient({
+      url: proxy.url,
+      disableOfflineQueue: true,
+      socket: { reconnectStrategy: () => 100, connectTimeout: 500 },
+    });
     client.on('error', () => undefined);
     await client.connect();
-    const mw = auth({ ssoBaseUrl: sso.url, appBaseUrl: APP_BASE_URL, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, secret: SECRET, clock, store: redisStore({ client, prefix, timeout: 200, localTtl }), ...options });
+    const mw = auth({
+      ssoBaseUrl: sso.url,
+      appBaseUrl: APP_BASE_URL,
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      secret: SECRET,
+      clock,
+      store: redisStore({ client, prefix, timeout: 200, localTtl }),
+      ...options,
+    });
     await mw.ready;
-    closers.push(() => client.quit(), () => mw.close());
+    closers.push(
+      () => client.quit(),
+      () => mw.close(),
+    );
     const app = express();
     app.use(mw);
     app.get('/api/me', (req, res) => res.json({ user: req.sso.user?.user_id ?? null }));
@@ -133,22 +149,40 @@ describeRedis('store outages lose nothing (real Redis behind a TCP proxy that is
 
   describe('(c) session.serverSide: refused at once (503), never a session that works and then silently ends', () => {
     it('a sign-in while the store is down answers 503 and sets no session; after it is back, sign-in works everywhere', async () => {
-      const [a, b] = [await instance({ session: { serverSide: true } }), await instance({ session: { serverSide: true } })];
+      const [a, b] = [
+        await instance({ session: { serverSide: true } }),
+        await instance({ session: { serverSide: true } }),
+      ];
       await cut();
       const login = await request(a).get('/login?returnTo=/').expect(302);
       const authorize = await fetch(login.headers.location as string, { redirect: 'manual' });
       const back = new URL(authorize.headers.get('location')!);
-      const cb = await request(a).get(`${back.pathname}${back.search}`).set('Cookie', cookiesFrom(setCookieOf(login)));
+      const cb = await request(a)
+        .get(`${back.pathname}${back.search}`)
+        .set('Cookie', cookiesFrom(setCookieOf(login)));
       expect(cb.status).toBe(503);
       expect(cookiesFrom(setCookieOf(cb))).toBe('');
 
       proxy.restore();
-      expect(await eventually(async () => (await signIn(a, sso).then(({ cookie }) => me(b, cookie)).catch(() => undefined))?.status === 200, 5000)).toBe(true);
+      expect(
+        await eventually(
+          async () =>
+            (
+              await signIn(a, sso)
+                .then(({ cookie }) => me(b, cookie))
+                .catch(() => undefined)
+            )?.status === 200,
+          5000,
+        ),
+      ).toBe(true);
     });
 
     it('a refresh while the store is down answers 503 without calling the SSO; the session then goes on on every instance', async () => {
       // A long first level, so that a still holds the session's tokens when the refresh is due.
-      const [a, b] = [await instance({ session: { serverSide: true } }, 3600), await instance({ session: { serverSide: true } }, 3600)];
+      const [a, b] = [
+        await instance({ session: { serverSide: true } }, 3600),
+        await instance({ session: { serverSide: true } }, 3600),
+      ];
       const { cookie } = await signIn(a, sso);
       await me(a, cookie).expect(200);
       clock.advance(601_000);

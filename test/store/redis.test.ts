@@ -77,7 +77,9 @@ describeRedis.each(clients)('redisStore with %s', (_name, connect) => {
 
 describe('redisStore options', () => {
   it('refuses what is not a Redis client and bad options, naming them', () => {
-    expect(() => redisStore({ client: {} })).toThrow('"redisStore.client" must be a node-redis (v4+) or ioredis client');
+    expect(() => redisStore({ client: {} })).toThrow(
+      '"redisStore.client" must be a node-redis (v4+) or ioredis client',
+    );
     const fake = { sendCommand: async () => null, duplicate: () => fake };
     expect(() => redisStore({ client: fake, timeout: -1 })).toThrow(/"redisStore.timeout"/);
     expect(() => redisStore({ client: fake, localTtl: 0 })).toThrow(/"redisStore.localTtl"/);

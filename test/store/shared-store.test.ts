@@ -4,7 +4,15 @@ import { auth } from '../../lib/express/middleware';
 import { memoryStore } from '../../lib/store/memory';
 import type { SsoStore } from '../../lib/store/types';
 import type { SsoGuardOptions } from '../../lib/options';
-import { APP_BASE_URL, EXPRESS_VERSIONS, cookiesFrom, setCookieOf, signIn, startTestEmulator, type ExpressFactory } from '../helpers/app';
+import {
+  APP_BASE_URL,
+  EXPRESS_VERSIONS,
+  cookiesFrom,
+  setCookieOf,
+  signIn,
+  startTestEmulator,
+  type ExpressFactory,
+} from '../helpers/app';
 import { fakeClock, type FakeClock } from '../helpers/clock';
 import { CLIENT_ID, CLIENT_SECRET, SECRET, testOptions } from '../helpers/options';
 import { SessionCookie } from '../../lib/session/session-cookie';
@@ -15,11 +23,13 @@ import { openSession } from '../helpers/session';
 function recordingStore(inner: SsoStore) {
   const written: string[] = [];
   let mode: 'ok' | 'fail' | 'hang' = 'ok';
-  const wrap = <A extends unknown[], R>(fn: (...a: A) => Promise<R>) => (...a: A): Promise<R> => {
-    if (mode === 'fail') return Promise.reject(new Error('connection lost'));
-    if (mode === 'hang') return new Promise(() => undefined);
-    return fn(...a);
-  };
+  const wrap =
+    <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+    (...a: A): Promise<R> => {
+      if (mode === 'fail') return Promise.reject(new Error('connection lost'));
+      if (mode === 'hang') return new Promise(() => undefined);
+      return fn(...a);
+    };
   const store: SsoStore = {
     get: wrap((k: string) => inner.get(k)),
     set: wrap((k: string, v: string, ttl: number, nx?: boolean) => {
@@ -47,7 +57,16 @@ describe.each(EXPRESS_VERSIONS)('shared store (two instances in one process, mem
 
   function instance(store: SsoStore, options: SsoGuardOptions = {}) {
     const app = (express as ExpressFactory)();
-    const mw = auth({ ssoBaseUrl: sso.url, appBaseUrl: APP_BASE_URL, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, secret: SECRET, clock, store, ...options });
+    const mw = auth({
+      ssoBaseUrl: sso.url,
+      appBaseUrl: APP_BASE_URL,
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      secret: SECRET,
+      clock,
+      store,
+      ...options,
+    });
     app.use(mw);
     app.get('/api/me', (req, res) => res.json({ user: req.sso.user, credentials: req.sso.credentials }));
     return Object.assign(app, { mw });
@@ -68,7 +87,13 @@ describe.each(EXPRESS_VERSIONS)('shared store (two instances in one process, mem
     const { cookie } = await signIn(apps[0]!, sso);
     clock.advance(601_000);
     sso.resetCounts();
-    const results = await Promise.all(Array.from({ length: 300 }, (_, i) => request(apps[i % 3]!).get('/api/me').set('Cookie', cookie)));
+    const results = await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        request(apps[i % 3]!)
+          .get('/api/me')
+          .set('Cookie', cookie),
+      ),
+    );
     expect(results.filter((r) => r.status !== 200).map((r) => r.status)).toEqual([]);
     expect(sso.counts.refresh_token).toBe(1);
     clock.advance(5_000);
@@ -97,33 +122,43 @@ describe.each(EXPRESS_VERSIONS)('shared store (two instances in one process, mem
     const me = await request(a).get('/api/me').set('Cookie', cookie).expect(200);
     clock.advance(601_000);
     const refreshed = await request(b).get('/api/me').set('Cookie', cookie).expect(200);
-    const secrets = [openSession(cookie).accessToken, openSession(cookie).refreshToken!, openSession(cookiesFrom(setCookieOf(refreshed))).accessToken, me.body.credentials.secretKey, me.body.credentials.token, me.body.credentials.accessKey];
+    const secrets = [
+      openSession(cookie).accessToken,
+      openSession(cookie).refreshToken!,
+      openSession(cookiesFrom(setCookieOf(refreshed))).accessToken,
+      me.body.credentials.secretKey,
+      me.body.credentials.token,
+      me.body.credentials.accessKey,
+    ];
     expect(rec.written.length).toBeGreaterThan(2);
     for (const line of rec.written) for (const s of secrets) expect(line).not.toContain(s);
   });
 
-  it.each(['fail', 'hang'] as const)('falls back to in-process behaviour when the store calls %s, counts it, and recovers', async (mode) => {
-    const rec = recordingStore(memoryStore({ clock }));
-    const a = instance(rec.store);
-    const { cookie } = await signIn(a, sso);
-    rec.setMode(mode);
-    const started = Date.now();
-    await request(a).get('/api/me').set('Cookie', cookie).expect(200);
-    expect(Date.now() - started).toBeLessThan(1000);
-    clock.advance(601_000);
-    await request(a).get('/api/me').set('Cookie', cookie).expect(200);
-    expect(a.mw.storeStats).toMatchObject({ available: false, fallbacks: 1 });
-    expect(a.mw.storeStats!.failures).toBeGreaterThan(0);
-    rec.setMode('ok');
-    await new Promise((r) => setTimeout(r, 1100));
-    const b = instance(rec.store);
-    const { cookie: c2 } = await signIn(b, sso);
-    await request(b).get('/api/me').set('Cookie', c2).expect(200);
-    sso.resetCounts();
-    await request(a).get('/api/me').set('Cookie', c2).expect(200);
-    expect(sso.counts.check_token).toBe(0);
-    expect(a.mw.storeStats!.available).toBe(true);
-  });
+  it.each(['fail', 'hang'] as const)(
+    'falls back to in-process behaviour when the store calls %s, counts it, and recovers',
+    async (mode) => {
+      const rec = recordingStore(memoryStore({ clock }));
+      const a = instance(rec.store);
+      const { cookie } = await signIn(a, sso);
+      rec.setMode(mode);
+      const started = Date.now();
+      await request(a).get('/api/me').set('Cookie', cookie).expect(200);
+      expect(Date.now() - started).toBeLessThan(1000);
+      clock.advance(601_000);
+      await request(a).get('/api/me').set('Cookie', cookie).expect(200);
+      expect(a.mw.storeStats).toMatchObject({ available: false, fallbacks: 1 });
+      expect(a.mw.storeStats!.failures).toBeGreaterThan(0);
+      rec.setMode('ok');
+      await new Promise((r) => setTimeout(r, 1100));
+      const b = instance(rec.store);
+      const { cookie: c2 } = await signIn(b, sso);
+      await request(b).get('/api/me').set('Cookie', c2).expect(200);
+      sso.resetCounts();
+      await request(a).get('/api/me').set('Cookie', c2).expect(200);
+      expect(sso.counts.check_token).toBe(0);
+      expect(a.mw.storeStats!.available).toBe(true);
+    },
+  );
 
   describe('server-side sessions (session.serverSide)', () => {
     const serverSide = (store: SsoStore) => instance(store, { session: { serverSide: true } });
@@ -132,7 +167,9 @@ describe.each(EXPRESS_VERSIONS)('shared store (two instances in one process, mem
       const a = serverSide(rec.store);
       const { cookie } = await signIn(a, sso);
       expect(cookie.length).toBeLessThan(200);
-      const pointer = new SessionCookie(resolveConfig(testOptions({ store: rec.store, session: { serverSide: true } }), {})).read(cookie);
+      const pointer = new SessionCookie(
+        resolveConfig(testOptions({ store: rec.store, session: { serverSide: true } }), {}),
+      ).read(cookie);
       expect(pointer.data).toBeUndefined();
       expect(Object.keys(pointer.pointer!).sort()).toEqual(['createdAt', 'id', 'touchedAt']);
       const stored = rec.written.find((w) => w.startsWith(`session:${pointer.pointer!.id}=`));
@@ -154,7 +191,9 @@ describe.each(EXPRESS_VERSIONS)('shared store (two instances in one process, mem
       expect(sso.counts.refresh_token).toBe(1);
       await request(b).get('/logout').set('Cookie', cookie).expect(302);
       await new Promise((r) => setImmediate(r));
-      const id = new SessionCookie(resolveConfig(testOptions({ store: rec.store, session: { serverSide: true } }), {})).read(cookie).pointer!.id;
+      const id = new SessionCookie(
+        resolveConfig(testOptions({ store: rec.store, session: { serverSide: true } }), {}),
+      ).read(cookie).pointer!.id;
       expect(await rec.store.get(`session:${id}`)).toBeUndefined();
       await request(a).get('/api/me').set('Cookie', cookie).expect(401);
       await request(serverSide(rec.store)).get('/api/me').set('Cookie', cookie).expect(401);
@@ -173,9 +212,16 @@ describe.each(EXPRESS_VERSIONS)('shared store (two instances in one process, mem
     });
 
     it('requires a store', () => {
-      expect(() => auth({ ssoBaseUrl: sso.url, appBaseUrl: APP_BASE_URL, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, secret: SECRET, session: { serverSide: true } })).toThrow(
-        '"session.serverSide" must be used with a "store"',
-      );
+      expect(() =>
+        auth({
+          ssoBaseUrl: sso.url,
+          appBaseUrl: APP_BASE_URL,
+          clientId: CLIENT_ID,
+          clientSecret: CLIENT_SECRET,
+          secret: SECRET,
+          session: { serverSide: true },
+        }),
+      ).toThrow('"session.serverSide" must be used with a "store"');
     });
   });
 });

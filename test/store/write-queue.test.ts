@@ -26,7 +26,7 @@ describe('WriteQueue (writes that must reach the store)', () => {
     expect(q.size).toBe(0);
   });
 
-  it('keeps failed writes in order and retries them on an unref\'d timer, without any new call, until written', async () => {
+  it("keeps failed writes in order and retries them on an unref'd timer, without any new call, until written", async () => {
     jest.useFakeTimers();
     const log: string[] = [];
     const down = { value: true };

@@ -3,7 +3,15 @@ import request from 'supertest';
 import type { SsoGuardOptions } from '../../lib/options';
 import type { SsoUser } from '../../lib/sso/sso-client';
 import type { Emulator } from '../../lib/testing';
-import { EXPRESS_VERSIONS, cookiesFrom, createTestApp, setCookieOf, signIn, startTestEmulator, type ExpressFactory } from '../helpers/app';
+import {
+  EXPRESS_VERSIONS,
+  cookiesFrom,
+  createTestApp,
+  setCookieOf,
+  signIn,
+  startTestEmulator,
+  type ExpressFactory,
+} from '../helpers/app';
 
 const HTML = { Accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
 
@@ -19,12 +27,17 @@ describe.each(EXPRESS_VERSIONS)('authorize (%s)', (_name, express) => {
   afterEach(() => sso.close());
 
   const make = (options: SsoGuardOptions): Express =>
-    createTestApp(express as ExpressFactory, sso, { events: { login: (e) => void logins.push(e) }, ...options }, (app) => {
-      app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
-        handled.push(err);
-        res.status(599).send('app error handler');
-      });
-    });
+    createTestApp(
+      express as ExpressFactory,
+      sso,
+      { events: { login: (e) => void logins.push(e) }, ...options },
+      (app) => {
+        app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+          handled.push(err);
+          res.status(599).send('app error handler');
+        });
+      },
+    );
 
   /** Runs /login and the SSO, then returns the /callback request to send (with the transaction cookie). */
   async function toCallback(app: Express) {
@@ -33,7 +46,8 @@ describe.each(EXPRESS_VERSIONS)('authorize (%s)', (_name, express) => {
     const back = new URL(approved.headers.get('location')!);
     return { path: `${back.pathname}${back.search}`, cookie: cookiesFrom(setCookieOf(login)) };
   }
-  const sessionCookies = (res: request.Response): string[] => setCookieOf(res).filter((l) => l.startsWith('sso_session=') && !/Max-Age=0/.test(l));
+  const sessionCookies = (res: request.Response): string[] =>
+    setCookieOf(res).filter((l) => l.startsWith('sso_session=') && !/Max-Age=0/.test(l));
 
   it('is called once per sign-in with the check_token user and the request (sync true admits)', async () => {
     const seen: Array<[SsoUser, string]> = [];
@@ -58,16 +72,24 @@ describe.each(EXPRESS_VERSIONS)('authorize (%s)', (_name, express) => {
   it('false refuses with 403 JSON for an API call; anything but true refuses', async () => {
     const app = make({ authorize: (() => undefined) as unknown as SsoGuardOptions['authorize'] });
     const { path, cookie } = await toCallback(app);
-    const res = await request(app).get(path).set('Cookie', cookie).set('Accept', 'application/json').expect(403).expect('Content-Type', /json/);
+    const res = await request(app)
+      .get(path)
+      .set('Cookie', cookie)
+      .set('Accept', 'application/json')
+      .expect(403)
+      .expect('Content-Type', /json/);
     expect(res.body).toEqual({ error: 'forbidden', message: 'This account may not sign in to this application' });
     expect(sessionCookies(res)).toEqual([]);
     expect(logins).toEqual([]);
   });
 
   it.each([
-    ['throws', () => {
-      throw new Error('directory down');
-    }],
+    [
+      'throws',
+      () => {
+        throw new Error('directory down');
+      },
+    ],
     ['rejects', async () => Promise.reject(new Error('directory down'))],
   ])('that %s passes the error to next(err) and creates no session', async (_how, authorize) => {
     const app = make({ authorize: authorize as SsoGuardOptions['authorize'] });
@@ -93,9 +115,12 @@ describe.each(EXPRESS_VERSIONS)('authorize (%s)', (_name, express) => {
     });
 
     it('a throwing authorize goes to next(err)', async () => {
-      const app = make({ bearer: true, authorize: () => {
-        throw new Error('policy engine down');
-      } });
+      const app = make({
+        bearer: true,
+        authorize: () => {
+          throw new Error('policy engine down');
+        },
+      });
       await request(app).get('/api/me').set('Authorization', `Bearer ${sso.issueTokens().access_token}`).expect(599);
       expect((handled[0] as Error).message).toBe('policy engine down');
     });

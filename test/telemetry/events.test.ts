@@ -2,7 +2,15 @@ import type { Express } from 'express';
 import request from 'supertest';
 import type { SsoGuardEvents } from '../../lib/telemetry/events';
 import type { Emulator } from '../../lib/testing';
-import { EXPRESS_VERSIONS, cookiesFrom, createTestApp, setCookieOf, signIn, startTestEmulator, type ExpressFactory } from '../helpers/app';
+import {
+  EXPRESS_VERSIONS,
+  cookiesFrom,
+  createTestApp,
+  setCookieOf,
+  signIn,
+  startTestEmulator,
+  type ExpressFactory,
+} from '../helpers/app';
 import { fakeClock, type FakeClock } from '../helpers/clock';
 import { openSession } from '../helpers/session';
 
@@ -20,7 +28,8 @@ describe.each(EXPRESS_VERSIONS)('events (%s)', (_name, express) => {
   afterEach(() => sso.close());
 
   const logger = { debug() {}, info() {}, warn() {}, error: (m: string) => void errors.push(m) };
-  const make = (events: SsoGuardEvents): Express => createTestApp(express as ExpressFactory, sso, { clock, httpTimeout: 400, events, logger });
+  const make = (events: SsoGuardEvents): Express =>
+    createTestApp(express as ExpressFactory, sso, { clock, httpTimeout: 400, events, logger });
 
   /**
    * Sign-in, a refresh, an SSO failure, logout: the statuses every step answered with, the secrets
@@ -42,12 +51,25 @@ describe.each(EXPRESS_VERSIONS)('events (%s)', (_name, express) => {
     statuses.push((await request(app).get('/api/me').set('Cookie', next)).status); // the SSO is back
     statuses.push((await request(app).get('/logout').set('Cookie', next)).status);
     statuses.push((await request(app).get('/api/me').set('Cookie', next)).status);
-    return { statuses, secrets: [first.accessToken, first.refreshToken!, first.id, second.accessToken, second.refreshToken!, cookie, next].filter(Boolean) };
+    return {
+      statuses,
+      secrets: [
+        first.accessToken,
+        first.refreshToken!,
+        first.id,
+        second.accessToken,
+        second.refreshToken!,
+        cookie,
+        next,
+      ].filter(Boolean),
+    };
   }
 
   it('each event with its documented payload, and none holds a token or session id', async () => {
     const got: Array<[string, Record<string, unknown>]> = [];
-    const events = Object.fromEntries(NAMES.map((n) => [n, (e: Record<string, unknown>) => void got.push([n, e])])) as SsoGuardEvents;
+    const events = Object.fromEntries(
+      NAMES.map((n) => [n, (e: Record<string, unknown>) => void got.push([n, e])]),
+    ) as SsoGuardEvents;
     const { statuses, secrets } = await journey(make(events));
     expect(statuses).toEqual([200, 200, 503, 200, 302, 401]);
     expect(got.map(([n, e]) => [n, Object.keys(e).sort()])).toEqual([
@@ -60,7 +82,12 @@ describe.each(EXPRESS_VERSIONS)('events (%s)', (_name, express) => {
     ]);
     expect(got[0]![1]).toEqual({ userId: 'usr-alice' });
     expect(got[1]![1]).toMatchObject({ outcome: 'refreshed' });
-    expect(got[2]![1]).toMatchObject({ endpoint: 'check_token', outcome: 'unavailable', code: 'upstream_unavailable', message: expect.stringMatching(/^SSO check_token is unavailable: .*\(HTTP 503\)$/) });
+    expect(got[2]![1]).toMatchObject({
+      endpoint: 'check_token',
+      outcome: 'unavailable',
+      code: 'upstream_unavailable',
+      message: expect.stringMatching(/^SSO check_token is unavailable: .*\(HTTP 503\)$/),
+    });
     expect(got[3]![1]).toEqual({ userId: 'usr-alice' });
     expect(got[4]![1]).toEqual({ reason: 'logout', userId: 'usr-alice' });
     expect(got[5]![1]).toEqual({ reason: 'revoked', userId: undefined });
@@ -70,9 +97,12 @@ describe.each(EXPRESS_VERSIONS)('events (%s)', (_name, express) => {
   });
 
   it.each([
-    ['throws', () => {
-      throw new Error('listener bug');
-    }],
+    [
+      'throws',
+      () => {
+        throw new Error('listener bug');
+      },
+    ],
     ['rejects', () => Promise.reject(new Error('listener bug'))],
   ])('a listener that %s is logged and never affects the request', async (_how, listener) => {
     const reference = await journey(make({}));
@@ -83,7 +113,9 @@ describe.each(EXPRESS_VERSIONS)('events (%s)', (_name, express) => {
     expect(statuses).toEqual(reference.statuses);
     await new Promise((r) => setImmediate(r));
     expect(errors.sort()).toEqual(
-      ['login', 'logout', 'refresh', 'sessionEnd', 'sessionEnd', 'ssoError'].map((n) => `express-sso-guard: "${n}" listener failed: listener bug`).sort(),
+      ['login', 'logout', 'refresh', 'sessionEnd', 'sessionEnd', 'ssoError']
+        .map((n) => `express-sso-guard: "${n}" listener failed: listener bug`)
+        .sort(),
     );
   });
 });

@@ -5,16 +5,26 @@ import { TEST_SECRET, cookieHeader, start, type StartedExample } from '../e2e/ex
 async function signIn(appUrl: string, ssoUrl: string): Promise<string> {
   const login = await request(appUrl).get('/login?returnTo=/profile').expect(302);
   const authorize = new URL(String(login.headers.location));
-  const form = new URLSearchParams({ ...Object.fromEntries(authorize.searchParams), user: 'usr-alice', action: 'approve' });
+  const form = new URLSearchParams({
+    ...Object.fromEntries(authorize.searchParams),
+    user: 'usr-alice',
+    action: 'approve',
+  });
   const approved = await fetch(`${ssoUrl}/sso/oauth2/approve`, { method: 'POST', body: form, redirect: 'manual' });
   const back = new URL(approved.headers.get('location')!);
-  const callback = await request(appUrl).get(`${back.pathname}${back.search}`).set('Cookie', cookieHeader(login.headers['set-cookie'])).expect(302);
+  const callback = await request(appUrl)
+    .get(`${back.pathname}${back.search}`)
+    .set('Cookie', cookieHeader(login.headers['set-cookie']))
+    .expect(302);
   return cookieHeader(callback.headers['set-cookie']);
 }
 
 describe('example app observability', () => {
   it('METRICS_PORT: Prometheus metrics on 127.0.0.1 with the SSO duration and cache series after a sign-in', async () => {
-    const app = (await start({ env: { SESSION_SECRET: TEST_SECRET, METRICS_PORT: '0' }, port: 0 })) as StartedExample & { metricsUrl: string };
+    const app = (await start({
+      env: { SESSION_SECRET: TEST_SECRET, METRICS_PORT: '0' },
+      port: 0,
+    })) as StartedExample & { metricsUrl: string };
     try {
       expect(app.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
       const cookie = await signIn(app.appUrl, app.ssoUrl);
@@ -27,12 +37,16 @@ describe('example app observability', () => {
       const text = await scrape.text();
       expect(text).toMatch(/^sso_guard_sso_duration_count\{sso_endpoint="token",sso_outcome="ok"[^}]*\} 1$/m);
       expect(text).toMatch(/^sso_guard_sso_duration_count\{sso_endpoint="check_token",sso_outcome="ok"[^}]*\} 1$/m);
-      expect(text).toMatch(/^sso_guard_sso_duration_bucket\{sso_endpoint="check_token",sso_outcome="ok",[^}]*le="0.5"\} 1$/m);
+      expect(text).toMatch(
+        /^sso_guard_sso_duration_bucket\{sso_endpoint="check_token",sso_outcome="ok",[^}]*le="0.5"\} 1$/m,
+      );
       expect(text).toMatch(/^sso_guard_check_token_cache_total\{result="miss"[^}]*\} 1$/m);
       expect(text).toMatch(/^sso_guard_check_token_cache_total\{result="hit"[^}]*\} [1-9]\d*$/m);
       expect(text).toMatch(/^sso_guard_session_started_total(\{[^}]*\})? 1$/m);
       expect(text).toMatch(/^sso_guard_session_ended_total\{reason="logout"[^}]*\} 1$/m);
-      expect(text).toMatch(/^sso_guard_cloud_duration_count\{cloud_action="DescribeInstances",cloud_outcome="ok"[^}]*\} 1$/m);
+      expect(text).toMatch(
+        /^sso_guard_cloud_duration_count\{cloud_action="DescribeInstances",cloud_outcome="ok"[^}]*\} 1$/m,
+      );
     } finally {
       await app.close();
     }
@@ -54,7 +68,11 @@ describe('example app observability', () => {
       write.mockRestore();
       await app?.close();
     }
-    const lines = written.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: number; msg: string; name: string });
+    const lines = written
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { level: number; msg: string; name: string });
     expect(lines.map((l) => [l.level, l.name, l.msg])).toEqual([
       [30, 'express-sso-guard-example', 'express-sso-guard: sign-in'],
       [30, 'express-sso-guard-example', 'express-sso-guard: sign-out: user usr-alice'],
@@ -62,6 +80,8 @@ describe('example app observability', () => {
   });
 
   it('refuses a LOG_FORMAT it does not know', async () => {
-    await expect(start({ env: { SESSION_SECRET: TEST_SECRET, LOG_FORMAT: 'xml' }, port: 0 })).rejects.toThrow('LOG_FORMAT must be "json" (or unset); received "xml"');
+    await expect(start({ env: { SESSION_SECRET: TEST_SECRET, LOG_FORMAT: 'xml' }, port: 0 })).rejects.toThrow(
+      'LOG_FORMAT must be "json" (or unset); received "xml"',
+    );
   });
 });

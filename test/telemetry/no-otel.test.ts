@@ -10,7 +10,8 @@ jest.doMock('@opentelemetry/api', () => {
 });
 
 const { loadApi } = require('../../lib/telemetry/api') as typeof import('../../lib/telemetry/api');
-const { createTestApp, EXPRESS_VERSIONS, signIn, startTestEmulator } = require('../helpers/app') as typeof import('../helpers/app');
+const { createTestApp, EXPRESS_VERSIONS, signIn, startTestEmulator } =
+  require('../helpers/app') as typeof import('../helpers/app');
 
 describe('without @opentelemetry/api', () => {
   it('the API is absent (the mock is in effect)', () => {
@@ -24,10 +25,18 @@ describe('without @opentelemetry/api', () => {
       try {
         const lines: string[] = [];
         const events: string[] = [];
-        const logger = { debug: () => {}, info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) };
+        const logger = {
+          debug: () => {},
+          info: (m: string) => lines.push(m),
+          warn: (m: string) => lines.push(m),
+          error: (m: string) => lines.push(m),
+        };
         const app: Express = createTestApp(express, sso, {
           logger,
-          events: { login: (e) => void events.push(`login ${e.userId}`), logout: (e) => void events.push(`logout ${e.userId}`) },
+          events: {
+            login: (e) => void events.push(`login ${e.userId}`),
+            logout: (e) => void events.push(`logout ${e.userId}`),
+          },
         });
         const { cookie } = await signIn(app, sso);
         for (let i = 0; i < 3; i++) {
@@ -36,7 +45,10 @@ describe('without @opentelemetry/api', () => {
         }
         await request(app).get('/logout').set('Cookie', cookie).expect(302);
         expect(events).toEqual(['login usr-alice', 'logout usr-alice']);
-        expect(lines).toEqual(['express-sso-guard: sign-in: user usr-alice', 'express-sso-guard: sign-out: user usr-alice']);
+        expect(lines).toEqual([
+          'express-sso-guard: sign-in: user usr-alice',
+          'express-sso-guard: sign-out: user usr-alice',
+        ]);
         expect(sso.counts.check_token).toBe(1);
       } finally {
         await sso.close();

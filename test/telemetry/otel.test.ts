@@ -8,7 +8,14 @@ import type { SsoGuardOptions } from '../../lib/options';
 import { memoryStore } from '../../lib/store/memory';
 import type { SsoStore } from '../../lib/store/types';
 import type { Emulator } from '../../lib/testing';
-import { APP_BASE_URL, EXPRESS_VERSIONS, cookiesFrom, setCookieOf, startTestEmulator, type ExpressFactory } from '../helpers/app';
+import {
+  APP_BASE_URL,
+  EXPRESS_VERSIONS,
+  cookiesFrom,
+  setCookieOf,
+  startTestEmulator,
+  type ExpressFactory,
+} from '../helpers/app';
 import { fakeClock, type FakeClock } from '../helpers/clock';
 import { CLIENT_ID, CLIENT_SECRET, SECRET } from '../helpers/options';
 import { openSession } from '../helpers/session';
@@ -38,7 +45,13 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
     error: (m: string) => lines.push(['error', m]),
   };
   const listen = (name: string) => (e: unknown) => void events.push([name, e]);
-  const listeners = { login: listen('login'), logout: listen('logout'), refresh: listen('refresh'), sessionEnd: listen('sessionEnd'), ssoError: listen('ssoError') };
+  const listeners = {
+    login: listen('login'),
+    logout: listen('logout'),
+    refresh: listen('refresh'),
+    sessionEnd: listen('sessionEnd'),
+    ssoError: listen('ssoError'),
+  };
 
   beforeEach(async () => {
     clock = fakeClock(Date.now());
@@ -51,9 +64,15 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
 
   afterEach(async () => {
     try {
-      const spans = sdk.spans().map((s) => ({ name: s.name, attributes: s.attributes, events: s.events, status: s.status, links: s.links }));
+      const spans = sdk
+        .spans()
+        .map((s) => ({ name: s.name, attributes: s.attributes, events: s.events, status: s.status, links: s.links }));
       const seen = JSON.stringify({ spans, metrics: await sdk.metrics(), events, lines });
-      for (const secret of secrets) expect({ secret: secret.slice(0, 6), found: seen.includes(secret) }).toEqual({ secret: secret.slice(0, 6), found: false });
+      for (const secret of secrets)
+        expect({ secret: secret.slice(0, 6), found: seen.includes(secret) }).toEqual({
+          secret: secret.slice(0, 6),
+          found: false,
+        });
       expect(secrets.size).toBeGreaterThan(2);
     } finally {
       await sso.close();
@@ -108,7 +127,9 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
     const approved = await fetch(authorize, { redirect: 'manual' });
     const back = new URL(approved.headers.get('location')!);
     secrets.add(back.searchParams.get('code')!);
-    const cb = await request(app).get(`${back.pathname}${back.search}`).set('Cookie', cookiesFrom(setCookieOf(login)));
+    const cb = await request(app)
+      .get(`${back.pathname}${back.search}`)
+      .set('Cookie', cookiesFrom(setCookieOf(login)));
     expect(cb.status).toBe(302);
     const cookie = cookiesFrom(setCookieOf(cb));
     if (tokensInCookie) remember(cookie);
@@ -123,8 +144,10 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
     if (s.refreshToken !== undefined) secrets.add(s.refreshToken);
   }
 
-  const ssoSpans = (endpoint?: string): ReadableSpan[] => sdk.spans().filter((s) => (endpoint === undefined ? s.name.startsWith('sso ') : s.name === `sso ${endpoint}`));
-  const serverSpanOf = (span: ReadableSpan): ReadableSpan | undefined => sdk.spans().find((s) => s.spanContext().spanId === span.parentSpanContext?.spanId);
+  const ssoSpans = (endpoint?: string): ReadableSpan[] =>
+    sdk.spans().filter((s) => (endpoint === undefined ? s.name.startsWith('sso ') : s.name === `sso ${endpoint}`));
+  const serverSpanOf = (span: ReadableSpan): ReadableSpan | undefined =>
+    sdk.spans().find((s) => s.spanContext().spanId === span.parentSpanContext?.spanId);
 
   it('sign-in, cached requests and logout: token and check_token spans under the app span, miss then hits, started and ended', async () => {
     const app = make();
@@ -136,13 +159,22 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
     const [token] = ssoSpans('token');
     expect(ssoSpans('token')).toHaveLength(1);
     expect(token!.kind).toBe(SpanKind.CLIENT);
-    expect(token!.attributes).toEqual({ 'sso.endpoint': 'token', 'server.address': '127.0.0.1', 'http.response.status_code': 200, 'sso.outcome': 'ok' });
+    expect(token!.attributes).toEqual({
+      'sso.endpoint': 'token',
+      'server.address': '127.0.0.1',
+      'http.response.status_code': 200,
+      'sso.outcome': 'ok',
+    });
     expect(token!.status.code).toBe(SpanStatusCode.UNSET);
     expect(serverSpanOf(token!)?.name).toBe('GET /callback');
     // A login listener is set: the callback checks the new token once, and later requests hit the cache.
     const checks = ssoSpans('check_token');
     expect(checks).toHaveLength(1);
-    expect(checks[0]!.attributes).toMatchObject({ 'sso.endpoint': 'check_token', 'server.address': '127.0.0.1', 'http.response.status_code': 200 });
+    expect(checks[0]!.attributes).toMatchObject({
+      'sso.endpoint': 'check_token',
+      'server.address': '127.0.0.1',
+      'http.response.status_code': 200,
+    });
     expect(serverSpanOf(checks[0]!)?.name).toBe('GET /callback');
     expect(checks[0]!.spanContext().traceId).toBe(serverSpanOf(checks[0]!)!.spanContext().traceId);
 
@@ -150,7 +182,11 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
     expect(await sdk.total(CACHE, { result: 'hit' })).toBe(3);
     expect(await sdk.total(STARTED)).toBe(1);
     const durations = await sdk.points(SSO_DURATION);
-    expect(durations.map((p) => p.attributes).sort((a, b) => String(a['sso.endpoint']).localeCompare(String(b['sso.endpoint'])))).toEqual([
+    expect(
+      durations
+        .map((p) => p.attributes)
+        .sort((a, b) => String(a['sso.endpoint']).localeCompare(String(b['sso.endpoint']))),
+    ).toEqual([
       { 'sso.endpoint': 'check_token', 'sso.outcome': 'ok' },
       { 'sso.endpoint': 'token', 'sso.outcome': 'ok' },
     ]);
@@ -183,7 +219,9 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
     secrets.add(tokens.access_token).add(tokens.refresh_token!);
     sso.setFault('check_token', { type: 'slow', delayMs: 300 }, { times: 1 });
     const bearer = `Bearer ${tokens.access_token}`;
-    await Promise.all(Array.from({ length: 5 }, () => request(app).get('/api/me').set('Authorization', bearer).expect(200)));
+    await Promise.all(
+      Array.from({ length: 5 }, () => request(app).get('/api/me').set('Authorization', bearer).expect(200)),
+    );
     expect(sso.counts.check_token).toBe(1);
     expect(await sdk.total(CACHE, { result: 'miss' })).toBe(1);
     expect(await sdk.total(CACHE, { result: 'coalesced' })).toBe(4);
@@ -201,7 +239,12 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
     expect(await sdk.total(REFRESH, { outcome: 'refreshed' })).toBe(1);
     expect(await sdk.total(REFRESH, { outcome: 'adopted' })).toBe(1);
     const [span] = ssoSpans('refresh_token');
-    expect(span!.attributes).toEqual({ 'sso.endpoint': 'refresh_token', 'server.address': '127.0.0.1', 'http.response.status_code': 200, 'sso.outcome': 'ok' });
+    expect(span!.attributes).toEqual({
+      'sso.endpoint': 'refresh_token',
+      'server.address': '127.0.0.1',
+      'http.response.status_code': 200,
+      'sso.outcome': 'ok',
+    });
     expect(serverSpanOf(span!)?.name).toBe('GET /api/me');
 
     // The user is revoked at the SSO: check_token and the refresh are refused, the session ends.
@@ -213,8 +256,16 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
     expect(await sdk.total(REFRESH, { outcome: 'refused' })).toBe(1);
     expect(await sdk.total(ENDED, { reason: 'refused' })).toBe(1);
     // A refusal is an answer, not a failed call: status unset, no ssoError.
-    expect(ssoSpans().filter((s) => s.attributes['sso.outcome'] === 'refused').map((s) => s.status.code)).toEqual([SpanStatusCode.UNSET, SpanStatusCode.UNSET]);
-    expect(events.filter(([n]) => n === 'refresh').map(([, e]) => (e as { outcome: string }).outcome)).toEqual(['refreshed', 'adopted', 'refused']);
+    expect(
+      ssoSpans()
+        .filter((s) => s.attributes['sso.outcome'] === 'refused')
+        .map((s) => s.status.code),
+    ).toEqual([SpanStatusCode.UNSET, SpanStatusCode.UNSET]);
+    expect(events.filter(([n]) => n === 'refresh').map(([, e]) => (e as { outcome: string }).outcome)).toEqual([
+      'refreshed',
+      'adopted',
+      'refused',
+    ]);
     expect(events.some(([n]) => n === 'ssoError')).toBe(false);
   });
 
@@ -264,7 +315,14 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
     expect(await sdk.total(SSO_DURATION, { 'sso.endpoint': 'check_token', 'sso.outcome': 'timeout' })).toBe(1);
     expect(await sdk.total(SSO_DURATION, { 'sso.endpoint': 'check_token', 'sso.outcome': 'error' })).toBe(1);
     const failed = ssoSpans('check_token');
-    expect(failed.map((s) => [s.attributes['sso.outcome'], s.attributes['error.type'], s.attributes['http.response.status_code'], s.status.code])).toEqual([
+    expect(
+      failed.map((s) => [
+        s.attributes['sso.outcome'],
+        s.attributes['error.type'],
+        s.attributes['http.response.status_code'],
+        s.status.code,
+      ]),
+    ).toEqual([
       ['unavailable', 'upstream_unavailable', 503, SpanStatusCode.ERROR],
       ['unavailable', 'upstream_unavailable', undefined, SpanStatusCode.ERROR],
       ['timeout', 'upstream_timeout', undefined, SpanStatusCode.ERROR],
@@ -288,7 +346,10 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
     const approved = await fetch(String(login.headers.location), { redirect: 'manual' });
     const back = new URL(approved.headers.get('location')!);
     secrets.add(back.searchParams.get('code')!);
-    await request(app).get(`${back.pathname}${back.search}`).set('Cookie', cookiesFrom(setCookieOf(login))).expect(502);
+    await request(app)
+      .get(`${back.pathname}${back.search}`)
+      .set('Cookie', cookiesFrom(setCookieOf(login)))
+      .expect(502);
     expect(await sdk.total(SSO_DURATION, { 'sso.endpoint': 'token', 'sso.outcome': 'error' })).toBe(1);
     expect(ssoSpans('token')[0]!.status.code).toBe(SpanStatusCode.ERROR);
     expect(await sdk.total(STARTED)).toBe(0);
@@ -304,7 +365,14 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
 
   it('counts store fallbacks by operation and warns once', async () => {
     const down = (): Promise<never> => Promise.reject(new Error('connection refused'));
-    const store: SsoStore = { get: down, set: down, delete: down, deleteIfEquals: down, publish: down, subscribe: async () => {} };
+    const store: SsoStore = {
+      get: down,
+      set: down,
+      delete: down,
+      deleteIfEquals: down,
+      publish: down,
+      subscribe: async () => {},
+    };
     const app = make({ store });
     const cookie = await signIn(app);
     await request(app).get('/api/me').set('Cookie', cookie).expect(200);
@@ -320,14 +388,24 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
     sso.setFault('iam', { type: 'retCode', retCode: 1400, message: 'permission denied' }, { times: 1 });
     await request(app).get('/api/instances').set('Cookie', cookie).expect(502);
     const spans = sdk.spans().filter((s) => s.name === 'cloud DescribeInstances');
-    expect(spans.map((s) => [s.kind, s.attributes['cloud.action'], s.attributes['cloud.outcome'], s.attributes['server.address'], s.status.code])).toEqual([
+    expect(
+      spans.map((s) => [
+        s.kind,
+        s.attributes['cloud.action'],
+        s.attributes['cloud.outcome'],
+        s.attributes['server.address'],
+        s.status.code,
+      ]),
+    ).toEqual([
       [SpanKind.CLIENT, 'DescribeInstances', 'ok', '127.0.0.1', SpanStatusCode.UNSET],
       [SpanKind.CLIENT, 'DescribeInstances', 'api_error', '127.0.0.1', SpanStatusCode.ERROR],
     ]);
     expect(serverSpanOf(spans[0]!)?.name).toBe('GET /api/instances');
     expect(spans[0]!.attributes['http.response.status_code']).toBe(200);
     expect(await sdk.total(CLOUD_DURATION, { 'cloud.action': 'DescribeInstances', 'cloud.outcome': 'ok' })).toBe(1);
-    expect(await sdk.total(CLOUD_DURATION, { 'cloud.action': 'DescribeInstances', 'cloud.outcome': 'api_error' })).toBe(1);
+    expect(await sdk.total(CLOUD_DURATION, { 'cloud.action': 'DescribeInstances', 'cloud.outcome': 'api_error' })).toBe(
+      1,
+    );
     expect((await sdk.metrics()).find((m) => m.descriptor.name === CLOUD_DURATION)!.descriptor.unit).toBe('s');
   });
 });

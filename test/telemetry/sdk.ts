@@ -6,7 +6,12 @@
 import { context, metrics, trace, type Attributes } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace-base';
 
 /** A reader collected by the test itself (`collect()`), no timer. */
 class TestReader extends MetricReader {
@@ -54,14 +59,22 @@ export function installSdk(): TestSdk {
     const metric = (await all()).find((m) => m.descriptor.name === name);
     if (metric === undefined) return [];
     return (metric.dataPoints as Array<{ attributes: Attributes; value: unknown }>).map((p) =>
-      typeof p.value === 'number' ? { attributes: p.attributes, value: p.value } : { attributes: p.attributes, value: (p.value as { count: number }).count, sum: (p.value as { sum: number }).sum },
+      typeof p.value === 'number'
+        ? { attributes: p.attributes, value: p.value }
+        : {
+            attributes: p.attributes,
+            value: (p.value as { count: number }).count,
+            sum: (p.value as { sum: number }).sum,
+          },
     );
   };
   return {
     metrics: all,
     points,
     async total(name, attrs = {}) {
-      const matching = (await points(name)).filter((p) => Object.entries(attrs).every(([k, v]) => p.attributes[k] === v));
+      const matching = (await points(name)).filter((p) =>
+        Object.entries(attrs).every(([k, v]) => p.attributes[k] === v),
+      );
       return matching.reduce((n, p) => n + p.value, 0);
     },
     spans: () => exporter.getFinishedSpans(),

@@ -38,7 +38,11 @@ describe('Telemetry', () => {
     const t = new Telemetry({}, recordingApi(calls));
     await t.sso('check_token', async () => 'ok');
     await t.sso('check_token', async () => 'ok');
-    await t.sso('check_token', async () => undefined, (r) => r === undefined);
+    await t.sso(
+      'check_token',
+      async () => undefined,
+      (r) => r === undefined,
+    );
     expect(calls.map((c) => c.attributes)).toEqual([
       { 'sso.endpoint': 'check_token', 'sso.outcome': 'ok' },
       { 'sso.endpoint': 'check_token', 'sso.outcome': 'ok' },
@@ -57,16 +61,23 @@ describe('Telemetry', () => {
     t.httpStatus(200);
     await expect(t.sso('token', async () => 1)).resolves.toBe(1);
     await expect(t.cloud('DescribeInstances', 'api.test', async () => 2)).resolves.toBe(2);
-    await expect(t.sso('token', async () => Promise.reject(Object.assign(new Error('x'), { code: 'upstream_timeout' })))).rejects.toThrow('x');
+    await expect(
+      t.sso('token', async () => Promise.reject(Object.assign(new Error('x'), { code: 'upstream_timeout' }))),
+    ).rejects.toThrow('x');
   });
 });
 
 describe('logger', () => {
   it('prefixes lines and survives a logger that throws', () => {
     const lines: string[] = [];
-    const log = safeLogger({ debug: (m) => lines.push(`d ${m}`), info: (m) => lines.push(`i ${m}`), warn: () => {
-      throw new Error('broken logger');
-    }, error: (m) => lines.push(`e ${m}`) });
+    const log = safeLogger({
+      debug: (m) => lines.push(`d ${m}`),
+      info: (m) => lines.push(`i ${m}`),
+      warn: () => {
+        throw new Error('broken logger');
+      },
+      error: (m) => lines.push(`e ${m}`),
+    });
     log.info('hello');
     expect(() => log.warn('boom')).not.toThrow();
     expect(lines).toEqual(['i express-sso-guard: hello']);
@@ -107,9 +118,16 @@ describe('emit', () => {
     expect(got).toEqual({ userId: 'u' });
     expect(Object.isFrozen(got)).toBe(true);
     expect(() =>
-      emit({ login: () => {
-        throw new Error('listener bug');
-      } }, log, 'login', { userId: 'u' }),
+      emit(
+        {
+          login: () => {
+            throw new Error('listener bug');
+          },
+        },
+        log,
+        'login',
+        { userId: 'u' },
+      ),
     ).not.toThrow();
     emit({ logout: async () => Promise.reject(new Error('async bug')) }, log, 'logout', { userId: undefined });
     await new Promise((r) => setImmediate(r));
@@ -120,11 +138,15 @@ describe('emit', () => {
 describe('options', () => {
   const bad = (o: object) => () => resolveConfig(testOptions(o as never));
   it('validates authorize, events and logger, naming the option', () => {
-    expect(bad({ authorize: true })).toThrow('"authorize" must be a function (user, req) returning true or false (or a Promise of it); received true');
+    expect(bad({ authorize: true })).toThrow(
+      '"authorize" must be a function (user, req) returning true or false (or a Promise of it); received true',
+    );
     expect(bad({ events: { login: 'x' } })).toThrow('"events.login" must be a function; received "x"');
     expect(bad({ events: { signin: () => {} } })).toThrow('Unknown option "events.signin".');
     expect(bad({ events: { sesionEnd: () => {} } })).toThrow('Did you mean "events.sessionEnd"?');
-    expect(bad({ logger: { info() {} } })).toThrow('"logger" must be an object with debug, info, warn and error methods (pino, winston or console); received "an object without debug, warn, error"');
+    expect(bad({ logger: { info() {} } })).toThrow(
+      '"logger" must be an object with debug, info, warn and error methods (pino, winston or console); received "an object without debug, warn, error"',
+    );
     expect(bad({ logger: 'pino' })).toThrow('"logger" must be an object');
     expect(bad({ loger: console })).toThrow('Did you mean "logger"?');
   });
@@ -132,6 +154,14 @@ describe('options', () => {
   it('accepts console, a pino logger and async listeners', () => {
     const pino = require('pino') as typeof import('pino');
     expect(() => resolveConfig(testOptions({ logger: console }))).not.toThrow();
-    expect(() => resolveConfig(testOptions({ logger: pino({ level: 'silent' }), authorize: async () => true, events: { login: async () => {} } }))).not.toThrow();
+    expect(() =>
+      resolveConfig(
+        testOptions({
+          logger: pino({ level: 'silent' }),
+          authorize: async () => true,
+          events: { login: async () => {} },
+        }),
+      ),
+    ).not.toThrow();
   });
 });

@@ -8,24 +8,66 @@ import { parseCli, runCli } from '../../lib/testing/emulator/cli';
 function io(): { out: string[]; err: string[]; io: Parameters<typeof runCli>[2] } {
   const out: string[] = [];
   const err: string[] = [];
-  return { out, err, io: { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } } };
+  return {
+    out,
+    err,
+    io: { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } },
+  };
 }
 
 describe('parseCli', () => {
   it('maps flags to emulator options', () => {
-    const argv = ['--port', '4000', '--host', '127.0.0.1', '--client-id', 'app', '--client-secret', 's3cret', '--access-token-ttl', '90', '--auto-approve', '--error-style', 'ret_code', '--no-refresh-tokens', '--no-rotate'];
+    const argv = [
+      '--port',
+      '4000',
+      '--host',
+      '127.0.0.1',
+      '--client-id',
+      'app',
+      '--client-secret',
+      's3cret',
+      '--access-token-ttl',
+      '90',
+      '--auto-approve',
+      '--error-style',
+      'ret_code',
+      '--no-refresh-tokens',
+      '--no-rotate',
+    ];
     expect(parseCli(argv, {})).toEqual({
       help: false,
-      options: { port: 4000, host: '127.0.0.1', clientId: 'app', clientSecret: 's3cret', accessTokenTtl: 90, autoApprove: true, errorStyle: 'ret_code', refreshTokens: false, rotateRefreshTokens: false },
+      options: {
+        port: 4000,
+        host: '127.0.0.1',
+        clientId: 'app',
+        clientSecret: 's3cret',
+        accessTokenTtl: 90,
+        autoApprove: true,
+        errorStyle: 'ret_code',
+        refreshTokens: false,
+        rotateRefreshTokens: false,
+      },
     });
   });
 
   it('takes defaults from SSO_CLIENT_ID, SSO_CLIENT_SECRET and PORT; flags win', () => {
-    expect(parseCli([], { SSO_CLIENT_ID: 'env-app', SSO_CLIENT_SECRET: 'env-secret', PORT: '4100' })).toEqual({ help: false, options: { port: 4100, clientId: 'env-app', clientSecret: 'env-secret' } });
-    expect(parseCli(['--port', '4200', '--client-id', 'flag-app'], { SSO_CLIENT_ID: 'env-app', PORT: '4100' })).toEqual({ help: false, options: { port: 4200, clientId: 'flag-app' } });
+    expect(parseCli([], { SSO_CLIENT_ID: 'env-app', SSO_CLIENT_SECRET: 'env-secret', PORT: '4100' })).toEqual({
+      help: false,
+      options: { port: 4100, clientId: 'env-app', clientSecret: 'env-secret' },
+    });
+    expect(parseCli(['--port', '4200', '--client-id', 'flag-app'], { SSO_CLIENT_ID: 'env-app', PORT: '4100' })).toEqual(
+      { help: false, options: { port: 4200, clientId: 'flag-app' } },
+    );
   });
 
-  it.each([[['--port', 'abc']], [['--port', '70000']], [['--error-style', 'json']], [['--access-token-ttl', '-1']], [['--bogus']], [['extra']]])('refuses %j', (argv) => {
+  it.each([
+    [['--port', 'abc']],
+    [['--port', '70000']],
+    [['--error-style', 'json']],
+    [['--access-token-ttl', '-1']],
+    [['--bogus']],
+    [['extra']],
+  ])('refuses %j', (argv) => {
     expect(() => parseCli(argv, {})).toThrow();
   });
 });
@@ -47,7 +89,9 @@ describe('runCli', () => {
     const b = await runCli(['--client-id', 'app', '--client-secret', 'top-secret'], {}, custom.io);
     try {
       if (!('emulator' in a) || !('emulator' in b)) throw new Error('not started');
-      expect(demo.out[0]).toBe(`SSO emulator listening on ${a.emulator.url} (client_id=example-client, client_secret=example-secret)\n`);
+      expect(demo.out[0]).toBe(
+        `SSO emulator listening on ${a.emulator.url} (client_id=example-client, client_secret=example-secret)\n`,
+      );
       expect(custom.out[0]).toBe(`SSO emulator listening on ${b.emulator.url} (client_id=app)\n`);
       expect(custom.out.join('')).not.toContain('top-secret');
     } finally {
@@ -61,14 +105,25 @@ describe('bin', () => {
   let dir: string;
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sso-emulator-bin-'));
-    buildSync({ entryPoints: [path.join(__dirname, '../../lib/testing/bin.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: path.join(dir, 'bin.js'), logLevel: 'silent' });
+    buildSync({
+      entryPoints: [path.join(__dirname, '../../lib/testing/bin.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      outfile: path.join(dir, 'bin.js'),
+      logLevel: 'silent',
+    });
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('starts with a shebang, serves, and exits cleanly on SIGTERM', async () => {
     const file = path.join(dir, 'bin.js');
     expect(fs.readFileSync(file, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
-    const child = spawn(process.execPath, [file, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PORT: '', SSO_CLIENT_ID: '', SSO_CLIENT_SECRET: '' } });
+    const child = spawn(process.execPath, [file, '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PORT: '', SSO_CLIENT_ID: '', SSO_CLIENT_SECRET: '' },
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       const url = await new Promise<string>((resolve, reject) => {

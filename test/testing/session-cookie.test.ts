@@ -21,14 +21,25 @@ describe.each(EXPRESS_VERSIONS)('sessionCookie() from express-sso-guard/testing 
     expect(cookie).toMatch(/^sso_session=[A-Za-z0-9_-]+$/);
     sso.resetCounts();
     const res = await request(app).get('/api/me').set('Cookie', cookie).expect(200);
-    expect(res.body).toMatchObject({ authenticated: true, user: { user_id: 'usr-bob' }, reqUser: { user_id: 'usr-bob' } });
+    expect(res.body).toMatchObject({
+      authenticated: true,
+      user: { user_id: 'usr-bob' },
+      reqUser: { user_id: 'usr-bob' },
+    });
     expect(sso.counts.check_token).toBe(1);
-    expect(sso.lookupAccessKey(res.body.credentials.accessKey)).toMatchObject({ secretKey: res.body.credentials.secretKey });
+    expect(sso.lookupAccessKey(res.body.credentials.accessKey)).toMatchObject({
+      secretKey: res.body.credentials.secretKey,
+    });
     // The cookie opens as the session the callback would have written.
-    expect(openSession(cookie)).toMatchObject({ accessToken: tokens.access_token, refreshToken: tokens.refresh_token, tokenType: tokens.token_type, lifetime: tokens.expires_in });
+    expect(openSession(cookie)).toMatchObject({
+      accessToken: tokens.access_token,
+      refreshToken: tokens.refresh_token,
+      tokenType: tokens.token_type,
+      lifetime: tokens.expires_in,
+    });
   });
 
-  it('uses the app\'s cookie name and clock, and the session refreshes like a real one', async () => {
+  it("uses the app's cookie name and clock, and the session refreshes like a real one", async () => {
     const clock = fakeClock(Date.now());
     const app = createTestApp(express as ExpressFactory, sso, { clock, session: { name: 'my_sess' } });
     const tokens = sso.issueTokens('usr-alice', { accessTokenTtl: 3600 });

@@ -51,7 +51,8 @@ describe('Sealer', () => {
     const s = new Sealer([SECRET], 'store');
     const sealed = s.seal('{"kind":"valid"}', 'p:check:alice');
     expect(s.open(sealed, 'p:check:alice')).toBe('{"kind":"valid"}');
-    for (const other of ['p:check:bob', 'p:refresh:alice', 'q:check:alice', 'p:check:alic', '', undefined]) expect(s.open(sealed, other)).toBeUndefined();
+    for (const other of ['p:check:bob', 'p:refresh:alice', 'q:check:alice', 'p:check:alic', '', undefined])
+      expect(s.open(sealed, other)).toBeUndefined();
     // Without a context (cookies), nothing changes; a context-free value does not open with one.
     const plain = s.seal('x');
     expect(s.open(plain)).toBe('x');
@@ -60,7 +61,8 @@ describe('Sealer', () => {
 
   it('never throws on garbage', () => {
     const s = new Sealer([SECRET], 'session');
-    for (const g of ['', 'a', '!!!!', '%%%'.repeat(30), 'A'.repeat(20000), 'AQ'.repeat(40), '\u0000'.repeat(60)]) expect(s.open(g)).toBeUndefined();
+    for (const g of ['', 'a', '!!!!', '%%%'.repeat(30), 'A'.repeat(20000), 'AQ'.repeat(40), '\u0000'.repeat(60)])
+      expect(s.open(g)).toBeUndefined();
   });
 });
 

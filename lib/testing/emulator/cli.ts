@@ -44,12 +44,16 @@ export type CliResult = { emulator: Emulator } | { exitCode: number };
 
 function integer(name: string, raw: string, min: number, max: number): number {
   const value = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || value < min || value > max) throw new Error(`--${name} must be an integer from ${min} to ${max}; received ${JSON.stringify(raw)}`);
+  if (!/^\d+$/.test(raw.trim()) || value < min || value > max)
+    throw new Error(`--${name} must be an integer from ${min} to ${max}; received ${JSON.stringify(raw)}`);
   return value;
 }
 
 /** Parses the command line (defaults from `env`) into emulator options. Throws on a usage error. */
-export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): { help: true } | { help: false; options: EmulatorOptions } {
+export function parseCli(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): { help: true } | { help: false; options: EmulatorOptions } {
   const { values } = parseArgs({
     args: [...argv],
     strict: true,
@@ -75,7 +79,8 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   if (values.help) return { help: true };
   const options: EmulatorOptions = {};
   const port = values.port ?? (env.PORT || undefined);
-  if (port !== undefined) options.port = integer(values.port === undefined ? 'port (from $PORT)' : 'port', port, 0, 65535);
+  if (port !== undefined)
+    options.port = integer(values.port === undefined ? 'port (from $PORT)' : 'port', port, 0, 65535);
   if (values.host !== undefined) options.host = values.host;
   const clientId = values['client-id'] ?? (env.SSO_CLIENT_ID || undefined);
   const clientSecret = values['client-secret'] ?? (env.SSO_CLIENT_SECRET || undefined);
@@ -84,13 +89,15 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   const ttl = values['access-token-ttl'];
   if (ttl !== undefined) {
     const seconds = Number(ttl);
-    if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`--access-token-ttl must be a positive number of seconds; received ${JSON.stringify(ttl)}`);
+    if (!Number.isFinite(seconds) || seconds <= 0)
+      throw new Error(`--access-token-ttl must be a positive number of seconds; received ${JSON.stringify(ttl)}`);
     options.accessTokenTtl = seconds;
   }
   if (values['auto-approve']) options.autoApprove = true;
   const style = values['error-style'];
   if (style !== undefined) {
-    if (style !== 'status' && style !== 'ret_code') throw new Error(`--error-style must be "status" or "ret_code"; received ${JSON.stringify(style)}`);
+    if (style !== 'status' && style !== 'ret_code')
+      throw new Error(`--error-style must be "status" or "ret_code"; received ${JSON.stringify(style)}`);
     options.errorStyle = style;
   }
   if (values['no-refresh-tokens']) options.refreshTokens = false;
@@ -100,7 +107,8 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   if (values['ret-code-on-success']) options.retCodeOnSuccess = true;
   const retCodeType = values['ret-code-type'];
   if (retCodeType !== undefined) {
-    if (retCodeType !== 'number' && retCodeType !== 'string') throw new Error(`--ret-code-type must be "number" or "string"; received ${JSON.stringify(retCodeType)}`);
+    if (retCodeType !== 'number' && retCodeType !== 'string')
+      throw new Error(`--ret-code-type must be "number" or "string"; received ${JSON.stringify(retCodeType)}`);
     options.retCodeType = retCodeType;
   }
   if (values['refresh-with-credentials']) options.refreshWithCredentials = true;
@@ -108,18 +116,26 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
 }
 
 /** The cloud API variant flags as `cloudApi` options, or `undefined` when none is given. */
-function cloudApiFlags(offset: string | undefined, expired: string | undefined): Exclude<EmulatorOptions['cloudApi'], boolean> {
+function cloudApiFlags(
+  offset: string | undefined,
+  expired: string | undefined,
+): Exclude<EmulatorOptions['cloudApi'], boolean> {
   if (offset === undefined && expired === undefined) return undefined;
   const cloudApi: Exclude<EmulatorOptions['cloudApi'], boolean | undefined> = {};
   if (offset !== undefined) {
     const seconds = Number(offset);
     if (offset.trim() === '' || !Number.isFinite(seconds) || Math.abs(seconds) > 86_400) {
-      throw new Error(`--cloud-api-clock-offset must be a number of seconds from -86400 to 86400; received ${JSON.stringify(offset)}`);
+      throw new Error(
+        `--cloud-api-clock-offset must be a number of seconds from -86400 to 86400; received ${JSON.stringify(offset)}`,
+      );
     }
     cloudApi.clockOffset = seconds * 1000;
   }
   if (expired !== undefined) {
-    if (expired !== 'status' && expired !== '1200' && expired !== '2000') throw new Error(`--cloud-api-expired-token must be "status", "1200" or "2000"; received ${JSON.stringify(expired)}`);
+    if (expired !== 'status' && expired !== '1200' && expired !== '2000')
+      throw new Error(
+        `--cloud-api-expired-token must be "status", "1200" or "2000"; received ${JSON.stringify(expired)}`,
+      );
     cloudApi.expiredToken = expired === 'status' ? expired : expired === '1200' ? 1200 : 2000;
   }
   return cloudApi;
@@ -129,7 +145,11 @@ function cloudApiFlags(offset: string | undefined, expired: string | undefined):
  * Runs the CLI: parses, starts the emulator and prints where it listens. The secret is printed
  * only when it is the built-in demo one. Signal handling is the caller's (see bin.ts).
  */
-export async function runCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: CliIo): Promise<CliResult> {
+export async function runCli(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  io: CliIo,
+): Promise<CliResult> {
   let parsed: ReturnType<typeof parseCli>;
   try {
     parsed = parseCli(argv, env);

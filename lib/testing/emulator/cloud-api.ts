@@ -58,9 +58,30 @@ export const CLOUD_RET_CODES = Object.freeze({
 export const MAX_CLOCK_SKEW_MS = 60_000;
 
 const DEMO_INSTANCES: ReadonlyArray<Record<string, unknown>> = Object.freeze([
-  { instance_id: 'i-demo0001', instance_name: 'web-1', status: 'running', zone: 'pek3', instance_type: 'c1m1', create_time: '2024-01-15T08:00:00Z' },
-  { instance_id: 'i-demo0002', instance_name: 'web-2', status: 'stopped', zone: 'pek3', instance_type: 'c1m1', create_time: '2024-01-15T08:05:00Z' },
-  { instance_id: 'i-demo0003', instance_name: 'db-1', status: 'running', zone: 'sh1a', instance_type: 'c2m4', create_time: '2024-02-01T10:00:00Z' },
+  {
+    instance_id: 'i-demo0001',
+    instance_name: 'web-1',
+    status: 'running',
+    zone: 'pek3',
+    instance_type: 'c1m1',
+    create_time: '2024-01-15T08:00:00Z',
+  },
+  {
+    instance_id: 'i-demo0002',
+    instance_name: 'web-2',
+    status: 'stopped',
+    zone: 'pek3',
+    instance_type: 'c1m1',
+    create_time: '2024-01-15T08:05:00Z',
+  },
+  {
+    instance_id: 'i-demo0003',
+    instance_name: 'db-1',
+    status: 'running',
+    zone: 'sh1a',
+    instance_type: 'c2m4',
+    create_time: '2024-02-01T10:00:00Z',
+  },
 ]);
 
 /**
@@ -73,7 +94,12 @@ export function expectedStringToSign(method: string, path: string, params: Recor
 }
 
 /** The Base64 signature the emulator expects for a request (see {@link expectedStringToSign}). */
-export function expectedSignature(secretKey: string, method: string, path: string, params: Record<string, string>): string {
+export function expectedSignature(
+  secretKey: string,
+  method: string,
+  path: string,
+  params: Record<string, string>,
+): string {
   return computeSignature(secretKey, method, path, withoutSignature(params));
 }
 
@@ -96,11 +122,14 @@ const fail = (ret_code: number, message: string, status = 200): Answer => ({ sta
  * action is denied (1400). The path is signed as received, so it works mounted anywhere.
  */
 export function createCloudApiHandler(opts: CloudApiEmulatorOptions): CloudApiHandler {
-  if (typeof opts?.lookupAccessKey !== 'function') throw new Error('createCloudApiHandler: "lookupAccessKey" must be a function');
+  if (typeof opts?.lookupAccessKey !== 'function')
+    throw new Error('createCloudApiHandler: "lookupAccessKey" must be a function');
   const clockOffset = opts.clockOffset ?? 0;
-  if (typeof clockOffset !== 'number' || !Number.isFinite(clockOffset)) throw new Error('createCloudApiHandler: "clockOffset" must be a finite number of milliseconds');
+  if (typeof clockOffset !== 'number' || !Number.isFinite(clockOffset))
+    throw new Error('createCloudApiHandler: "clockOffset" must be a finite number of milliseconds');
   const expiredToken = opts.expiredToken ?? 'status';
-  if (expiredToken !== 'status' && expiredToken !== 1200 && expiredToken !== 2000) throw new Error('createCloudApiHandler: "expiredToken" must be "status", 1200 or 2000');
+  if (expiredToken !== 'status' && expiredToken !== 1200 && expiredToken !== 2000)
+    throw new Error('createCloudApiHandler: "expiredToken" must be "status", 1200 or 2000');
   const clock = opts.clock ?? Date.now;
   /** The API host's time: what `time_stamp` is compared with and the `Date` header says. */
   const hostClock = (): number => clock() + clockOffset;
@@ -116,7 +145,12 @@ export function createCloudApiHandler(opts: CloudApiEmulatorOptions): CloudApiHa
     }
     const json = JSON.stringify(answer.body);
     // Explicit, so the header follows the emulated host clock rather than Node's wall clock.
-    res.writeHead(answer.status, { date: new Date(hostClock()).toUTCString(), 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json), 'cache-control': 'no-store' });
+    res.writeHead(answer.status, {
+      date: new Date(hostClock()).toUTCString(),
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(json),
+      'cache-control': 'no-store',
+    });
     res.end(json);
   };
 
@@ -132,7 +166,8 @@ export function createCloudApiHandler(opts: CloudApiEmulatorOptions): CloudApiHa
       raw = rawQuery;
     } else if (method === 'POST') {
       const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-      if (type !== 'application/x-www-form-urlencoded') return fail(CLOUD_RET_CODES.badRequest, 'POST body must be application/x-www-form-urlencoded');
+      if (type !== 'application/x-www-form-urlencoded')
+        return fail(CLOUD_RET_CODES.badRequest, 'POST body must be application/x-www-form-urlencoded');
       // Parameters in two places would make "what was signed" ambiguous.
       if (rawQuery !== '') return fail(CLOUD_RET_CODES.badRequest, 'POST parameters belong in the body, not the URL');
       raw = body;
@@ -142,7 +177,8 @@ export function createCloudApiHandler(opts: CloudApiEmulatorOptions): CloudApiHa
 
     const params: Record<string, string> = Object.create(null) as Record<string, string>;
     for (const [k, v] of new URLSearchParams(raw)) {
-      if (Object.prototype.hasOwnProperty.call(params, k)) return fail(CLOUD_RET_CODES.badRequest, `parameter ${k} is repeated`);
+      if (Object.prototype.hasOwnProperty.call(params, k))
+        return fail(CLOUD_RET_CODES.badRequest, `parameter ${k} is repeated`);
       params[k] = v;
     }
     const auth = authenticate(method, path, params);
@@ -150,7 +186,11 @@ export function createCloudApiHandler(opts: CloudApiEmulatorOptions): CloudApiHa
   }
 
   /** The user behind a correctly signed request, or the answer refusing it. */
-  function authenticate(method: string, path: string, params: Record<string, string>): { user: EmulatedAccessKey['user'] } | Answer {
+  function authenticate(
+    method: string,
+    path: string,
+    params: Record<string, string>,
+  ): { user: EmulatedAccessKey['user'] } | Answer {
     const { signature, access_key_id: accessKey, token } = params;
     if (!signature) return fail(CLOUD_RET_CODES.authFailed, 'signature is required');
     const key = accessKey ? opts.lookupAccessKey(accessKey) : undefined;
@@ -159,27 +199,42 @@ export function createCloudApiHandler(opts: CloudApiEmulatorOptions): CloudApiHa
     if (key.expiresAt <= clock()) return expired();
     const ts = parseTimestamp(params.time_stamp);
     if (ts === undefined) return fail(CLOUD_RET_CODES.expired, 'time_stamp is missing or malformed');
-    if (Math.abs(ts - hostClock()) > MAX_CLOCK_SKEW_MS) return fail(CLOUD_RET_CODES.expired, 'time_stamp is too far from server time');
-    if (params.signature_method !== 'HmacSHA256') return fail(CLOUD_RET_CODES.authFailed, 'unsupported signature_method');
-    if (params.signature_version !== '1' && params.signature_version !== '2') return fail(CLOUD_RET_CODES.authFailed, 'unsupported signature_version');
-    if (!equal(signature, expectedSignature(key.secretKey, method, path, params))) return fail(CLOUD_RET_CODES.authFailed, 'signature mismatch');
+    if (Math.abs(ts - hostClock()) > MAX_CLOCK_SKEW_MS)
+      return fail(CLOUD_RET_CODES.expired, 'time_stamp is too far from server time');
+    if (params.signature_method !== 'HmacSHA256')
+      return fail(CLOUD_RET_CODES.authFailed, 'unsupported signature_method');
+    if (params.signature_version !== '1' && params.signature_version !== '2')
+      return fail(CLOUD_RET_CODES.authFailed, 'unsupported signature_version');
+    if (!equal(signature, expectedSignature(key.secretKey, method, path, params)))
+      return fail(CLOUD_RET_CODES.authFailed, 'signature mismatch');
     return { user: key.user };
   }
 
   function expired(): Answer {
     if (expiredToken === 'status') return fail(CLOUD_RET_CODES.authFailed, 'token expired', 401);
-    return expiredToken === 2000 ? fail(CLOUD_RET_CODES.sessionExpired, 'session expired') : fail(CLOUD_RET_CODES.authFailed, 'token expired');
+    return expiredToken === 2000
+      ? fail(CLOUD_RET_CODES.sessionExpired, 'session expired')
+      : fail(CLOUD_RET_CODES.authFailed, 'token expired');
   }
 
   function dispatch(params: Record<string, string>, user: EmulatedAccessKey['user']): Answer {
     switch (params.action) {
       case 'DescribeUsers':
-        return { status: 200, body: { ret_code: 0, action: 'DescribeUsersResponse', user_set: [user], total_count: 1 } };
+        return {
+          status: 200,
+          body: { ret_code: 0, action: 'DescribeUsersResponse', user_set: [user], total_count: 1 },
+        };
       case 'DescribeInstances': {
         const statuses = listParam(params, 'status');
         const zone = params.zone;
-        const set = instances.filter((i) => (statuses.length === 0 || statuses.includes(String(i.status))) && (zone === undefined || i.zone === zone));
-        return { status: 200, body: { ret_code: 0, action: 'DescribeInstancesResponse', instance_set: set, total_count: set.length } };
+        const set = instances.filter(
+          (i) =>
+            (statuses.length === 0 || statuses.includes(String(i.status))) && (zone === undefined || i.zone === zone),
+        );
+        return {
+          status: 200,
+          body: { ret_code: 0, action: 'DescribeInstancesResponse', instance_set: set, total_count: set.length },
+        };
       }
       default:
         return fail(CLOUD_RET_CODES.permissionDenied, 'permission denied');

@@ -2,7 +2,15 @@ import { createCloudApiHandler } from './cloud-api';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { answerWithFault, validateFault } from './faults';
-import { handleApprove, handleAuthorize, handleCheckToken, handleRefresh, handleToken, validateAuthorize, type HandlerContext } from './handlers';
+import {
+  handleApprove,
+  handleAuthorize,
+  handleCheckToken,
+  handleRefresh,
+  handleToken,
+  validateAuthorize,
+  type HandlerContext,
+} from './handlers';
 import { OAuthProblem, drainBody, readBody, sendJson, send } from './http';
 import { ENDPOINTS, applySettings, describe, resolveOptions } from './options';
 import { EmulatorStore, TOKEN_ISSUERS } from './state';
@@ -28,7 +36,13 @@ export type {
   TokenIssuer,
 } from './types';
 
-type Handler = (ctx: HandlerContext, req: http.IncomingMessage, res: http.ServerResponse, body: string, query: string) => void | Promise<void>;
+type Handler = (
+  ctx: HandlerContext,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  body: string,
+  query: string,
+) => void | Promise<void>;
 
 interface Target {
   readonly endpoint: EmulatorEndpoint | undefined;
@@ -39,11 +53,34 @@ interface Target {
 
 /** The SSO API, by exact path (the real server answers 404 to `/sso/token` without the slash). */
 const BUILT_IN: ReadonlyMap<string, Target> = new Map<string, Target>([
-  ['/sso/oauth2/', { endpoint: 'authorize', method: 'GET', handler: (ctx, _req, res, _body, query) => handleAuthorize(ctx, res, query) }],
-  ['/sso/oauth2/approve', { endpoint: 'authorize', method: 'POST', handler: (ctx, req, res, body) => handleApprove(ctx, req, res, body) }],
-  ['/sso/token/', { endpoint: 'token', method: 'POST', handler: (ctx, req, res, body) => handleToken(ctx, req, res, body) }],
-  ['/sso/check_token/', { endpoint: 'check_token', method: 'POST', handler: (ctx, req, res, body) => handleCheckToken(ctx, req, res, body) }],
-  ['/sso/refresh_token/', { endpoint: 'refresh_token', method: 'POST', handler: (ctx, req, res, body) => handleRefresh(ctx, req, res, body) }],
+  [
+    '/sso/oauth2/',
+    {
+      endpoint: 'authorize',
+      method: 'GET',
+      handler: (ctx, _req, res, _body, query) => handleAuthorize(ctx, res, query),
+    },
+  ],
+  [
+    '/sso/oauth2/approve',
+    { endpoint: 'authorize', method: 'POST', handler: (ctx, req, res, body) => handleApprove(ctx, req, res, body) },
+  ],
+  [
+    '/sso/token/',
+    { endpoint: 'token', method: 'POST', handler: (ctx, req, res, body) => handleToken(ctx, req, res, body) },
+  ],
+  [
+    '/sso/check_token/',
+    {
+      endpoint: 'check_token',
+      method: 'POST',
+      handler: (ctx, req, res, body) => handleCheckToken(ctx, req, res, body),
+    },
+  ],
+  [
+    '/sso/refresh_token/',
+    { endpoint: 'refresh_token', method: 'POST', handler: (ctx, req, res, body) => handleRefresh(ctx, req, res, body) },
+  ],
 ]);
 
 function zeroCounts(): Record<EmulatorEndpoint, number> {
@@ -77,7 +114,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const ctx: HandlerContext = { config, store };
   const routes = [...config.routes];
   if (config.cloudApi !== undefined && !routes.some((r) => r.prefix === '/iam')) {
-    const handler = createCloudApiHandler({ lookupAccessKey: (key) => store.lookupAccessKey(key), clock: config.clock, ...config.cloudApi });
+    const handler = createCloudApiHandler({
+      lookupAccessKey: (key) => store.lookupAccessKey(key),
+      clock: config.clock,
+      ...config.cloudApi,
+    });
     routes.push({ prefix: '/iam', endpoint: 'iam', handler });
   }
   const firstClientId = config.clients[0]?.clientId ?? '';
@@ -115,7 +156,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const builtIn = BUILT_IN.get(path);
     if (builtIn) return builtIn;
     const route = routes.find((r) => path === r.prefix || path.startsWith(`${r.prefix}/`));
-    return route && { endpoint: route.endpoint, method: undefined, handler: (_ctx, req, res, body) => route.handler(req, res, body) };
+    return (
+      route && {
+        endpoint: route.endpoint,
+        method: undefined,
+        handler: (_ctx, req, res, body) => route.handler(req, res, body),
+      }
+    );
   };
 
   const server = http.createServer(async function handleEmulatorRequest(req, res) {
@@ -149,18 +196,29 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       }
       if (fault?.type === 'slow' && (!(await sleep(fault.delayMs)) || res.destroyed)) return;
       if (target.method && req.method !== target.method) {
-        sendJson(res, 405, { error: 'method_not_allowed', error_description: `use ${target.method}` }, { allow: target.method });
+        sendJson(
+          res,
+          405,
+          { error: 'method_not_allowed', error_description: `use ${target.method}` },
+          { allow: target.method },
+        );
         return;
       }
       const body = await readBody(req);
       if (body === undefined) {
-        sendJson(res, 413, { error: 'payload_too_large', error_description: 'the body is over 64 KB' }, { connection: 'close' });
+        sendJson(
+          res,
+          413,
+          { error: 'payload_too_large', error_description: 'the body is over 64 KB' },
+          { connection: 'close' },
+        );
         return;
       }
       await target.handler(ctx, req, res, body, query);
     } catch (err) {
       config.logger(`${req.method} ${path.slice(0, 200)} failed: ${err instanceof Error ? err.message : String(err)}`);
-      if (!res.headersSent && !res.destroyed) sendJson(res, 500, { error: 'server_error', error_description: 'the emulator failed' });
+      if (!res.headersSent && !res.destroyed)
+        sendJson(res, 500, { error: 'server_error', error_description: 'the emulator failed' });
       else res.destroy();
     }
   });
@@ -209,7 +267,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       applySettings(config.settings, patch, (id) => store.users.has(id), firstUserId);
     },
     approve(params) {
-      if (params === null || typeof params !== 'object') throw new TypeError(`approve(): params must be an object; received ${describe(params)}`);
+      if (params === null || typeof params !== 'object')
+        throw new TypeError(`approve(): params must be an object; received ${describe(params)}`);
       const clientId = params.clientId ?? firstClientId;
       try {
         validateAuthorize(config, { clientId, responseType: 'code', redirectUri: params.redirectUri });
@@ -219,18 +278,29 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const userId = params.userId ?? firstUserId;
       if (!store.users.has(userId)) throw new Error(`approve(): unknown userId ${describe(userId)}`);
       if (params.tokenIssuer !== undefined && !TOKEN_ISSUERS.includes(params.tokenIssuer)) {
-        throw new TypeError(`approve(): "tokenIssuer" must be one of ${TOKEN_ISSUERS.map((i) => `"${i}"`).join(', ')}; received ${describe(params.tokenIssuer)}`);
+        throw new TypeError(
+          `approve(): "tokenIssuer" must be one of ${TOKEN_ISSUERS.map((i) => `"${i}"`).join(', ')}; received ${describe(params.tokenIssuer)}`,
+        );
       }
-      return store.issueCode({ clientId, redirectUri: params.redirectUri, userId, tokenIssuer: params.tokenIssuer as TokenIssuer | undefined });
+      return store.issueCode({
+        clientId,
+        redirectUri: params.redirectUri,
+        userId,
+        tokenIssuer: params.tokenIssuer as TokenIssuer | undefined,
+      });
     },
     issueTokens(userId = firstUserId, opts = {}) {
       if (!store.users.has(userId)) throw new Error(`issueTokens(): unknown userId ${describe(userId)}`);
       const ttl = opts.accessTokenTtl;
       if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0)) {
-        throw new TypeError(`issueTokens(): "accessTokenTtl" must be a positive number of seconds; received ${describe(ttl)}`);
+        throw new TypeError(
+          `issueTokens(): "accessTokenTtl" must be a positive number of seconds; received ${describe(ttl)}`,
+        );
       }
       if (opts.refreshToken !== undefined && typeof opts.refreshToken !== 'boolean') {
-        throw new TypeError(`issueTokens(): "refreshToken" must be true or false; received ${describe(opts.refreshToken)}`);
+        throw new TypeError(
+          `issueTokens(): "refreshToken" must be true or false; received ${describe(opts.refreshToken)}`,
+        );
       }
       return store.createGrant(firstClientId, userId, 'sso', opts).tokens;
     },

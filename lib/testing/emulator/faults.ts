@@ -36,7 +36,11 @@ function statusPage(status: number): string {
 
 /** Writes `bytes` bytes of `{"filler":"xxx…"}` (or just `x`s when too small), honouring backpressure. */
 function writeHuge(res: http.ServerResponse, bytes: number): void {
-  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': bytes, 'cache-control': 'no-store' });
+  res.writeHead(200, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': bytes,
+    'cache-control': 'no-store',
+  });
   const head = '{"filler":"';
   const tail = '"}';
   const framed = bytes >= head.length + tail.length;
@@ -62,7 +66,13 @@ function writeHuge(res: http.ServerResponse, bytes: number): void {
  * Answers a request with an injected fault (`slow` is handled by the caller, which answers
  * normally after the delay). The request body has been consumed already.
  */
-export function answerWithFault(req: http.IncomingMessage, res: http.ServerResponse, fault: Exclude<Fault, { type: 'slow' }>, endpoint: EmulatorEndpoint, settings: RetCodeSettings): void {
+export function answerWithFault(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  fault: Exclude<Fault, { type: 'slow' }>,
+  endpoint: EmulatorEndpoint,
+  settings: RetCodeSettings,
+): void {
   switch (fault.type) {
     case 'reset':
       // A TCP RST: the client sees ECONNRESET (or "socket hang up"), never an HTTP answer.
@@ -88,12 +98,24 @@ export function answerWithFault(req: http.IncomingMessage, res: http.ServerRespo
       return;
     case 'oauthError': {
       const status = fault.status ?? (fault.error === 'invalid_token' || fault.error === 'invalid_client' ? 401 : 400);
-      const headers: http.OutgoingHttpHeaders = fault.error === 'invalid_token' ? { 'www-authenticate': 'Bearer error="invalid_token"' } : {};
-      sendJson(res, status, { error: fault.error, error_description: fault.description ?? `emulated ${fault.error}` }, headers);
+      const headers: http.OutgoingHttpHeaders =
+        fault.error === 'invalid_token' ? { 'www-authenticate': 'Bearer error="invalid_token"' } : {};
+      sendJson(
+        res,
+        status,
+        { error: fault.error, error_description: fault.description ?? `emulated ${fault.error}` },
+        headers,
+      );
       return;
     }
     case 'missingFields':
-      sendJson(res, 200, settings.retCodeOnSuccess ? { ret_code: retCodeValue(0, settings.retCodeType), ...PARTIAL_BODIES[endpoint] } : PARTIAL_BODIES[endpoint]);
+      sendJson(
+        res,
+        200,
+        settings.retCodeOnSuccess
+          ? { ret_code: retCodeValue(0, settings.retCodeType), ...PARTIAL_BODIES[endpoint] }
+          : PARTIAL_BODIES[endpoint],
+      );
       return;
     case 'huge':
       writeHuge(res, fault.bytes ?? DEFAULT_HUGE_BYTES);
@@ -106,21 +128,25 @@ export function answerWithFault(req: http.IncomingMessage, res: http.ServerRespo
 
 /** Validates a fault and its options; returns the number of calls it applies to (`undefined`: until cleared). */
 export function validateFault(endpoint: unknown, fault: unknown, opts: FaultOptions | undefined): number | undefined {
-  if (!ENDPOINTS.includes(endpoint as EmulatorEndpoint)) throw fail('endpoint', `one of ${ENDPOINTS.map((e) => `"${e}"`).join(', ')}`, endpoint);
+  if (!ENDPOINTS.includes(endpoint as EmulatorEndpoint))
+    throw fail('endpoint', `one of ${ENDPOINTS.map((e) => `"${e}"`).join(', ')}`, endpoint);
   if (opts !== undefined) {
     if (!isPlainObject(opts)) throw fail('opts', 'an object { times? }', opts);
     refuseUnknownKeys(opts, ['times'], 'setFault()');
   }
   const times = opts?.times;
-  if (times !== undefined && (typeof times !== 'number' || !Number.isInteger(times) || times < 1)) throw fail('times', 'a positive integer', times);
+  if (times !== undefined && (typeof times !== 'number' || !Number.isInteger(times) || times < 1))
+    throw fail('times', 'a positive integer', times);
   if (fault === null) return times;
   if (!isPlainObject(fault)) throw fail('fault', 'a fault object such as { type: "reset" }, or null', fault);
   const f = fault as Fault;
   const status = (value: unknown): void => {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 200 || value > 599) throw fail('fault.status', 'an integer from 200 to 599', value);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 200 || value > 599)
+      throw fail('fault.status', 'an integer from 200 to 599', value);
   };
   const optionalString = (name: string, value: unknown, headerSafe: boolean): void => {
-    if (value !== undefined && (typeof value !== 'string' || (headerSafe && /[\r\n]/.test(value)))) throw fail(name, headerSafe ? 'a string without line breaks' : 'a string', value);
+    if (value !== undefined && (typeof value !== 'string' || (headerSafe && /[\r\n]/.test(value))))
+      throw fail(name, headerSafe ? 'a string without line breaks' : 'a string', value);
   };
   switch (f.type) {
     case 'reset':
@@ -130,7 +156,8 @@ export function validateFault(endpoint: unknown, fault: unknown, opts: FaultOpti
     case 'missingFields':
       break;
     case 'slow':
-      if (typeof f.delayMs !== 'number' || !Number.isFinite(f.delayMs) || f.delayMs < 0) throw fail('fault.delayMs', 'a non-negative number of milliseconds', f.delayMs);
+      if (typeof f.delayMs !== 'number' || !Number.isFinite(f.delayMs) || f.delayMs < 0)
+        throw fail('fault.delayMs', 'a non-negative number of milliseconds', f.delayMs);
       break;
     case 'status':
       status(f.status);
@@ -144,23 +171,33 @@ export function validateFault(endpoint: unknown, fault: unknown, opts: FaultOpti
       break;
     case 'retCode': {
       const rc: unknown = f.retCode;
-      const integer = (typeof rc === 'number' && Number.isInteger(rc)) || (typeof rc === 'string' && /^-?\d{1,9}$/.test(rc));
-      if (!integer || Number(rc) === 0) throw fail('fault.retCode', 'a non-zero integer, or one written as a string ("5100")', rc);
+      const integer =
+        (typeof rc === 'number' && Number.isInteger(rc)) || (typeof rc === 'string' && /^-?\d{1,9}$/.test(rc));
+      if (!integer || Number(rc) === 0)
+        throw fail('fault.retCode', 'a non-zero integer, or one written as a string ("5100")', rc);
       optionalString('fault.message', f.message, false);
       break;
     }
     case 'oauthError':
-      if (typeof f.error !== 'string' || !/^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/.test(f.error)) throw fail('fault.error', 'an OAuth error code such as "invalid_grant"', f.error);
+      if (typeof f.error !== 'string' || !/^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/.test(f.error))
+        throw fail('fault.error', 'an OAuth error code such as "invalid_grant"', f.error);
       if (f.status !== undefined) status(f.status);
       optionalString('fault.description', f.description, false);
       break;
     case 'huge':
-      if (f.bytes !== undefined && (typeof f.bytes !== 'number' || !Number.isInteger(f.bytes) || f.bytes < 1 || f.bytes > 2 ** 30)) {
+      if (
+        f.bytes !== undefined &&
+        (typeof f.bytes !== 'number' || !Number.isInteger(f.bytes) || f.bytes < 1 || f.bytes > 2 ** 30)
+      ) {
         throw fail('fault.bytes', 'an integer from 1 to 2^30', f.bytes);
       }
       break;
     default:
-      throw fail('fault.type', '"reset", "hang", "slow", "status", "garbage", "truncated", "retCode", "oauthError", "missingFields", "huge" or "custom"', (f as { type?: unknown }).type);
+      throw fail(
+        'fault.type',
+        '"reset", "hang", "slow", "status", "garbage", "truncated", "retCode", "oauthError", "missingFields", "huge" or "custom"',
+        (f as { type?: unknown }).type,
+      );
   }
   return times;
 }

@@ -1,6 +1,16 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
-import { OAuthProblem, bearerToken, parseForm, parseParams, redirect, requireParam, send, sendProblem, sendSuccess } from './http';
+import {
+  OAuthProblem,
+  bearerToken,
+  parseForm,
+  parseParams,
+  redirect,
+  requireParam,
+  send,
+  sendProblem,
+  sendSuccess,
+} from './http';
 import type { ResolvedClient, ResolvedOptions } from './options';
 import { PAGE_HEADERS, errorPage, signInPage } from './pages';
 import { TOKEN_ISSUERS, type EmulatorStore } from './state';
@@ -25,17 +35,26 @@ export function redirectUriAllowed(client: ResolvedClient, uri: string): boolean
   } catch {
     return false;
   }
-  return (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password && LOCAL_HOSTS.has(url.hostname);
+  return (
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    !url.username &&
+    !url.password &&
+    LOCAL_HOSTS.has(url.hostname)
+  );
 }
 
 /** Validates the authorize parameters (GET page, form post and `approve()` alike). */
-export function validateAuthorize(config: ResolvedOptions, params: { clientId: string | undefined; responseType: string | undefined; redirectUri: string | undefined }): ResolvedClient {
+export function validateAuthorize(
+  config: ResolvedOptions,
+  params: { clientId: string | undefined; responseType: string | undefined; redirectUri: string | undefined },
+): ResolvedClient {
   if (!params.clientId) throw new OAuthProblem('invalid_request', 'missing required parameter "client_id"');
   const client = config.clients.find((c) => c.clientId === params.clientId);
   if (!client) throw new OAuthProblem('invalid_client', 'unknown client_id');
   if (params.responseType !== 'code') throw new OAuthProblem('invalid_request', 'response_type must be "code"');
   if (!params.redirectUri) throw new OAuthProblem('invalid_request', 'missing required parameter "redirect_uri"');
-  if (!redirectUriAllowed(client, params.redirectUri)) throw new OAuthProblem('invalid_request', 'redirect_uri is not allowed for this client');
+  if (!redirectUriAllowed(client, params.redirectUri))
+    throw new OAuthProblem('invalid_request', 'redirect_uri is not allowed for this client');
   return client;
 }
 
@@ -61,7 +80,11 @@ function pageProblem(res: http.ServerResponse, err: unknown): void {
 export function handleAuthorize(ctx: HandlerContext, res: http.ServerResponse, query: string): void {
   try {
     const params = parseParams(query);
-    const client = validateAuthorize(ctx.config, { clientId: params.get('client_id'), responseType: params.get('response_type'), redirectUri: params.get('redirect_uri') });
+    const client = validateAuthorize(ctx.config, {
+      clientId: params.get('client_id'),
+      responseType: params.get('response_type'),
+      redirectUri: params.get('redirect_uri'),
+    });
     const redirectUri = params.get('redirect_uri') as string;
     const state = params.get('state');
     const autoUser = ctx.config.settings.autoApprove;
@@ -77,10 +100,19 @@ export function handleAuthorize(ctx: HandlerContext, res: http.ServerResponse, q
 }
 
 /** `POST /sso/oauth2/approve`: the sign-in form. Re-validates everything, then redirects with a code or `access_denied`. */
-export function handleApprove(ctx: HandlerContext, req: http.IncomingMessage, res: http.ServerResponse, body: string): void {
+export function handleApprove(
+  ctx: HandlerContext,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  body: string,
+): void {
   try {
     const form = parseForm(req, body);
-    const client = validateAuthorize(ctx.config, { clientId: form.get('client_id'), responseType: form.get('response_type'), redirectUri: form.get('redirect_uri') });
+    const client = validateAuthorize(ctx.config, {
+      clientId: form.get('client_id'),
+      responseType: form.get('response_type'),
+      redirectUri: form.get('redirect_uri'),
+    });
     const redirectUri = form.get('redirect_uri') as string;
     const state = form.get('state');
     const action = form.get('action') ?? 'approve'; // Enter in the text box may submit without a button
@@ -96,7 +128,8 @@ export function handleApprove(ctx: HandlerContext, req: http.IncomingMessage, re
       userId = ctx.store.userByName(typed).user_id;
     } else {
       const chosen = form.get('user');
-      if (!chosen || !ctx.store.users.has(chosen)) throw new OAuthProblem('invalid_request', 'choose a user or type a user name');
+      if (!chosen || !ctx.store.users.has(chosen))
+        throw new OAuthProblem('invalid_request', 'choose a user or type a user name');
       userId = chosen;
     }
     const code = ctx.store.issueCode({ clientId: client.clientId, redirectUri, userId });
@@ -127,7 +160,12 @@ function asJson(ctx: HandlerContext, res: http.ServerResponse, answer: () => obj
 }
 
 /** `POST /sso/token/`: exchanges an authorization code. */
-export function handleToken(ctx: HandlerContext, req: http.IncomingMessage, res: http.ServerResponse, body: string): void {
+export function handleToken(
+  ctx: HandlerContext,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  body: string,
+): void {
   asJson(ctx, res, () => {
     const form = parseForm(req, body);
     const grantType = requireParam(form, 'grant_type');
@@ -136,32 +174,46 @@ export function handleToken(ctx: HandlerContext, req: http.IncomingMessage, res:
     const clientId = requireParam(form, 'client_id');
     const clientSecret = requireParam(form, 'client_secret');
     const issuer = form.get('token_issuer');
-    if (grantType !== 'authorization_code') throw new OAuthProblem('unsupported_grant_type', 'grant_type must be "authorization_code"');
-    if (issuer !== undefined && !TOKEN_ISSUERS.includes(issuer as TokenIssuer)) throw new OAuthProblem('invalid_request', `token_issuer must be one of ${TOKEN_ISSUERS.join(', ')}`);
+    if (grantType !== 'authorization_code')
+      throw new OAuthProblem('unsupported_grant_type', 'grant_type must be "authorization_code"');
+    if (issuer !== undefined && !TOKEN_ISSUERS.includes(issuer as TokenIssuer))
+      throw new OAuthProblem('invalid_request', `token_issuer must be one of ${TOKEN_ISSUERS.join(', ')}`);
     authenticateClient(ctx, clientId, clientSecret);
     return ctx.store.exchangeCode({ code, clientId, redirectUri, tokenIssuer: issuer as TokenIssuer | undefined });
   });
 }
 
 /** `POST /sso/check_token/`: the temporary credentials and user of an access token. */
-export function handleCheckToken(ctx: HandlerContext, req: http.IncomingMessage, res: http.ServerResponse, body: string): void {
+export function handleCheckToken(
+  ctx: HandlerContext,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  body: string,
+): void {
   asJson(ctx, res, () => {
     const form = parseForm(req, body);
     const accessToken = bearerToken(req);
     const filter = form.get('is_filter_user_verify') ?? '0';
-    if (filter !== '0' && filter !== '1') throw new OAuthProblem('invalid_request', 'is_filter_user_verify must be 0 or 1');
+    if (filter !== '0' && filter !== '1')
+      throw new OAuthProblem('invalid_request', 'is_filter_user_verify must be 0 or 1');
     return ctx.store.check(accessToken, filter === '1');
   });
 }
 
 /** `POST /sso/refresh_token/`: new tokens for a refresh token, with the current access token as Bearer. */
-export function handleRefresh(ctx: HandlerContext, req: http.IncomingMessage, res: http.ServerResponse, body: string): void {
+export function handleRefresh(
+  ctx: HandlerContext,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  body: string,
+): void {
   asJson(ctx, res, () => {
     const form = parseForm(req, body);
     const accessToken = bearerToken(req);
     const grantType = requireParam(form, 'grant_type');
     const refreshToken = requireParam(form, 'refresh_token');
-    if (grantType !== 'refresh_token') throw new OAuthProblem('unsupported_grant_type', 'grant_type must be "refresh_token"');
+    if (grantType !== 'refresh_token')
+      throw new OAuthProblem('unsupported_grant_type', 'grant_type must be "refresh_token"');
     return ctx.store.refresh(accessToken, refreshToken);
   });
 }

@@ -21,7 +21,8 @@ export const EMULATOR_RET_CODES = Object.freeze({
 } as const);
 
 /** OAuth error codes the emulator answers with. */
-export type OAuthErrorCode = 'invalid_request' | 'unsupported_grant_type' | 'invalid_client' | 'invalid_grant' | 'invalid_token';
+export type OAuthErrorCode =
+  'invalid_request' | 'unsupported_grant_type' | 'invalid_client' | 'invalid_grant' | 'invalid_token';
 
 /** A refused request; rendered as JSON (API endpoints) or an HTML page (sign-in endpoints). */
 export class OAuthProblem extends Error {
@@ -40,7 +41,9 @@ export class OAuthProblem extends Error {
 
   /** `ret_code` in the 'ret_code' error style. */
   get retCode(): number {
-    return this.error === 'unsupported_grant_type' ? EMULATOR_RET_CODES.invalid_request : EMULATOR_RET_CODES[this.error];
+    return this.error === 'unsupported_grant_type'
+      ? EMULATOR_RET_CODES.invalid_request
+      : EMULATOR_RET_CODES[this.error];
   }
 }
 
@@ -109,12 +112,19 @@ export function parseParams(raw: string): Map<string, string> {
 export function parseForm(req: http.IncomingMessage, body: string): Map<string, string> {
   const contentType = req.headers['content-type'];
   if (contentType === undefined) {
-    if (body.length > 0) throw new OAuthProblem('invalid_request', 'Content-Type must be application/x-www-form-urlencoded');
+    if (body.length > 0)
+      throw new OAuthProblem('invalid_request', 'Content-Type must be application/x-www-form-urlencoded');
     return new Map();
   }
   const [mediaType = '', ...parameters] = contentType.split(';').map((part) => part.trim().toLowerCase());
-  const charset = parameters.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
-  if (mediaType !== 'application/x-www-form-urlencoded' || (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')) {
+  const charset = parameters
+    .find((p) => p.startsWith('charset='))
+    ?.slice('charset='.length)
+    .replace(/"/g, '');
+  if (
+    mediaType !== 'application/x-www-form-urlencoded' ||
+    (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
+  ) {
     throw new OAuthProblem('invalid_request', 'Content-Type must be application/x-www-form-urlencoded');
   }
   return parseParams(body);
@@ -123,7 +133,8 @@ export function parseForm(req: http.IncomingMessage, body: string): Map<string, 
 /** The value of a required parameter; missing or empty is refused. */
 export function requireParam(params: ReadonlyMap<string, string>, name: string): string {
   const value = params.get(name);
-  if (value === undefined || value === '') throw new OAuthProblem('invalid_request', `missing required parameter "${name}"`);
+  if (value === undefined || value === '')
+    throw new OAuthProblem('invalid_request', `missing required parameter "${name}"`);
   return value;
 }
 
@@ -131,24 +142,43 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 /** The token of the one `Authorization: Bearer <token>` header; missing, repeated or malformed is refused. */
 export function bearerToken(req: http.IncomingMessage): string {
-  const count = req.rawHeaders.filter((_, i) => i % 2 === 0 && req.rawHeaders[i]?.toLowerCase() === 'authorization').length;
+  const count = req.rawHeaders.filter(
+    (_, i) => i % 2 === 0 && req.rawHeaders[i]?.toLowerCase() === 'authorization',
+  ).length;
   if (count === 0) throw new OAuthProblem('invalid_request', 'missing "Authorization: Bearer <access_token>" header');
   if (count > 1) throw new OAuthProblem('invalid_request', 'the Authorization header is repeated');
   const match = BEARER.exec(req.headers.authorization ?? '');
-  if (!match?.[1]) throw new OAuthProblem('invalid_request', 'malformed Authorization header; expected "Bearer <access_token>"');
+  if (!match?.[1])
+    throw new OAuthProblem('invalid_request', 'malformed Authorization header; expected "Bearer <access_token>"');
   return match[1];
 }
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
 /** Sends a body with an exact Content-Length and `Cache-Control: no-store`. */
-export function send(res: http.ServerResponse, status: number, contentType: string, body: string, headers: http.OutgoingHttpHeaders = {}): void {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), ...NO_STORE, ...headers });
+export function send(
+  res: http.ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  headers: http.OutgoingHttpHeaders = {},
+): void {
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(body),
+    ...NO_STORE,
+    ...headers,
+  });
   res.end(body);
 }
 
 /** Sends a JSON body. */
-export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): void {
+export function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: http.OutgoingHttpHeaders = {},
+): void {
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(body), headers);
 }
 
@@ -169,12 +199,18 @@ export function sendSuccess(res: http.ServerResponse, body: object, settings: Re
 }
 
 /** Sends a refusal in the configured error style. */
-export function sendProblem(res: http.ServerResponse, problem: OAuthProblem, style: EmulatorErrorStyle, retCodeType: EmulatorRetCodeType = 'number'): void {
+export function sendProblem(
+  res: http.ServerResponse,
+  problem: OAuthProblem,
+  style: EmulatorErrorStyle,
+  retCodeType: EmulatorRetCodeType = 'number',
+): void {
   if (style === 'ret_code') {
     sendJson(res, 200, { ret_code: retCodeValue(problem.retCode, retCodeType), message: problem.message });
     return;
   }
-  const headers: http.OutgoingHttpHeaders = problem.error === 'invalid_token' ? { 'www-authenticate': `Bearer error="invalid_token"` } : {};
+  const headers: http.OutgoingHttpHeaders =
+    problem.error === 'invalid_token' ? { 'www-authenticate': `Bearer error="invalid_token"` } : {};
   sendJson(res, problem.status, { error: problem.error, error_description: problem.message }, headers);
 }
 

@@ -55,7 +55,13 @@ export interface ResolvedOptions {
   /** Longest prefix first. */
   readonly routes: readonly ResolvedRoute[];
   /** `undefined` when the cloud API is off; else its options (`instances` `undefined`: the demo list). */
-  readonly cloudApi: { instances: Array<Record<string, unknown>> | undefined; clockOffset: number; expiredToken: 'status' | 1200 | 2000 } | undefined;
+  readonly cloudApi:
+    | {
+        instances: Array<Record<string, unknown>> | undefined;
+        clockOffset: number;
+        expiredToken: 'status' | 1200 | 2000;
+      }
+    | undefined;
 }
 
 /** The built-in demo client. */
@@ -139,7 +145,8 @@ const DEFAULT_SETTINGS = {
 
 /** Short description of a bad value for an error message (never echoes long strings in full). */
 export function describe(value: unknown): string {
-  if (typeof value === 'string') return value.length > 60 ? `${JSON.stringify(value.slice(0, 60))}…` : JSON.stringify(value);
+  if (typeof value === 'string')
+    return value.length > 60 ? `${JSON.stringify(value.slice(0, 60))}…` : JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if (value === null || typeof value !== 'object') return String(value);
@@ -168,7 +175,8 @@ function nonEmptyString(name: string, value: unknown): string {
 }
 
 function seconds(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw fail(name, 'a positive number of seconds', value);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    throw fail(name, 'a positive number of seconds', value);
   return value;
 }
 
@@ -194,16 +202,23 @@ function redirectUriList(name: string, value: unknown): string[] {
 }
 
 function resolveClients(options: EmulatorOptions): ResolvedClient[] {
-  const shorthand = options.clientId !== undefined || options.clientSecret !== undefined || options.redirectUris !== undefined;
+  const shorthand =
+    options.clientId !== undefined || options.clientSecret !== undefined || options.redirectUris !== undefined;
   if (options.clients !== undefined && shorthand) {
-    throw new TypeError('"clients" cannot be combined with "clientId" / "clientSecret" / "redirectUris"; list the client in "clients"');
+    throw new TypeError(
+      '"clients" cannot be combined with "clientId" / "clientSecret" / "redirectUris"; list the client in "clients"',
+    );
   }
   if (options.clients === undefined) {
     return [
       {
         clientId: options.clientId === undefined ? DEMO_CLIENT.clientId : nonEmptyString('clientId', options.clientId),
-        clientSecret: options.clientSecret === undefined ? DEMO_CLIENT.clientSecret : nonEmptyString('clientSecret', options.clientSecret),
-        redirectUris: options.redirectUris === undefined ? undefined : redirectUriList('redirectUris', options.redirectUris),
+        clientSecret:
+          options.clientSecret === undefined
+            ? DEMO_CLIENT.clientSecret
+            : nonEmptyString('clientSecret', options.clientSecret),
+        redirectUris:
+          options.redirectUris === undefined ? undefined : redirectUriList('redirectUris', options.redirectUris),
       },
     ];
   }
@@ -212,15 +227,20 @@ function resolveClients(options: EmulatorOptions): ResolvedClient[] {
   }
   const seen = new Set<string>();
   return options.clients.map((client: unknown, i) => {
-    if (!isPlainObject(client)) throw fail(`clients[${i}]`, 'an object { clientId, clientSecret, redirectUris? }', client);
+    if (!isPlainObject(client))
+      throw fail(`clients[${i}]`, 'an object { clientId, clientSecret, redirectUris? }', client);
     refuseUnknownKeys(client, ['clientId', 'clientSecret', 'redirectUris'], `"clients[${i}]"`);
     const clientId = nonEmptyString(`clients[${i}].clientId`, client.clientId);
-    if (seen.has(clientId)) throw new TypeError(`"clients[${i}].clientId" must be unique; ${describe(clientId)} is listed twice`);
+    if (seen.has(clientId))
+      throw new TypeError(`"clients[${i}].clientId" must be unique; ${describe(clientId)} is listed twice`);
     seen.add(clientId);
     return {
       clientId,
       clientSecret: nonEmptyString(`clients[${i}].clientSecret`, client.clientSecret),
-      redirectUris: client.redirectUris === undefined ? undefined : redirectUriList(`clients[${i}].redirectUris`, client.redirectUris),
+      redirectUris:
+        client.redirectUris === undefined
+          ? undefined
+          : redirectUriList(`clients[${i}].redirectUris`, client.redirectUris),
     };
   });
 }
@@ -228,9 +248,14 @@ function resolveClients(options: EmulatorOptions): ResolvedClient[] {
 /** Validates one user and returns a copy. */
 function resolveUser(name: string, user: unknown): EmulatorUser {
   if (!isPlainObject(user)) throw fail(name, 'an object { user_id, user_name, … }', user);
-  const copy: EmulatorUser = { ...user, user_id: nonEmptyString(`${name}.user_id`, user.user_id), user_name: nonEmptyString(`${name}.user_name`, user.user_name) };
+  const copy: EmulatorUser = {
+    ...user,
+    user_id: nonEmptyString(`${name}.user_id`, user.user_id),
+    user_name: nonEmptyString(`${name}.user_name`, user.user_name),
+  };
   for (const field of ['email', 'phone', 'lang'] as const) {
-    if (user[field] !== undefined && typeof user[field] !== 'string') throw fail(`${name}.${field}`, 'a string', user[field]);
+    if (user[field] !== undefined && typeof user[field] !== 'string')
+      throw fail(`${name}.${field}`, 'a string', user[field]);
   }
   if (user.user_verify !== undefined) {
     if (!isPlainObject(user.user_verify)) throw fail(`${name}.user_verify`, 'an object', user.user_verify);
@@ -245,7 +270,8 @@ function resolveUsers(value: unknown): EmulatorUser[] {
   const seen = new Set<string>();
   return value.map((user: unknown, i) => {
     const resolved = resolveUser(`users[${i}]`, user);
-    if (seen.has(resolved.user_id)) throw new TypeError(`"users[${i}].user_id" must be unique; ${describe(resolved.user_id)} is listed twice`);
+    if (seen.has(resolved.user_id))
+      throw new TypeError(`"users[${i}].user_id" must be unique; ${describe(resolved.user_id)} is listed twice`);
     seen.add(resolved.user_id);
     return resolved;
   });
@@ -256,11 +282,19 @@ function resolveCloudApi(value: unknown): ResolvedOptions['cloudApi'] {
   if (value === undefined || value === true) return defaults;
   if (value === false) return undefined;
   const keys = ['instances', 'clockOffset', 'expiredToken'];
-  if (!isPlainObject(value) || Object.keys(value).some((k) => !keys.includes(k))) throw fail('cloudApi', 'true, false or { instances, clockOffset, expiredToken }', value);
-  const { instances, clockOffset = 0, expiredToken = 'status' } = value as { instances?: unknown; clockOffset?: unknown; expiredToken?: unknown };
-  if (instances !== undefined && (!Array.isArray(instances) || !instances.every(isPlainObject))) throw fail('cloudApi.instances', 'an array of objects', instances);
-  if (typeof clockOffset !== 'number' || !Number.isFinite(clockOffset)) throw fail('cloudApi.clockOffset', 'a finite number of milliseconds', clockOffset);
-  if (expiredToken !== 'status' && expiredToken !== 1200 && expiredToken !== 2000) throw fail('cloudApi.expiredToken', '"status", 1200 or 2000', expiredToken);
+  if (!isPlainObject(value) || Object.keys(value).some((k) => !keys.includes(k)))
+    throw fail('cloudApi', 'true, false or { instances, clockOffset, expiredToken }', value);
+  const {
+    instances,
+    clockOffset = 0,
+    expiredToken = 'status',
+  } = value as { instances?: unknown; clockOffset?: unknown; expiredToken?: unknown };
+  if (instances !== undefined && (!Array.isArray(instances) || !instances.every(isPlainObject)))
+    throw fail('cloudApi.instances', 'an array of objects', instances);
+  if (typeof clockOffset !== 'number' || !Number.isFinite(clockOffset))
+    throw fail('cloudApi.clockOffset', 'a finite number of milliseconds', clockOffset);
+  if (expiredToken !== 'status' && expiredToken !== 1200 && expiredToken !== 2000)
+    throw fail('cloudApi.expiredToken', '"status", 1200 or 2000', expiredToken);
   return { instances: instances as Array<Record<string, unknown>> | undefined, clockOffset, expiredToken };
 }
 
@@ -269,8 +303,10 @@ function resolveRoutes(value: unknown): ResolvedRoute[] {
   if (!isPlainObject(value)) throw fail('routes', 'an object of path prefix -> handler', value);
   return Object.entries(value)
     .map(([prefix, handler]) => {
-      if (!/^\/[A-Za-z0-9\-._~/]*$/.test(prefix)) throw fail(`routes[${JSON.stringify(prefix)}]`, 'keyed by a path prefix such as "/iam/"', prefix);
-      if (typeof handler !== 'function') throw fail(`routes[${JSON.stringify(prefix)}]`, 'a function (req, res, body) => void', handler);
+      if (!/^\/[A-Za-z0-9\-._~/]*$/.test(prefix))
+        throw fail(`routes[${JSON.stringify(prefix)}]`, 'keyed by a path prefix such as "/iam/"', prefix);
+      if (typeof handler !== 'function')
+        throw fail(`routes[${JSON.stringify(prefix)}]`, 'a function (req, res, body) => void', handler);
       const trimmed = prefix.replace(/\/+$/, '');
       const name = trimmed.slice(1);
       const endpoint = ENDPOINTS.find((e) => e === name);
@@ -283,8 +319,15 @@ function resolveRoutes(value: unknown): ResolvedRoute[] {
  * Validates a settings patch and applies it to `settings`. All-or-nothing: a bad value leaves
  * `settings` untouched. `hasUser` validates an `autoApprove` user id; `firstUserId` resolves `true`.
  */
-export function applySettings(settings: Settings, patch: EmulatorSettings, hasUser: (id: string) => boolean, firstUserId: string, where = 'setOptions()'): void {
-  if (!isPlainObject(patch)) throw new TypeError(`${where}: expected an object of settings; received ${describe(patch)}`);
+export function applySettings(
+  settings: Settings,
+  patch: EmulatorSettings,
+  hasUser: (id: string) => boolean,
+  firstUserId: string,
+  where = 'setOptions()',
+): void {
+  if (!isPlainObject(patch))
+    throw new TypeError(`${where}: expected an object of settings; received ${describe(patch)}`);
   refuseUnknownKeys(patch, SETTING_KEYS, where);
   const next: Settings = { ...settings };
   if (patch.accessTokenTtl !== undefined) next.accessTokenTtl = seconds('accessTokenTtl', patch.accessTokenTtl);
@@ -292,15 +335,19 @@ export function applySettings(settings: Settings, patch: EmulatorSettings, hasUs
   if (patch.codeTtl !== undefined) next.codeTtl = seconds('codeTtl', patch.codeTtl);
   if (patch.refreshTokenTtl !== undefined) next.refreshTokenTtl = seconds('refreshTokenTtl', patch.refreshTokenTtl);
   if (patch.refreshTokens !== undefined) next.refreshTokens = boolean('refreshTokens', patch.refreshTokens);
-  if (patch.rotateRefreshTokens !== undefined) next.rotateRefreshTokens = boolean('rotateRefreshTokens', patch.rotateRefreshTokens);
+  if (patch.rotateRefreshTokens !== undefined)
+    next.rotateRefreshTokens = boolean('rotateRefreshTokens', patch.rotateRefreshTokens);
   if (patch.retCodeOnSuccess !== undefined) next.retCodeOnSuccess = boolean('retCodeOnSuccess', patch.retCodeOnSuccess);
-  if (patch.refreshWithCredentials !== undefined) next.refreshWithCredentials = boolean('refreshWithCredentials', patch.refreshWithCredentials);
+  if (patch.refreshWithCredentials !== undefined)
+    next.refreshWithCredentials = boolean('refreshWithCredentials', patch.refreshWithCredentials);
   if (patch.retCodeType !== undefined) {
-    if (patch.retCodeType !== 'number' && patch.retCodeType !== 'string') throw fail('retCodeType', '"number" or "string"', patch.retCodeType);
+    if (patch.retCodeType !== 'number' && patch.retCodeType !== 'string')
+      throw fail('retCodeType', '"number" or "string"', patch.retCodeType);
     next.retCodeType = patch.retCodeType;
   }
   if (patch.errorStyle !== undefined) {
-    if (patch.errorStyle !== 'status' && patch.errorStyle !== 'ret_code') throw fail('errorStyle', '"status" or "ret_code"', patch.errorStyle);
+    if (patch.errorStyle !== 'status' && patch.errorStyle !== 'ret_code')
+      throw fail('errorStyle', '"status" or "ret_code"', patch.errorStyle);
     next.errorStyle = patch.errorStyle;
   }
   if (patch.autoApprove !== undefined) {
@@ -315,11 +362,13 @@ export function applySettings(settings: Settings, patch: EmulatorSettings, hasUs
 
 /** Validates the options of `startEmulator()` once; every later read goes through the result. */
 export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
-  if (!isPlainObject(options)) throw new TypeError(`startEmulator(): options must be an object; received ${describe(options)}`);
+  if (!isPlainObject(options))
+    throw new TypeError(`startEmulator(): options must be an object; received ${describe(options)}`);
   refuseUnknownKeys(options, OPTION_KEYS, 'startEmulator()');
   const host = options.host === undefined ? '127.0.0.1' : nonEmptyString('host', options.host);
   const port = options.port ?? 0;
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw fail('port', 'an integer from 0 to 65535', port);
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw fail('port', 'an integer from 0 to 65535', port);
   const clock: unknown = options.clock ?? Date.now;
   if (typeof clock !== 'function') throw fail('clock', 'a function returning milliseconds since the epoch', clock);
   const logger: unknown = options.logger ?? (() => undefined);
@@ -327,7 +376,9 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
   const users = resolveUsers(options.users);
   const firstUserId = users[0]?.user_id ?? '';
   const settings: Settings = { ...DEFAULT_SETTINGS, autoApprove: false };
-  const patch = Object.fromEntries(SETTING_KEYS.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]));
+  const patch = Object.fromEntries(
+    SETTING_KEYS.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]),
+  );
   applySettings(settings, patch, (id) => users.some((u) => u.user_id === id), firstUserId, 'startEmulator()');
   return Object.freeze({
     host,

@@ -66,7 +66,8 @@ export interface SignInRequest {
 
 /** The sign-in page: pick a user (first preselected) or type a name; "Sign in" or "Cancel". Works without JavaScript. */
 export function signInPage(request: SignInRequest, users: readonly EmulatorUser[]): string {
-  const hidden = (name: string, value: string): string => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
+  const hidden = (name: string, value: string): string =>
+    `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
   const fields = [
     hidden('client_id', request.clientId),
     hidden('response_type', 'code'),
@@ -108,5 +109,8 @@ ${choices}
 
 /** The page of a refused authorize request (the emulator never redirects to an unvalidated URI). */
 export function errorPage(status: number, message: string): string {
-  return page('Sign-in request refused', `<h1>Sign-in request refused</h1>\n<p class="sub">${status}: ${escapeHtml(message)}</p>`);
+  return page(
+    'Sign-in request refused',
+    `<h1>Sign-in request refused</h1>\n<p class="sub">${status}: ${escapeHtml(message)}</p>`,
+  );
 }

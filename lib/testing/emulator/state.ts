@@ -99,7 +99,11 @@ export class EmulatorStore {
   /** Finds a user by exact `user_name` or `user_id`, or creates one with that name. */
   userByName(name: string): EmulatorUser {
     for (const user of this.users.values()) if (user.user_name === name || user.user_id === name) return user;
-    const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 32);
+    const slug = name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 32);
     const id = slug && !this.users.has(`usr-${slug}`) ? `usr-${slug}` : `usr-${randomBytes(6).toString('hex')}`;
     const user: EmulatorUser = {
       user_id: id,
@@ -117,12 +121,21 @@ export class EmulatorStore {
   issueCode(params: { clientId: string; redirectUri: string; userId: string; tokenIssuer?: TokenIssuer }): string {
     this.sweep();
     const code = randomToken();
-    this.codes.set(code, { ...params, tokenIssuer: params.tokenIssuer, expiresAt: this.clock() + this.settings.codeTtl * 1000 });
+    this.codes.set(code, {
+      ...params,
+      tokenIssuer: params.tokenIssuer,
+      expiresAt: this.clock() + this.settings.codeTtl * 1000,
+    });
     return code;
   }
 
   /** Exchanges a code (client already authenticated). Refusals are `invalid_grant`. */
-  exchangeCode(params: { code: string; clientId: string; redirectUri: string; tokenIssuer: TokenIssuer | undefined }): IssuedTokens {
+  exchangeCode(params: {
+    code: string;
+    clientId: string;
+    redirectUri: string;
+    tokenIssuer: TokenIssuer | undefined;
+  }): IssuedTokens {
     const record = this.codes.get(params.code);
     if (!record) throw new OAuthProblem('invalid_grant', 'unknown authorization code');
     if (record.grantId !== undefined) {
@@ -134,17 +147,36 @@ export class EmulatorStore {
       this.codes.delete(params.code);
       throw new OAuthProblem('invalid_grant', 'authorization code expired');
     }
-    if (record.clientId !== params.clientId) throw new OAuthProblem('invalid_grant', 'authorization code was issued to another client');
-    if (record.redirectUri !== params.redirectUri) throw new OAuthProblem('invalid_grant', 'redirect_uri does not match the authorization request');
-    const { grant, tokens } = this.createGrant(record.clientId, record.userId, params.tokenIssuer ?? record.tokenIssuer ?? 'sso', {});
+    if (record.clientId !== params.clientId)
+      throw new OAuthProblem('invalid_grant', 'authorization code was issued to another client');
+    if (record.redirectUri !== params.redirectUri)
+      throw new OAuthProblem('invalid_grant', 'redirect_uri does not match the authorization request');
+    const { grant, tokens } = this.createGrant(
+      record.clientId,
+      record.userId,
+      params.tokenIssuer ?? record.tokenIssuer ?? 'sso',
+      {},
+    );
     record.grantId = grant.id;
     return tokens;
   }
 
   /** Starts a grant and issues its first tokens. */
-  createGrant(clientId: string, userId: string, issuer: TokenIssuer, opts: { accessTokenTtl?: number; refreshToken?: boolean }): { grant: Grant; tokens: IssuedTokens } {
+  createGrant(
+    clientId: string,
+    userId: string,
+    issuer: TokenIssuer,
+    opts: { accessTokenTtl?: number; refreshToken?: boolean },
+  ): { grant: Grant; tokens: IssuedTokens } {
     this.sweep();
-    const grant: Grant = { id: randomToken(16), clientId, userId, issuer, accessTokens: new Set(), refreshTokens: new Set() };
+    const grant: Grant = {
+      id: randomToken(16),
+      clientId,
+      userId,
+      issuer,
+      accessTokens: new Set(),
+      refreshTokens: new Set(),
+    };
     this.grants.set(grant.id, grant);
     const withRefresh = issuer !== 'iam_jwt' && (opts.refreshToken ?? this.settings.refreshTokens);
     const tokens = this.issueAccessToken(grant, opts.accessTokenTtl ?? this.settings.accessTokenTtl);
@@ -167,7 +199,12 @@ export class EmulatorStore {
       record.sts = this.mintSts(user.user_id, now);
       this.stsByAccessKey.set(record.sts.accessKey, record.sts);
     }
-    return { access_key: record.sts.accessKey, secret_key: record.sts.secretKey, token: record.sts.token, user: publicUser(user, withUserVerify) };
+    return {
+      access_key: record.sts.accessKey,
+      secret_key: record.sts.secretKey,
+      token: record.sts.token,
+      user: publicUser(user, withUserVerify),
+    };
   }
 
   /** `refresh_token`: `bearer` must be an access token (expired is fine) of the refresh token's grant. */
@@ -180,7 +217,8 @@ export class EmulatorStore {
     const access = this.accessTokens.get(bearer);
     if (!access) throw new OAuthProblem('invalid_token', 'the Bearer access token is unknown');
     const grant = this.grants.get(record.grantId);
-    if (!grant || access.grantId !== grant.id) throw new OAuthProblem('invalid_grant', 'the Bearer access token does not belong to this refresh token');
+    if (!grant || access.grantId !== grant.id)
+      throw new OAuthProblem('invalid_grant', 'the Bearer access token does not belong to this refresh token');
     this.sweep();
     let tokens: IssuedTokens;
     if (!this.settings.rotateRefreshTokens) {
@@ -237,16 +275,31 @@ export class EmulatorStore {
     // iam_jwt access tokens look like JWTs (token_type JWT); the others are opaque random strings.
     const token =
       grant.issuer === 'iam_jwt'
-        ? jwtShaped({ iss: 'sso-emulator', sub: grant.userId, aud: grant.clientId, iat: Math.floor(now / 1000), exp: Math.floor(expiresAt / 1000), jti: randomToken(16) })
+        ? jwtShaped({
+            iss: 'sso-emulator',
+            sub: grant.userId,
+            aud: grant.clientId,
+            iat: Math.floor(now / 1000),
+            exp: Math.floor(expiresAt / 1000),
+            jti: randomToken(16),
+          })
         : randomToken();
     this.accessTokens.set(token, { grantId: grant.id, expiresAt, revoked: false });
     grant.accessTokens.add(token);
-    return { access_token: token, expires_in: Math.ceil(ttlSeconds), token_type: grant.issuer === 'iam_jwt' ? 'JWT' : 'Bearer' };
+    return {
+      access_token: token,
+      expires_in: Math.ceil(ttlSeconds),
+      token_type: grant.issuer === 'iam_jwt' ? 'JWT' : 'Bearer',
+    };
   }
 
   private issueRefreshToken(grant: Grant): string {
     const token = randomToken();
-    this.refreshTokens.set(token, { grantId: grant.id, expiresAt: this.clock() + this.settings.refreshTokenTtl * 1000, status: 'active' });
+    this.refreshTokens.set(token, {
+      grantId: grant.id,
+      expiresAt: this.clock() + this.settings.refreshTokenTtl * 1000,
+      status: 'active',
+    });
     grant.refreshTokens.add(token);
     return token;
   }
@@ -254,7 +307,12 @@ export class EmulatorStore {
   private mintSts(userId: string, now: number): StsRecord {
     const accessKey = `TMP${randomChars(17, UPPER_ALNUM)}`;
     const expiresAt = now + this.settings.stsTokenTtl * 1000;
-    const token = jwtShaped({ sub: userId, ak: accessKey, iat: Math.floor(now / 1000), exp: Math.floor(expiresAt / 1000) });
+    const token = jwtShaped({
+      sub: userId,
+      ak: accessKey,
+      iat: Math.floor(now / 1000),
+      exp: Math.floor(expiresAt / 1000),
+    });
     return { accessKey, secretKey: randomChars(40, ALNUM), token, expiresAt, userId };
   }
 
@@ -271,7 +329,11 @@ export class EmulatorStore {
     for (const grant of this.grants.values()) {
       const accessAlive = [...grant.accessTokens].some((t) => {
         const a = this.accessTokens.get(t);
-        return a !== undefined && ((!a.revoked && now < a.expiresAt) || (a.sts !== undefined && now < a.sts.expiresAt && this.stsByAccessKey.has(a.sts.accessKey)));
+        return (
+          a !== undefined &&
+          ((!a.revoked && now < a.expiresAt) ||
+            (a.sts !== undefined && now < a.sts.expiresAt && this.stsByAccessKey.has(a.sts.accessKey)))
+        );
       });
       const refreshAlive = [...grant.refreshTokens].some((t) => {
         const r = this.refreshTokens.get(t);
@@ -292,7 +354,12 @@ export class EmulatorStore {
 /** The `user` object of `check_token`: documented fields always present, extra keys passed through. */
 function publicUser(user: EmulatorUser, withUserVerify: boolean): Record<string, unknown> {
   const { user_verify, ...rest } = user;
-  const out: Record<string, unknown> = { ...rest, email: user.email ?? '', phone: user.phone ?? '', lang: user.lang ?? 'en' };
+  const out: Record<string, unknown> = {
+    ...rest,
+    email: user.email ?? '',
+    phone: user.phone ?? '',
+    lang: user.lang ?? 'en',
+  };
   if (withUserVerify) out.user_verify = { ...(user_verify ?? {}) };
   return out;
 }

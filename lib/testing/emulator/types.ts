@@ -39,7 +39,11 @@ export interface EmulatorClient {
  * (at most 64 KB; bigger bodies are answered 413 before the handler runs). A throw or a rejected
  * promise is answered 500.
  */
-export type EmulatorRouteHandler = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void | Promise<void>;
+export type EmulatorRouteHandler = (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  body: string,
+) => void | Promise<void>;
 
 /** Error style of the JSON endpoints (token, check_token, refresh_token). */
 export type EmulatorErrorStyle = 'status' | 'ret_code';
@@ -125,7 +129,9 @@ export interface EmulatorOptions {
    * expired STS token is answered: `'status'` HTTP 401 by default, or HTTP 200 with ret_code
    * `1200` or `2000`). A `routes['/iam/']` handler replaces it. Default `true`.
    */
-  cloudApi?: boolean | { instances?: Array<Record<string, unknown>>; clockOffset?: number; expiredToken?: 'status' | 1200 | 2000 };
+  cloudApi?:
+    | boolean
+    | { instances?: Array<Record<string, unknown>>; clockOffset?: number; expiredToken?: 'status' | 1200 | 2000 };
 }
 
 /** The endpoints that are counted and can be faulted. `authorize` covers the sign-in page and its form. */

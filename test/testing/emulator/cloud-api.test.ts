@@ -1,11 +1,18 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { computeSignature, formatTimestamp, percentEncode, signRequest } from '../../../lib/cloud/signer';
-import { createCloudApiHandler, expectedSignature, expectedStringToSign, type CloudApiEmulatorOptions, type EmulatedAccessKey } from '../../../lib/testing/emulator/cloud-api';
+import {
+  createCloudApiHandler,
+  expectedSignature,
+  expectedStringToSign,
+  type CloudApiEmulatorOptions,
+  type EmulatedAccessKey,
+} from '../../../lib/testing/emulator/cloud-api';
 
 const T = Date.parse('2024-03-01T12:00:00Z');
 const jwt = (exp: number): string =>
-  [{ alg: 'RS256' }, { sub: 'sts', exp }].map((p) => Buffer.from(JSON.stringify(p)).toString('base64url')).join('.') + '.c2ln';
+  [{ alg: 'RS256' }, { sub: 'sts', exp }].map((p) => Buffer.from(JSON.stringify(p)).toString('base64url')).join('.') +
+  '.c2ln';
 const TOKEN = jwt(T / 1000 + 3600);
 const CREDS = { accessKey: 'AKTEST', secretKey: 'SKTEST-secret', token: TOKEN };
 const USER = { user_id: 'usr-1', user_name: 'alice' };
@@ -43,9 +50,15 @@ interface Reply {
   body: Record<string, unknown>;
 }
 
-function raw(method: string, target: string, body?: string, contentType = 'application/x-www-form-urlencoded'): Promise<Reply> {
+function raw(
+  method: string,
+  target: string,
+  body?: string,
+  contentType = 'application/x-www-form-urlencoded',
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const headers = body === undefined ? {} : { 'content-type': contentType, 'content-length': Buffer.byteLength(body) };
+    const headers =
+      body === undefined ? {} : { 'content-type': contentType, 'content-length': Buffer.byteLength(body) };
     const req = http.request(`${api.url}${target}`, { method, headers, agent }, (res) => {
       let text = '';
       res.setEncoding('utf8');
@@ -58,8 +71,17 @@ function raw(method: string, target: string, body?: string, contentType = 'appli
 }
 
 /** Signs and sends like a client would. */
-function call(params: Record<string, unknown>, o: { method?: 'GET' | 'POST'; path?: string; at?: number; creds?: typeof CREDS; signatureVersion?: 1 | 2 } = {}): Promise<Reply> {
-  const s = signRequest(o.creds ?? CREDS, { method: o.method, path: o.path ?? '/iam/', params, now: o.at ?? now, signatureVersion: o.signatureVersion });
+function call(
+  params: Record<string, unknown>,
+  o: { method?: 'GET' | 'POST'; path?: string; at?: number; creds?: typeof CREDS; signatureVersion?: 1 | 2 } = {},
+): Promise<Reply> {
+  const s = signRequest(o.creds ?? CREDS, {
+    method: o.method,
+    path: o.path ?? '/iam/',
+    params,
+    now: o.at ?? now,
+    signatureVersion: o.signatureVersion,
+  });
   return s.method === 'GET' ? raw('GET', `${s.path}?${s.query}`) : raw('POST', s.path, s.query);
 }
 
@@ -75,10 +97,13 @@ beforeEach(() => {
 });
 
 describe('actions', () => {
-  test('DescribeUsers answers the key\'s user (GET and POST)', async () => {
+  test("DescribeUsers answers the key's user (GET and POST)", async () => {
     for (const method of ['GET', 'POST'] as const) {
       const r = await call({ action: 'DescribeUsers' }, { method });
-      expect(r).toEqual({ status: 200, body: { ret_code: 0, action: 'DescribeUsersResponse', user_set: [USER], total_count: 1 } });
+      expect(r).toEqual({
+        status: 200,
+        body: { ret_code: 0, action: 'DescribeUsersResponse', user_set: [USER], total_count: 1 },
+      });
     }
   });
 
@@ -86,9 +111,15 @@ describe('actions', () => {
     const all = await call({ action: 'DescribeInstances' });
     expect(all.body).toMatchObject({ ret_code: 0, action: 'DescribeInstancesResponse', total_count: 3 });
     const running = await call({ action: 'DescribeInstances', status: ['running'] }, { method: 'POST' });
-    expect((running.body.instance_set as Array<{ status: string }>).map((i) => i.status)).toEqual(['running', 'running']);
+    expect((running.body.instance_set as Array<{ status: string }>).map((i) => i.status)).toEqual([
+      'running',
+      'running',
+    ]);
     const both = await call({ action: 'DescribeInstances', status: ['running', 'stopped'], zone: 'pek3' });
-    expect(both.body).toMatchObject({ total_count: 2, instance_set: [{ instance_id: 'i-demo0001' }, { instance_id: 'i-demo0002' }] });
+    expect(both.body).toMatchObject({
+      total_count: 2,
+      instance_set: [{ instance_id: 'i-demo0001' }, { instance_id: 'i-demo0002' }],
+    });
   });
 
   test('a fixed instance list can be given', async () => {
@@ -96,7 +127,10 @@ describe('actions', () => {
     const saved = api;
     api = custom;
     try {
-      expect((await call({ action: 'DescribeInstances' })).body).toMatchObject({ total_count: 1, instance_set: [{ instance_id: 'i-x' }] });
+      expect((await call({ action: 'DescribeInstances' })).body).toMatchObject({
+        total_count: 1,
+        instance_set: [{ instance_id: 'i-x' }],
+      });
     } finally {
       api = saved;
       await custom.close();
@@ -115,21 +149,33 @@ describe('authentication', () => {
   });
 
   test('an unknown key, a wrong token, a missing signature answer 1200', async () => {
-    expect((await call({ action: 'DescribeUsers' }, { creds: { ...CREDS, accessKey: 'NOPE' } })).body).toMatchObject({ ret_code: 1200 });
-    expect((await call({ action: 'DescribeUsers' }, { creds: { ...CREDS, token: jwt(T / 1000 + 3600) + 'x' } })).body).toMatchObject({ ret_code: 1200, message: 'invalid token' });
+    expect((await call({ action: 'DescribeUsers' }, { creds: { ...CREDS, accessKey: 'NOPE' } })).body).toMatchObject({
+      ret_code: 1200,
+    });
+    expect(
+      (await call({ action: 'DescribeUsers' }, { creds: { ...CREDS, token: jwt(T / 1000 + 3600) + 'x' } })).body,
+    ).toMatchObject({ ret_code: 1200, message: 'invalid token' });
     const s = signRequest(CREDS, { path: '/iam/', params: { action: 'DescribeUsers' }, now });
     expect((await raw('GET', `/iam/?${s.query.replace(/&signature=.*$/, '')}`)).body).toMatchObject({ ret_code: 1200 });
   });
 
   test('a correctly signed but unsupported signature_version answers 1200', async () => {
-    const p = { ...signRequest(CREDS, { path: '/iam/', params: { action: 'DescribeUsers' }, now }).params, signature_version: '3' };
-    const query = Object.entries(p).map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&');
+    const p = {
+      ...signRequest(CREDS, { path: '/iam/', params: { action: 'DescribeUsers' }, now }).params,
+      signature_version: '3',
+    };
+    const query = Object.entries(p)
+      .map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`)
+      .join('&');
     const sig = computeSignature(CREDS.secretKey, 'GET', '/iam/', p);
     expect((await raw('GET', `/iam/?${query}&signature=${percentEncode(sig)}`)).body).toMatchObject({ ret_code: 1200 });
   });
 
   test('an expired STS token answers HTTP 401', async () => {
-    const r = await call({ action: 'DescribeUsers' }, { creds: { accessKey: 'AKEXPIRED', secretKey: 'SKX', token: 'TX' } });
+    const r = await call(
+      { action: 'DescribeUsers' },
+      { creds: { accessKey: 'AKEXPIRED', secretKey: 'SKX', token: 'TX' } },
+    );
     expect(r).toEqual({ status: 401, body: { ret_code: 1200, message: 'token expired' } });
   });
 
@@ -144,7 +190,10 @@ describe('authentication', () => {
 
   test('a malformed time_stamp answers 1300 even when signed', async () => {
     for (const ts of ['2024-03-01T12:00:00.000Z', '2024-03-01 12:00:00Z', '2024-02-31T12:00:00Z']) {
-      const p = { ...signRequest(CREDS, { path: '/iam/', params: { action: 'DescribeUsers' }, now }).params, time_stamp: ts };
+      const p = {
+        ...signRequest(CREDS, { path: '/iam/', params: { action: 'DescribeUsers' }, now }).params,
+        time_stamp: ts,
+      };
       const sig = expectedSignature(CREDS.secretKey, 'GET', '/iam/', p);
       const query = new URLSearchParams({ ...p, signature: sig }).toString();
       expect((await raw('GET', `/iam/?${query}`)).body).toMatchObject({ ret_code: 1300 });
@@ -172,12 +221,19 @@ function expectedCode(name: string, inName: boolean, mutatedValue: string): numb
   if (name !== 'time_stamp') return 1200;
   if (inName) return 1300; // time_stamp is now missing
   const ms = Date.parse(mutatedValue);
-  const valid = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(mutatedValue) && !Number.isNaN(ms) && formatTimestamp(ms) === mutatedValue;
+  const valid =
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(mutatedValue) &&
+    !Number.isNaN(ms) &&
+    formatTimestamp(ms) === mutatedValue;
   return valid && Math.abs(ms - now) <= 60_000 ? 1200 : 1300;
 }
 
 describe.each(['GET', 'POST'] as const)('every single-byte change of a signed %s is refused', (method) => {
-  const signed = signRequest(CREDS, { method, params: { action: 'DescribeInstances', status: ['running'], zone: 'pek3' }, now: T });
+  const signed = signRequest(CREDS, {
+    method,
+    params: { action: 'DescribeInstances', status: ['running'], zone: 'pek3' },
+    now: T,
+  });
 
   test('the request itself is accepted', async () => {
     const r = method === 'GET' ? await raw('GET', `/iam/?${signed.query}`) : await raw('POST', '/iam/', signed.query);
@@ -219,7 +275,9 @@ describe('request shape', () => {
     const s = signRequest(CREDS, { method: 'POST', params: { action: 'DescribeUsers' }, now });
     expect((await raw('POST', '/iam/', s.query, 'application/json')).body).toMatchObject({ ret_code: 1100 });
     expect((await raw('POST', '/iam/?x=1', s.query)).body).toMatchObject({ ret_code: 1100 });
-    expect((await raw('POST', '/iam/', s.query, 'application/x-www-form-urlencoded; charset=utf-8')).body).toMatchObject({ ret_code: 0 });
+    expect(
+      (await raw('POST', '/iam/', s.query, 'application/x-www-form-urlencoded; charset=utf-8')).body,
+    ).toMatchObject({ ret_code: 0 });
   });
 
   test('other methods answer 405; a repeated parameter answers 1100', async () => {
@@ -237,7 +295,10 @@ describe('request shape', () => {
     const saved = api;
     api = broken;
     try {
-      expect(await call({ action: 'DescribeUsers' })).toEqual({ status: 500, body: { ret_code: 5000, message: 'internal error' } });
+      expect(await call({ action: 'DescribeUsers' })).toEqual({
+        status: 500,
+        body: { ret_code: 5000, message: 'internal error' },
+      });
     } finally {
       api = saved;
       await broken.close();
@@ -285,29 +346,47 @@ describe('variants: the API host clock, expired-token answers', () => {
     const ok = await callWithDate(T);
     expect(ok).toEqual({ body: expect.objectContaining({ ret_code: 0 }), date: new Date(T).toUTCString() });
     const skewed = await callWithDate(T + 90_000);
-    expect(skewed).toEqual({ body: { ret_code: 1300, message: 'time_stamp is too far from server time' }, date: new Date(T).toUTCString() });
+    expect(skewed).toEqual({
+      body: { ret_code: 1300, message: 'time_stamp is too far from server time' },
+      date: new Date(T).toUTCString(),
+    });
   });
 
   test('clockOffset moves the API host clock: time_stamp is judged by it and the Date header shows it', async () => {
     await withApi({ clockOffset: -90_000 }, async () => {
       const refused = await callWithDate(T);
-      expect(refused).toEqual({ body: { ret_code: 1300, message: 'time_stamp is too far from server time' }, date: new Date(T - 90_000).toUTCString() });
+      expect(refused).toEqual({
+        body: { ret_code: 1300, message: 'time_stamp is too far from server time' },
+        date: new Date(T - 90_000).toUTCString(),
+      });
       expect((await callWithDate(T - 90_000)).body.ret_code).toBe(0);
       expect((await callWithDate(T - 90_000 + 61_000)).body.ret_code).toBe(1300);
     });
   });
 
-  test.each([1200, 2000] as const)('expiredToken: %d answers an expired STS token with HTTP 200 and that ret_code', async (code) => {
-    await withApi({ expiredToken: code }, async () => {
-      const r = await call({ action: 'DescribeUsers' }, { creds: { accessKey: 'AKEXPIRED', secretKey: 'SKX', token: 'TX' } });
-      expect(r).toEqual({ status: 200, body: { ret_code: code, message: code === 2000 ? 'session expired' : 'token expired' } });
-      expect((await call({ action: 'DescribeUsers' })).body.ret_code).toBe(0);
-    });
-  });
+  test.each([1200, 2000] as const)(
+    'expiredToken: %d answers an expired STS token with HTTP 200 and that ret_code',
+    async (code) => {
+      await withApi({ expiredToken: code }, async () => {
+        const r = await call(
+          { action: 'DescribeUsers' },
+          { creds: { accessKey: 'AKEXPIRED', secretKey: 'SKX', token: 'TX' } },
+        );
+        expect(r).toEqual({
+          status: 200,
+          body: { ret_code: code, message: code === 2000 ? 'session expired' : 'token expired' },
+        });
+        expect((await call({ action: 'DescribeUsers' })).body.ret_code).toBe(0);
+      });
+    },
+  );
 
   test('expiredToken: "status" (the default) answers HTTP 401', async () => {
     await withApi({ expiredToken: 'status' }, async () => {
-      const r = await call({ action: 'DescribeUsers' }, { creds: { accessKey: 'AKEXPIRED', secretKey: 'SKX', token: 'TX' } });
+      const r = await call(
+        { action: 'DescribeUsers' },
+        { creds: { accessKey: 'AKEXPIRED', secretKey: 'SKX', token: 'TX' } },
+      );
       expect(r).toEqual({ status: 401, body: { ret_code: 1200, message: 'token expired' } });
     });
   });

@@ -44,7 +44,9 @@ function call(emu: Emulator, method: string, path: string, opts: CallOptions = {
         resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
       });
     });
-    req.setTimeout(opts.timeoutMs ?? 5000, () => req.destroy(Object.assign(new Error('client timeout'), { code: 'CLIENT_TIMEOUT' })));
+    req.setTimeout(opts.timeoutMs ?? 5000, () =>
+      req.destroy(Object.assign(new Error('client timeout'), { code: 'CLIENT_TIMEOUT' })),
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -62,26 +64,46 @@ function location(reply: Reply): URL {
 /** Hidden fields of the sign-in form, as a browser would submit them. */
 function hiddenFields(html: string): Record<string, string> {
   const decode = (v: string): string => v.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
-  return Object.fromEntries([...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1] ?? '', decode(m[2] ?? '')]));
+  return Object.fromEntries(
+    [...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [
+      m[1] ?? '',
+      decode(m[2] ?? ''),
+    ]),
+  );
 }
 
 async function codeFor(emu: Emulator, user = 'usr-alice', state = 'st-1'): Promise<string> {
   const reply = await call(emu, 'POST', '/sso/oauth2/approve', {
-    form: { client_id: 'example-client', response_type: 'code', redirect_uri: CALLBACK, state, user, action: 'approve' },
+    form: {
+      client_id: 'example-client',
+      response_type: 'code',
+      redirect_uri: CALLBACK,
+      state,
+      user,
+      action: 'approve',
+    },
   });
   return location(reply).searchParams.get('code') ?? '';
 }
 
 function exchange(emu: Emulator, code: string, extra: Record<string, string> = {}): Promise<Reply> {
-  return call(emu, 'POST', '/sso/token/', { form: { grant_type: 'authorization_code', code, redirect_uri: CALLBACK, ...CLIENT, ...extra } });
+  return call(emu, 'POST', '/sso/token/', {
+    form: { grant_type: 'authorization_code', code, redirect_uri: CALLBACK, ...CLIENT, ...extra },
+  });
 }
 
 function check(emu: Emulator, accessToken: string, form?: Record<string, string>): Promise<Reply> {
-  return call(emu, 'POST', '/sso/check_token/', { headers: { authorization: `Bearer ${accessToken}` }, ...(form ? { form } : {}) });
+  return call(emu, 'POST', '/sso/check_token/', {
+    headers: { authorization: `Bearer ${accessToken}` },
+    ...(form ? { form } : {}),
+  });
 }
 
 function refresh(emu: Emulator, accessToken: string, refreshToken: string): Promise<Reply> {
-  return call(emu, 'POST', '/sso/refresh_token/', { headers: { authorization: `Bearer ${accessToken}` }, form: { grant_type: 'refresh_token', refresh_token: refreshToken } });
+  return call(emu, 'POST', '/sso/refresh_token/', {
+    headers: { authorization: `Bearer ${accessToken}` },
+    form: { grant_type: 'refresh_token', refresh_token: refreshToken },
+  });
 }
 
 function decodeJwtPayload(token: string): Record<string, unknown> {
@@ -121,9 +143,16 @@ describe('full flow', () => {
     expect(page.text).toContain('name="username"');
     expect(page.text).toContain('action="approve"');
     const fields = hiddenFields(page.text);
-    expect(fields).toEqual({ client_id: 'example-client', response_type: 'code', redirect_uri: CALLBACK, state: 'abc 123/+=' });
+    expect(fields).toEqual({
+      client_id: 'example-client',
+      response_type: 'code',
+      redirect_uri: CALLBACK,
+      state: 'abc 123/+=',
+    });
 
-    const approved = await call(emu, 'POST', '/sso/oauth2/approve', { form: { ...fields, user: 'usr-bob', username: '', action: 'approve' } });
+    const approved = await call(emu, 'POST', '/sso/oauth2/approve', {
+      form: { ...fields, user: 'usr-bob', username: '', action: 'approve' },
+    });
     const back = location(approved);
     expect(back.origin + back.pathname).toBe(CALLBACK);
     expect(back.searchParams.get('state')).toBe('abc 123/+=');
@@ -133,17 +162,38 @@ describe('full flow', () => {
     const token = await exchange(emu, code);
     expect(token.status).toBe(200);
     expect(token.headers['cache-control']).toBe('no-store');
-    expect(token.json).toEqual({ access_token: expect.any(String), expires_in: 3600, token_type: 'Bearer', refresh_token: expect.any(String) });
+    expect(token.json).toEqual({
+      access_token: expect.any(String),
+      expires_in: 3600,
+      token_type: 'Bearer',
+      refresh_token: expect.any(String),
+    });
 
     const checked = await check(emu, token.json.access_token);
     expect(checked.status).toBe(200);
     expect(checked.json.access_key).toMatch(/^TMP[A-Z0-9]{17}$/);
     expect(checked.json.secret_key).toMatch(/^[A-Za-z0-9]{40}$/);
-    expect(checked.json.user).toEqual({ user_id: 'usr-bob', user_name: 'bob', email: 'bob@example.com', phone: expect.any(String), lang: 'zh-cn' });
+    expect(checked.json.user).toEqual({
+      user_id: 'usr-bob',
+      user_name: 'bob',
+      email: 'bob@example.com',
+      phone: expect.any(String),
+      lang: 'zh-cn',
+    });
     const payload = decodeJwtPayload(checked.json.token);
-    expect(payload).toMatchObject({ sub: 'usr-bob', ak: checked.json.access_key, iat: START / 1000, exp: START / 1000 + 3600 });
+    expect(payload).toMatchObject({
+      sub: 'usr-bob',
+      ak: checked.json.access_key,
+      iat: START / 1000,
+      exp: START / 1000 + 3600,
+    });
     expect((await check(emu, token.json.access_token)).json).toEqual(checked.json); // stable per access token
-    expect(emu.lookupAccessKey(checked.json.access_key)).toMatchObject({ secretKey: checked.json.secret_key, token: checked.json.token, expiresAt: START + 3600_000, user: { user_id: 'usr-bob' } });
+    expect(emu.lookupAccessKey(checked.json.access_key)).toMatchObject({
+      secretKey: checked.json.secret_key,
+      token: checked.json.token,
+      expiresAt: START + 3600_000,
+      user: { user_id: 'usr-bob' },
+    });
 
     const renewed = await refresh(emu, token.json.access_token, token.json.refresh_token);
     expect(renewed.status).toBe(200);
@@ -171,7 +221,14 @@ describe('full flow', () => {
 
   it('Cancel redirects with error=access_denied and the state', async () => {
     const reply = await call(emu, 'POST', '/sso/oauth2/approve', {
-      form: { client_id: 'example-client', response_type: 'code', redirect_uri: CALLBACK, state: 's1', user: 'usr-alice', action: 'cancel' },
+      form: {
+        client_id: 'example-client',
+        response_type: 'code',
+        redirect_uri: CALLBACK,
+        state: 's1',
+        user: 'usr-alice',
+        action: 'cancel',
+      },
     });
     const back = location(reply);
     expect(back.searchParams.get('error')).toBe('access_denied');
@@ -181,10 +238,20 @@ describe('full flow', () => {
 
   it('a typed unknown user name creates that user', async () => {
     const reply = await call(emu, 'POST', '/sso/oauth2/approve', {
-      form: { client_id: 'example-client', response_type: 'code', redirect_uri: CALLBACK, user: 'usr-alice', username: ' Carol ', action: 'approve' },
+      form: {
+        client_id: 'example-client',
+        response_type: 'code',
+        redirect_uri: CALLBACK,
+        user: 'usr-alice',
+        username: ' Carol ',
+        action: 'approve',
+      },
     });
     const token = await exchange(emu, location(reply).searchParams.get('code') ?? '');
-    expect((await check(emu, token.json.access_token)).json.user).toMatchObject({ user_id: 'usr-carol', user_name: 'Carol' });
+    expect((await check(emu, token.json.access_token)).json.user).toMatchObject({
+      user_id: 'usr-carol',
+      user_name: 'Carol',
+    });
     expect((await call(emu, 'GET', authorizePath({}))).text).toContain('value="usr-carol"');
   });
 });
@@ -208,8 +275,12 @@ describe('authorize validation', () => {
 
   it('registered redirectUris match exactly', async () => {
     const strict = await fresh({ redirectUris: ['https://app.example/callback'], autoApprove: true });
-    expect((await call(strict, 'GET', authorizePath({ redirect_uri: 'https://app.example/callback' }))).status).toBe(302);
-    expect((await call(strict, 'GET', authorizePath({ redirect_uri: 'https://app.example/callback/' }))).status).toBe(400);
+    expect((await call(strict, 'GET', authorizePath({ redirect_uri: 'https://app.example/callback' }))).status).toBe(
+      302,
+    );
+    expect((await call(strict, 'GET', authorizePath({ redirect_uri: 'https://app.example/callback/' }))).status).toBe(
+      400,
+    );
     expect((await call(strict, 'GET', authorizePath({ redirect_uri: CALLBACK }))).status).toBe(400);
   });
 
@@ -220,10 +291,22 @@ describe('authorize validation', () => {
 
   it('the approve form re-validates everything', async () => {
     const base = { client_id: 'example-client', response_type: 'code', redirect_uri: CALLBACK, user: 'usr-alice' };
-    expect((await call(emu, 'POST', '/sso/oauth2/approve', { form: { ...base, redirect_uri: 'https://evil.example/' } })).status).toBe(400);
-    expect((await call(emu, 'POST', '/sso/oauth2/approve', { form: { ...base, user: 'usr-nobody' } })).status).toBe(400);
+    expect(
+      (await call(emu, 'POST', '/sso/oauth2/approve', { form: { ...base, redirect_uri: 'https://evil.example/' } }))
+        .status,
+    ).toBe(400);
+    expect((await call(emu, 'POST', '/sso/oauth2/approve', { form: { ...base, user: 'usr-nobody' } })).status).toBe(
+      400,
+    );
     expect((await call(emu, 'POST', '/sso/oauth2/approve', { form: { ...base, action: 'delete' } })).status).toBe(400);
-    expect((await call(emu, 'POST', '/sso/oauth2/approve', { body: JSON.stringify(base), headers: { 'content-type': 'application/json' } })).status).toBe(400);
+    expect(
+      (
+        await call(emu, 'POST', '/sso/oauth2/approve', {
+          body: JSON.stringify(base),
+          headers: { 'content-type': 'application/json' },
+        })
+      ).status,
+    ).toBe(400);
     expect((await call(emu, 'GET', '/sso/oauth2/approve')).status).toBe(405);
   });
 
@@ -293,7 +376,12 @@ describe('token endpoint', () => {
   });
 
   it('the code must be exchanged by the client it was issued to', async () => {
-    const two = await fresh({ clients: [{ clientId: 'a', clientSecret: 'sa' }, { clientId: 'b', clientSecret: 'sb' }] });
+    const two = await fresh({
+      clients: [
+        { clientId: 'a', clientSecret: 'sa' },
+        { clientId: 'b', clientSecret: 'sb' },
+      ],
+    });
     const code = two.approve({ clientId: 'a', redirectUri: CALLBACK });
     const reply = await exchange(two, code, { client_id: 'b', client_secret: 'sb' });
     expect(reply.json).toMatchObject({ error: 'invalid_grant' });
@@ -306,18 +394,38 @@ describe('token endpoint', () => {
     const json = await call(emu, 'POST', '/sso/token/', { body, headers: { 'content-type': 'application/json' } });
     expect(json.status).toBe(400);
     expect(json.json.error).toBe('invalid_request');
-    const form = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: CALLBACK, ...CLIENT }).toString();
-    const charset = await call(emu, 'POST', '/sso/token/', { body: form, headers: { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' } });
+    const form = new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: CALLBACK,
+      ...CLIENT,
+    }).toString();
+    const charset = await call(emu, 'POST', '/sso/token/', {
+      body: form,
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' },
+    });
     expect(charset.status).toBe(200);
   });
 
   it('refuses repeated, missing and unsupported parameters', async () => {
     const code = await codeFor(emu);
-    const base: Array<[string, string]> = [['grant_type', 'authorization_code'], ['code', code], ['redirect_uri', CALLBACK], ['client_id', CLIENT.client_id], ['client_secret', CLIENT.client_secret]];
+    const base: Array<[string, string]> = [
+      ['grant_type', 'authorization_code'],
+      ['code', code],
+      ['redirect_uri', CALLBACK],
+      ['client_id', CLIENT.client_id],
+      ['client_secret', CLIENT.client_secret],
+    ];
     const repeated = await call(emu, 'POST', '/sso/token/', { form: [...base, ['client_id', 'example-client']] });
-    expect(repeated.json).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('repeated') });
+    expect(repeated.json).toMatchObject({
+      error: 'invalid_request',
+      error_description: expect.stringContaining('repeated'),
+    });
     const missing = await call(emu, 'POST', '/sso/token/', { form: base.filter(([k]) => k !== 'redirect_uri') });
-    expect(missing.json).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('redirect_uri') });
+    expect(missing.json).toMatchObject({
+      error: 'invalid_request',
+      error_description: expect.stringContaining('redirect_uri'),
+    });
     const grant = await exchange(emu, code, { grant_type: 'password' });
     expect(grant.json.error).toBe('unsupported_grant_type');
     const issuer = await exchange(emu, code, { token_issuer: 'other' });
@@ -336,7 +444,12 @@ describe('token endpoint', () => {
   it('refreshTokens: false issues no refresh token; retCodeOnSuccess adds ret_code 0', async () => {
     const quiet = await fresh({ refreshTokens: false, retCodeOnSuccess: true });
     const reply = await exchange(quiet, quiet.approve({ redirectUri: CALLBACK }));
-    expect(reply.json).toEqual({ ret_code: 0, access_token: expect.any(String), expires_in: 3600, token_type: 'Bearer' });
+    expect(reply.json).toEqual({
+      ret_code: 0,
+      access_token: expect.any(String),
+      expires_in: 3600,
+      token_type: 'Bearer',
+    });
     expect((await check(quiet, reply.json.access_token)).json.ret_code).toBe(0);
   });
 });
@@ -345,9 +458,14 @@ describe('check_token endpoint', () => {
   it('requires one well-formed Bearer header', async () => {
     const { access_token } = emu.issueTokens();
     expect((await call(emu, 'POST', '/sso/check_token/')).json.error).toBe('invalid_request');
-    expect((await call(emu, 'POST', '/sso/check_token/', { headers: { authorization: `Basic ${access_token}` } })).json.error).toBe('invalid_request');
+    expect(
+      (await call(emu, 'POST', '/sso/check_token/', { headers: { authorization: `Basic ${access_token}` } })).json
+        .error,
+    ).toBe('invalid_request');
     expect((await call(emu, 'POST', '/sso/check_token/', { headers: { authorization: 'Bearer ' } })).status).toBe(400);
-    expect((await call(emu, 'POST', '/sso/check_token/', { headers: { authorization: `bearer ${access_token}` } })).status).toBe(200);
+    expect(
+      (await call(emu, 'POST', '/sso/check_token/', { headers: { authorization: `bearer ${access_token}` } })).status,
+    ).toBe(200);
   });
 
   it('refuses unknown, expired and revoked tokens with 401 invalid_token', async () => {
@@ -368,8 +486,14 @@ describe('check_token endpoint', () => {
   it('adds user_verify only with is_filter_user_verify=1', async () => {
     const { access_token } = emu.issueTokens();
     expect((await check(emu, access_token)).json.user).not.toHaveProperty('user_verify');
-    expect((await check(emu, access_token, { is_filter_user_verify: '0' })).json.user).not.toHaveProperty('user_verify');
-    expect((await check(emu, access_token, { is_filter_user_verify: '1' })).json.user.user_verify).toEqual({ email_verified: true, phone_verified: true, mfa_enabled: false });
+    expect((await check(emu, access_token, { is_filter_user_verify: '0' })).json.user).not.toHaveProperty(
+      'user_verify',
+    );
+    expect((await check(emu, access_token, { is_filter_user_verify: '1' })).json.user.user_verify).toEqual({
+      email_verified: true,
+      phone_verified: true,
+      mfa_enabled: false,
+    });
     expect((await check(emu, access_token, { is_filter_user_verify: 'yes' })).status).toBe(400);
   });
 
@@ -391,7 +515,12 @@ describe('refresh_token endpoint', () => {
     const first = emu.issueTokens();
     now += 4000 * 1000; // the access token has expired: still a valid Bearer for refresh
     const second = (await refresh(emu, first.access_token, first.refresh_token ?? '')).json;
-    expect(second).toEqual({ access_token: expect.any(String), expires_in: 3600, token_type: 'Bearer', refresh_token: expect.any(String) });
+    expect(second).toEqual({
+      access_token: expect.any(String),
+      expires_in: 3600,
+      token_type: 'Bearer',
+      refresh_token: expect.any(String),
+    });
     const replay = await refresh(emu, first.access_token, first.refresh_token ?? '');
     expect(replay.status).toBe(400);
     expect(replay.json.error).toBe('invalid_grant');
@@ -414,12 +543,17 @@ describe('refresh_token endpoint', () => {
   it('requires a Bearer of the same grant and a live refresh token', async () => {
     const a = emu.issueTokens();
     const b = emu.issueTokens('usr-bob');
-    const noBearer = await call(emu, 'POST', '/sso/refresh_token/', { form: { grant_type: 'refresh_token', refresh_token: a.refresh_token ?? '' } });
+    const noBearer = await call(emu, 'POST', '/sso/refresh_token/', {
+      form: { grant_type: 'refresh_token', refresh_token: a.refresh_token ?? '' },
+    });
     expect(noBearer.json.error).toBe('invalid_request');
     expect((await refresh(emu, b.access_token, a.refresh_token ?? '')).json.error).toBe('invalid_grant');
     expect((await refresh(emu, 'unknown', a.refresh_token ?? '')).json.error).toBe('invalid_token');
     expect((await refresh(emu, a.access_token, 'unknown')).json.error).toBe('invalid_grant');
-    const wrongGrant = await call(emu, 'POST', '/sso/refresh_token/', { headers: { authorization: `Bearer ${a.access_token}` }, form: { grant_type: 'authorization_code', refresh_token: a.refresh_token ?? '' } });
+    const wrongGrant = await call(emu, 'POST', '/sso/refresh_token/', {
+      headers: { authorization: `Bearer ${a.access_token}` },
+      form: { grant_type: 'authorization_code', refresh_token: a.refresh_token ?? '' },
+    });
     expect(wrongGrant.json.error).toBe('unsupported_grant_type');
     emu.revokeToken(b.refresh_token ?? '');
     expect((await refresh(emu, b.access_token, b.refresh_token ?? '')).json.error_description).toMatch(/revoked/);
@@ -445,7 +579,10 @@ describe('errorStyle', () => {
     const rc = await fresh({ errorStyle: 'ret_code' });
     const code = rc.approve({ redirectUri: CALLBACK });
     const cases: Array<[Promise<Reply>, number]> = [
-      [call(rc, 'POST', '/sso/token/', { form: { grant_type: 'authorization_code' } }), EMULATOR_RET_CODES.invalid_request],
+      [
+        call(rc, 'POST', '/sso/token/', { form: { grant_type: 'authorization_code' } }),
+        EMULATOR_RET_CODES.invalid_request,
+      ],
       [exchange(rc, code, { client_secret: 'bad' }), EMULATOR_RET_CODES.invalid_client],
       [exchange(rc, 'bogus'), EMULATOR_RET_CODES.invalid_grant],
       [check(rc, 'bogus'), EMULATOR_RET_CODES.invalid_token],
@@ -455,7 +592,12 @@ describe('errorStyle', () => {
       expect(reply.status).toBe(200);
       expect(reply.json).toEqual({ ret_code: retCode, message: expect.any(String) });
     }
-    expect(EMULATOR_RET_CODES).toEqual({ invalid_request: 1100, invalid_client: 1200, invalid_grant: 2100, invalid_token: 2200 });
+    expect(EMULATOR_RET_CODES).toEqual({
+      invalid_request: 1100,
+      invalid_client: 1200,
+      invalid_grant: 2100,
+      invalid_token: 2200,
+    });
   });
 
   it('can be switched at run time', async () => {
@@ -473,13 +615,17 @@ describe('faults', () => {
 
   it('hang: no answer until the client times out', async () => {
     emu.setFault('check_token', { type: 'hang' });
-    await expect(call(emu, 'POST', '/sso/check_token/', { timeoutMs: 150 })).rejects.toMatchObject({ code: 'CLIENT_TIMEOUT' });
+    await expect(call(emu, 'POST', '/sso/check_token/', { timeoutMs: 150 })).rejects.toMatchObject({
+      code: 'CLIENT_TIMEOUT',
+    });
   });
 
   it('slow: answers normally after delayMs', async () => {
     const { access_token } = emu.issueTokens();
     emu.setFault('check_token', { type: 'slow', delayMs: 300 });
-    await expect(call(emu, 'POST', '/sso/check_token/', { headers: { authorization: `Bearer ${access_token}` }, timeoutMs: 100 })).rejects.toMatchObject({ code: 'CLIENT_TIMEOUT' });
+    await expect(
+      call(emu, 'POST', '/sso/check_token/', { headers: { authorization: `Bearer ${access_token}` }, timeoutMs: 100 }),
+    ).rejects.toMatchObject({ code: 'CLIENT_TIMEOUT' });
     const started = Date.now();
     const reply = await check(emu, access_token);
     expect(reply.status).toBe(200);
@@ -564,7 +710,9 @@ describe('strictness', () => {
     expect(wrong.status).toBe(405);
     expect(wrong.headers.allow).toBe('POST');
     expect((await call(emu, 'POST', '/sso/oauth2/')).status).toBe(405);
-    const big = await call(emu, 'POST', '/sso/token/', { form: { grant_type: 'authorization_code', code: 'x'.repeat(70 * 1024) } });
+    const big = await call(emu, 'POST', '/sso/token/', {
+      form: { grant_type: 'authorization_code', code: 'x'.repeat(70 * 1024) },
+    });
     expect(big.status).toBe(413);
     expect(await call(emu, 'GET', '/health')).toMatchObject({ status: 200, text: 'ok' });
   });
@@ -595,11 +743,17 @@ describe('lifecycle', () => {
 
 describe('options', () => {
   it('refuses bad options with a TypeError naming them', async () => {
-    await expect(startEmulator({ accessTokenTtl: -5 })).rejects.toThrow('"accessTokenTtl" must be a positive number of seconds; received -5');
+    await expect(startEmulator({ accessTokenTtl: -5 })).rejects.toThrow(
+      '"accessTokenTtl" must be a positive number of seconds; received -5',
+    );
     await expect(startEmulator({ errorStyle: 'json' as 'status' })).rejects.toThrow(TypeError);
     await expect(startEmulator({ autoApprove: 'usr-nobody' })).rejects.toThrow(/"autoApprove"/);
-    await expect(startEmulator({ accesTokenTtl: 5 } as EmulatorOptions)).rejects.toThrow('Did you mean "accessTokenTtl"?');
-    await expect(startEmulator({ clients: [{ clientId: 'a', clientSecret: 'b' }], clientId: 'c' })).rejects.toThrow(/"clients"/);
+    await expect(startEmulator({ accesTokenTtl: 5 } as EmulatorOptions)).rejects.toThrow(
+      'Did you mean "accessTokenTtl"?',
+    );
+    await expect(startEmulator({ clients: [{ clientId: 'a', clientSecret: 'b' }], clientId: 'c' })).rejects.toThrow(
+      /"clients"/,
+    );
     await expect(startEmulator({ users: [{ user_id: '', user_name: 'x' }] })).rejects.toThrow(/"users\[0\]\.user_id"/);
     expect(() => emu.setOptions({ codeTtl: 0 })).toThrow(/"codeTtl"/);
     expect(() => emu.setOptions({ clock: Date.now } as never)).toThrow(/setOptions\(\): Unknown option "clock"/);

@@ -19,7 +19,12 @@ afterEach(async () => {
   started = [];
 });
 
-async function post(emu: Emulator, path: string, form: Record<string, string>, bearer?: string): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
+async function post(
+  emu: Emulator,
+  path: string,
+  form: Record<string, string>,
+  bearer?: string,
+): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (bearer !== undefined) headers.authorization = `Bearer ${bearer}`;
   const res = await fetch(`${emu.url}${path}`, { method: 'POST', headers, body: new URLSearchParams(form).toString() });
@@ -29,21 +34,27 @@ async function post(emu: Emulator, path: string, form: Record<string, string>, b
 const exchange = (emu: Emulator, code: string, extra: Record<string, string> = {}) =>
   post(emu, '/sso/token/', { grant_type: 'authorization_code', code, redirect_uri: CALLBACK, ...CLIENT, ...extra });
 const check = (emu: Emulator, token: string) => post(emu, '/sso/check_token/', {}, token);
-const refresh = (emu: Emulator, token: string, rt: string) => post(emu, '/sso/refresh_token/', { grant_type: 'refresh_token', refresh_token: rt }, token);
+const refresh = (emu: Emulator, token: string, rt: string) =>
+  post(emu, '/sso/refresh_token/', { grant_type: 'refresh_token', refresh_token: rt }, token);
 
 describe('retCodeType and retCodeOnSuccess', () => {
   it.each([
     ['number', 0, 2100, 2200],
     ['string', '0', '2100', '2200'],
-  ] as const)('%s: success, invalid_grant and invalid_token carry ret_code %j, %j, %j', async (retCodeType, ok, grant, token) => {
-    const emu = await emulator({ retCodeType, retCodeOnSuccess: true, errorStyle: 'ret_code' });
-    const tokens = await exchange(emu, emu.approve({ redirectUri: CALLBACK }));
-    expect(tokens.json.ret_code).toStrictEqual(ok);
-    expect((await check(emu, tokens.json.access_token as string)).json.ret_code).toStrictEqual(ok);
-    expect((await refresh(emu, tokens.json.access_token as string, tokens.json.refresh_token as string)).json.ret_code).toStrictEqual(ok);
-    expect((await exchange(emu, 'bogus')).json).toEqual({ ret_code: grant, message: expect.any(String) });
-    expect((await check(emu, 'bogus')).json).toEqual({ ret_code: token, message: expect.any(String) });
-  });
+  ] as const)(
+    '%s: success, invalid_grant and invalid_token carry ret_code %j, %j, %j',
+    async (retCodeType, ok, grant, token) => {
+      const emu = await emulator({ retCodeType, retCodeOnSuccess: true, errorStyle: 'ret_code' });
+      const tokens = await exchange(emu, emu.approve({ redirectUri: CALLBACK }));
+      expect(tokens.json.ret_code).toStrictEqual(ok);
+      expect((await check(emu, tokens.json.access_token as string)).json.ret_code).toStrictEqual(ok);
+      expect(
+        (await refresh(emu, tokens.json.access_token as string, tokens.json.refresh_token as string)).json.ret_code,
+      ).toStrictEqual(ok);
+      expect((await exchange(emu, 'bogus')).json).toEqual({ ret_code: grant, message: expect.any(String) });
+      expect((await check(emu, 'bogus')).json).toEqual({ ret_code: token, message: expect.any(String) });
+    },
+  );
 
   it('without retCodeOnSuccess a success has no ret_code at all', async () => {
     const emu = await emulator({ retCodeType: 'string' });
@@ -81,13 +92,22 @@ describe('refreshWithCredentials', () => {
     });
     expect(next.json.user).not.toHaveProperty('user_verify');
     const checked = await check(emu, next.json.access_token as string);
-    expect(checked.json).toMatchObject({ access_key: next.json.access_key, secret_key: next.json.secret_key, token: next.json.token });
+    expect(checked.json).toMatchObject({
+      access_key: next.json.access_key,
+      secret_key: next.json.secret_key,
+      token: next.json.token,
+    });
   });
 
   it('off by default: refresh answers carry the tokens only', async () => {
     const emu = await emulator();
     const first = emu.issueTokens();
-    expect(Object.keys((await refresh(emu, first.access_token, first.refresh_token!)).json).sort()).toEqual(['access_token', 'expires_in', 'refresh_token', 'token_type']);
+    expect(Object.keys((await refresh(emu, first.access_token, first.refresh_token!)).json).sort()).toEqual([
+      'access_token',
+      'expires_in',
+      'refresh_token',
+      'token_type',
+    ]);
   });
 });
 
@@ -100,10 +120,17 @@ describe('token_issuer', () => {
 
   it('iam_jwt: JWT without a refresh token; an unknown issuer is refused with the list', async () => {
     const emu = await emulator();
-    expect((await exchange(emu, emu.approve({ redirectUri: CALLBACK }), { token_issuer: 'iam_jwt' })).json).not.toHaveProperty('refresh_token');
+    expect(
+      (await exchange(emu, emu.approve({ redirectUri: CALLBACK }), { token_issuer: 'iam_jwt' })).json,
+    ).not.toHaveProperty('refresh_token');
     const bad = await exchange(emu, emu.approve({ redirectUri: CALLBACK }), { token_issuer: 'other' });
-    expect(bad.json).toMatchObject({ error: 'invalid_request', error_description: 'token_issuer must be one of sso, iam, iam_jwt, app, app_dev' });
-    expect(() => emu.approve({ redirectUri: CALLBACK, tokenIssuer: 'x' as never })).toThrow('"tokenIssuer" must be one of "sso", "iam", "iam_jwt", "app", "app_dev"');
+    expect(bad.json).toMatchObject({
+      error: 'invalid_request',
+      error_description: 'token_issuer must be one of sso, iam, iam_jwt, app, app_dev',
+    });
+    expect(() => emu.approve({ redirectUri: CALLBACK, tokenIssuer: 'x' as never })).toThrow(
+      '"tokenIssuer" must be one of "sso", "iam", "iam_jwt", "app", "app_dev"',
+    );
   });
 });
 
@@ -117,17 +144,29 @@ describe('oauthError fault', () => {
     expect(token.json).toEqual({ error: 'invalid_token', error_description: 'emulated invalid_token' });
     emu.setFault('token', { type: 'oauthError', error: 'invalid_request' }, { times: 1 });
     expect((await exchange(emu, 'x')).status).toBe(400);
-    emu.setFault('token', { type: 'oauthError', error: 'access_denied', status: 403, description: 'waf' }, { times: 1 });
-    expect(await exchange(emu, 'x')).toMatchObject({ status: 403, json: { error: 'access_denied', error_description: 'waf' } });
+    emu.setFault(
+      'token',
+      { type: 'oauthError', error: 'access_denied', status: 403, description: 'waf' },
+      { times: 1 },
+    );
+    expect(await exchange(emu, 'x')).toMatchObject({
+      status: 403,
+      json: { error: 'access_denied', error_description: 'waf' },
+    });
   });
 });
 
 describe('validation', () => {
   it('refuses bad variant options and faults, naming them', async () => {
-    await expect(startEmulator({ retCodeType: 'hex' as 'string' })).rejects.toThrow('"retCodeType" must be "number" or "string"; received "hex"');
-    await expect(startEmulator({ refreshWithCredentials: 'yes' as never })).rejects.toThrow('"refreshWithCredentials" must be true or false');
+    await expect(startEmulator({ retCodeType: 'hex' as 'string' })).rejects.toThrow(
+      '"retCodeType" must be "number" or "string"; received "hex"',
+    );
+    await expect(startEmulator({ refreshWithCredentials: 'yes' as never })).rejects.toThrow(
+      '"refreshWithCredentials" must be true or false',
+    );
     const emu = await emulator();
-    for (const retCode of ['0', 0, 'abc', '5100x', 1.5]) expect(() => emu.setFault('token', { type: 'retCode', retCode })).toThrow(/"fault.retCode"/);
+    for (const retCode of ['0', 0, 'abc', '5100x', 1.5])
+      expect(() => emu.setFault('token', { type: 'retCode', retCode })).toThrow(/"fault.retCode"/);
     expect(() => emu.setFault('token', { type: 'oauthError', error: '' })).toThrow(/"fault.error"/);
     expect(() => emu.setFault('token', { type: 'oauthError', error: 'x', status: 99 })).toThrow(/"fault.status"/);
   });
@@ -139,6 +178,8 @@ describe('the bin', () => {
       help: false,
       options: { retCodeOnSuccess: true, retCodeType: 'string', refreshWithCredentials: true },
     });
-    expect(() => parseCli(['--ret-code-type', 'hex'], {})).toThrow('--ret-code-type must be "number" or "string"; received "hex"');
+    expect(() => parseCli(['--ret-code-type', 'hex'], {})).toThrow(
+      '--ret-code-type must be "number" or "string"; received "hex"',
+    );
   });
 });
