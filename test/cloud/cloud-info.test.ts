@@ -220,7 +220,8 @@ describe('properties', () => {
     const host = fc
       .array(label, { minLength: 1, maxLength: 4 })
       .map((l) => l.join('.'))
-      .filter((h) => !/(^|\.)\d+$/.test(h));
+      // A numeric last label (decimal or 0x hex) makes a WHATWG URL read the host as IPv4 (`0x` is 0.0.0.0).
+      .filter((h) => !/(^|\.)(\d+|0x[0-9a-f]*)$/i.test(h));
     fc.assert(
       fc.property(
         fc.constantFrom(undefined, 'http', 'https', 'HTTPS'),
@@ -237,7 +238,7 @@ describe('properties', () => {
           });
         },
       ),
-      { numRuns: 500 },
+      { numRuns: 500, seed: 42 },
     );
   });
 });
