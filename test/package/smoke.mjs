@@ -138,6 +138,10 @@ try {
       `@types/supertest@${dev['@types/supertest']}`,
       `@types/jest@${dev['@types/jest']}`,
       `redis@${dev.redis}`,
+      // The README's observability block (the optional OpenTelemetry peer and an SDK).
+      `@opentelemetry/api@${dev['@opentelemetry/api']}`,
+      `@opentelemetry/sdk-metrics@${dev['@opentelemetry/sdk-metrics']}`,
+      `@opentelemetry/exporter-prometheus@${dev['@opentelemetry/exporter-prometheus']}`,
     ];
     run('npm', ['install', '--silent', '--prefer-offline', '--no-audit', '--no-fund', ...deps], app);
     const label = `package (express ${major})`;
