@@ -2,7 +2,7 @@
 // `npm start`: the example app on PORT, with the bundled SSO emulator when SSO_BASE_URL is unset.
 const http = require('node:http');
 const { createClient } = require('redis');
-const { redisStore } = require('express-sso-guard');
+const { parseCloudInfo, redisStore } = require('express-sso-guard');
 const { startEmulator } = require('express-sso-guard/testing');
 const { createApp } = require('./app');
 const { jsonLogger, startMetrics } = require('./observability');
@@ -67,7 +67,13 @@ async function start({ env = process.env, port = portFrom(env.PORT || undefined)
     let ssoUrl = env.SSO_BASE_URL;
     let clientId = env.SSO_CLIENT_ID;
     let clientSecret = env.SSO_CLIENT_SECRET;
-    if (ssoUrl) {
+    // AppCenter hands a SaaS app its SSO and API servers as APPCENTER_CLOUD_INFO (base64 JSON).
+    const cloudInfo = !ssoUrl && env.APPCENTER_CLOUD_INFO ? parseCloudInfo(env.APPCENTER_CLOUD_INFO) : undefined;
+    if (cloudInfo) {
+      if (!clientId || !clientSecret)
+        throw new Error('APPCENTER_CLOUD_INFO is set, so SSO_CLIENT_ID and SSO_CLIENT_SECRET must be set too');
+      ssoUrl = cloudInfo.ssoBaseUrl;
+    } else if (ssoUrl) {
       if (!clientId || !clientSecret)
         throw new Error('SSO_BASE_URL is set, so SSO_CLIENT_ID and SSO_CLIENT_SECRET must be set too');
     } else {
@@ -86,7 +92,7 @@ async function start({ env = process.env, port = portFrom(env.PORT || undefined)
       ssoUrl = emulator.url;
     }
     // The cloud API the profile page calls with the user's temporary keys (the emulator serves one).
-    const cloudApiUrl = env.CLOUD_API_URL || emulator?.url;
+    const cloudApiUrl = env.CLOUD_API_URL || cloudInfo?.apiBaseUrl || emulator?.url;
     // Several instances behind one APP_BASE_URL share the cache, refreshes and logouts through Redis.
     if (env.REDIS_URL) {
       redis = createClient({ url: env.REDIS_URL, disableOfflineQueue: true });

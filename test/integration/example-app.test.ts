@@ -347,6 +347,33 @@ describe.each(EXAMPLE_VERSIONS)('example app on %s', (_name, startOn, major) => 
         }
       });
 
+      it('uses APPCENTER_CLOUD_INFO for the SSO and cloud API servers instead of the bundled emulator', async () => {
+        const own = await startEmulator({ clientId: 'own-client', clientSecret: 'own-client-secret' });
+        try {
+          const info = Buffer.from(JSON.stringify({ sso_server: own.url, api_server: own.url })).toString('base64');
+          const env = {
+            SESSION_SECRET: TEST_SECRET,
+            APPCENTER_CLOUD_INFO: info,
+            SSO_CLIENT_ID: 'own-client',
+            SSO_CLIENT_SECRET: 'own-client-secret',
+          };
+          await withApp(env, async (app) => {
+            expect(app.emulator).toBeUndefined();
+            expect(app.ssoUrl).toBe(own.url);
+            const cookie = await signIn(app.appUrl, own.url, { user: 'usr-bob' });
+            await request(app.appUrl).get('/api/me').set('Cookie', cookie).expect(200);
+            // The cloud API the profile page calls is cloud_info's api_server.
+            await request(app.appUrl).get('/api/instances').set('Cookie', cookie).expect(200);
+            expect(own.counts.token).toBe(1);
+          });
+          await expect(
+            start({ env: { SESSION_SECRET: TEST_SECRET, APPCENTER_CLOUD_INFO: info }, port: 0 }),
+          ).rejects.toThrow('APPCENTER_CLOUD_INFO is set, so SSO_CLIENT_ID and SSO_CLIENT_SECRET must be set too');
+        } finally {
+          await own.close();
+        }
+      });
+
       it('refuses to start the bundled emulator when NODE_ENV=production and SSO_BASE_URL is unset', async () => {
         const listening = await freePort();
         const env = { SESSION_SECRET: TEST_SECRET, NODE_ENV: 'production', PORT: String(listening) };
