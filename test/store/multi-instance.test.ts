@@ -164,7 +164,7 @@ describeRedis.each(['4', '5'])('several instances sharing Redis (express %s)', (
   });
 });
 
-describeRedis('Redis stopped mid-run', () => {
+describeRedis.each(['4', '5'])('Redis stopped mid-run (express %s)', (major) => {
   let sso: Emulator;
   let redis: ChildProcess | undefined;
   let port = 0;
@@ -184,6 +184,7 @@ describeRedis('Redis stopped mid-run', () => {
       REDIS_PREFIX: prefix,
       HTTP_TIMEOUT: String(HTTP_TIMEOUT),
       SSO_BASE_URL: sso.url,
+      EXPRESS_MAJOR: major,
     };
     instances = await Promise.all([startInstance(env), startInstance(env)]);
   });
