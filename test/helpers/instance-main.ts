@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     clientSecret: env.SSO_CLIENT_SECRET,
     secret: env.SESSION_SECRET,
     httpTimeout: Number(env.HTTP_TIMEOUT ?? 5000),
-    store: redisStore({ client, prefix: env.REDIS_PREFIX, timeout: 200 }),
+    store: redisStore({ client, prefix: env.REDIS_PREFIX, timeout: Number(env.STORE_TIMEOUT ?? 200) }),
   });
   await mw.ready;
   const app = express();

@@ -63,6 +63,9 @@ describeRedis.each(['4', '5'])('several instances sharing Redis (express %s)', (
     HTTP_TIMEOUT: String(HTTP_TIMEOUT),
     SSO_BASE_URL: sso.url,
     EXPRESS_MAJOR: major,
+    // Generous: 300 concurrent requests on 2 cores must not read a slow Redis as a Redis outage
+    // (that would leave refreshes uncoordinated, which test 2 is not about).
+    STORE_TIMEOUT: '1000',
   });
 
   beforeAll(async () => {
