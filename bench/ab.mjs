@@ -7,7 +7,8 @@
  *       else lib/ gained meanwhile) and builds it (ESM only, no types) into
  *       bench/results/variants/<label>/dist.
  *   node bench/ab.mjs run <label> [<label> ...] [--major=5] [--rounds=5] [--duration=10]
- *       loads bare Express and express-sso-guard from each build, interleaved round by round,
+ *       loads bare Express, the floor (bare + a middleware setting req.sso/req.user) and
+ *       express-sso-guard from each build, interleaved round by round,
  *       and prints each build's req/s ratio to bare Express and to the first build (medians of
  *       per-round ratios), its server CPU per request and its p99. `dist` names the current
  *       dist/ (`npm run build`).
@@ -74,6 +75,7 @@ async function run(labels) {
     if (!existsSync(path.join(distOf(l), 'index.mjs')))
       throw new Error(`no build for "${l}": node bench/ab.mjs build ${l}`);
   const bare = scenarioById(`express${major}`);
+  const floor = scenarioById(`floor${major}`);
   const guard = scenarioById(`sso${major}`);
   const loader = await startLoader();
   const results = [];
@@ -82,6 +84,7 @@ async function run(labels) {
       const r = {};
       for (const [key, scenario, env] of [
         ['bare', bare, {}],
+        ['floor', floor, {}],
         ...labels.map((l) => [l, guard, { SSO_GUARD_DIST: distOf(l) }]),
       ]) {
         const server = await startServer(scenario.id, [], env);
@@ -113,10 +116,10 @@ async function run(labels) {
   }
   console.log(`\n| build | req/s median | vs bare Express ${major} | vs ${labels[0]} | server CPU µs/req | p99 ms |`);
   console.log('| --- | --- | --- | --- | --- | --- |');
-  for (const key of ['bare', ...labels]) {
+  for (const key of ['bare', 'floor', ...labels]) {
     const xs = results.map((r) => r[key]);
     console.log(
-      `| ${key === 'bare' ? `express ${major} (bare)` : key} | ${Math.round(median(xs.map((x) => x.rps)))} | ${median(results.map((r) => r[key].rps / r.bare.rps)).toFixed(2)}x | ${key === 'bare' ? '-' : `${median(results.map((r) => r[key].rps / r[labels[0]].rps)).toFixed(2)}x`} | ${median(xs.map((x) => x.cpu)).toFixed(0)} | ${median(xs.map((x) => x.p99)).toFixed(2)} |`,
+      `| ${key === 'bare' ? `express ${major} (bare)` : key === 'floor' ? `floor (express ${major} + req.sso/req.user)` : key} | ${Math.round(median(xs.map((x) => x.rps)))} | ${median(results.map((r) => r[key].rps / r.bare.rps)).toFixed(2)}x | ${key === 'bare' || key === 'floor' ? '-' : `${median(results.map((r) => r[key].rps / r[labels[0]].rps)).toFixed(2)}x`} | ${median(xs.map((x) => x.cpu)).toFixed(0)} | ${median(xs.map((x) => x.p99)).toFixed(2)} |`,
     );
   }
 }

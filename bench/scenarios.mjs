@@ -79,7 +79,7 @@ async function ssoGuardSetup(expressName, { base, guardMode }) {
   const { auth, requiresAuth, redisStore } = await importGuard();
   const sso = await startIssuer('emulator');
   const app = express();
-  const redis = guardMode === 'redis' ? await countingRedisStore(redisStore) : undefined;
+  const redis = guardMode === 'redis' || guardMode === 'server' ? await countingRedisStore(redisStore) : undefined;
   const send = (req, res) => res.json({ user: req.sso.user.user_id });
   if (guardMode === 'requiresAuth') {
     app.use(
@@ -103,6 +103,7 @@ async function ssoGuardSetup(expressName, { base, guardMode }) {
         clientSecret: 'bench-client-secret',
         secret: SECRET,
         store: redis?.store,
+        ...(guardMode === 'server' ? { session: { serverSide: true } } : {}),
       }),
     );
     app.get('/api/me', send);
@@ -268,11 +269,37 @@ async function passportSetup(expressName, { base }) {
   };
 }
 
+/**
+ * The Cookie header the bare and floor scenarios are sent: as long as express-sso-guard's session
+ * cookie (319 bytes in the reference run), so every Express scenario parses the same request and
+ * the ratios measure the middleware, not the header's bytes.
+ */
+export const SAME_SIZE_COOKIE = `sso_session=${'A'.repeat(307)}`;
+
 async function bareExpressSetup(expressName) {
   const express = await load(expressName);
   const app = express();
   app.get('/api/me', (req, res) => res.json({ user: 'bench-user' }));
-  return { handler: app, signIn: async () => ({ cookie: undefined }), close: async () => {} };
+  return { handler: app, signIn: async () => ({ cookie: SAME_SIZE_COOKIE }), close: async () => {} };
+}
+
+/**
+ * The floor: bare Express plus one middleware that only sets `req.sso` and `req.user` to constant
+ * objects (the two properties express-sso-guard must add), answering the same JSON through them.
+ * What no implementation of the guard's API can go below on Express.
+ */
+export async function floorSetup(expressName) {
+  const express = await load(expressName);
+  const app = express();
+  const user = Object.freeze({ user_id: 'bench-user' });
+  const sso = Object.freeze({ user, isAuthenticated: () => true });
+  app.use((req, res, next) => {
+    req.sso = sso;
+    req.user = user;
+    next();
+  });
+  app.get('/api/me', (req, res) => res.json({ user: req.sso.user.user_id }));
+  return { handler: app, signIn: async () => ({ cookie: SAME_SIZE_COOKIE }), close: async () => {} };
 }
 
 async function rawSetup() {
@@ -314,6 +341,20 @@ export const SCENARIOS = [
     setup: () => bareExpressSetup('express'),
   },
   {
+    name: 'floor: express 4 + req.sso/req.user set to constants',
+    id: 'floor4',
+    major: 4,
+    user: 'bench-user',
+    setup: () => floorSetup('express4'),
+  },
+  {
+    name: 'floor: express 5 + req.sso/req.user set to constants',
+    id: 'floor5',
+    major: 5,
+    user: 'bench-user',
+    setup: () => floorSetup('express'),
+  },
+  {
     name: 'express-sso-guard, express 4',
     id: 'sso4',
     major: 4,
@@ -346,6 +387,14 @@ export const SCENARIOS = [
     user: 'usr-alice',
     anonymous: 401,
     setup: (o) => ssoGuardSetup('express', { ...o, guardMode: 'redis' }),
+  },
+  {
+    name: 'express-sso-guard session.serverSide + Redis store, express 5',
+    id: 'sso5-server',
+    major: 5,
+    user: 'usr-alice',
+    anonymous: 401,
+    setup: (o) => ssoGuardSetup('express', { ...o, guardMode: 'server' }),
   },
   {
     name: 'express-sso-guard requiresAuth(), express 4',

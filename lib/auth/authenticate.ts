@@ -1,17 +1,23 @@
 import createDebug from 'debug';
 import { SsoGuardError } from '../errors';
 import type { CacheEntry, CredentialCache } from '../sso/check-token-cache';
-import type { SessionCookie, SessionData, SessionRead } from '../session/session-cookie';
+import type { SessionCookie, SessionData, SessionPointer, SessionRead } from '../session/session-cookie';
+import type { StoredTokens } from '../session/server-sessions';
 import { tokenHash } from '../util/crypto';
 import type { CredentialRenewal } from './credential-renewal';
 import { anonymous, authenticated, failed, ANONYMOUS, type Outcome } from './outcome';
 import type { SessionLifecycle } from './session-lifecycle';
+import type { RewriteCause } from './session-policy';
 import type { BearerAuthorizer } from './bearer-authorize';
 import type { CheckResult } from '../sso/sso-client';
 
 export type { Outcome } from './outcome';
 
 const debug = createDebug('express-sso-guard:session');
+
+/** Rewrite causes of the hot path, shared rather than built per request. */
+const UNCHANGED: RewriteCause = Object.freeze({ renewed: false, stale: false });
+const STALE: RewriteCause = Object.freeze({ renewed: false, stale: true });
 
 /** What request authentication reads of the configuration. */
 export interface AuthenticatorOptions {
@@ -37,6 +43,12 @@ export class Authenticator {
    * computed once, not on every request; entries go when their session object does.
    */
   private readonly hashes = new WeakMap<SessionData, string>();
+  /**
+   * With server-side sessions: the session made of a first-level tokens object and the cookie's
+   * pointer, kept with the tokens object, so a returning request gets the same session object
+   * (and with it the remembered hash and outcome) instead of a new one per request.
+   */
+  private readonly joined = new WeakMap<StoredTokens, { pointer: SessionPointer; session: SessionData }>();
 
   constructor(
     private readonly options: AuthenticatorOptions,
@@ -53,11 +65,20 @@ export class Authenticator {
     if (read.pointer !== undefined) {
       const tokens = this.lifecycle.peekTokens(read.pointer, now);
       if (tokens === undefined) return this.loadServerSession(read, now);
-      return this.check({ ...tokens, ...read.pointer }, read, now);
+      return this.check(this.join(tokens, read.pointer), read, now);
     }
     const clear = read.names.length > 0 ? this.cookies.clear(read.names) : undefined;
     if (authorization !== undefined && this.options.bearer) return this.bearer(authorization, now, clear, req);
     return anonymous(clear);
+  }
+
+  /** The session of a server-side pointer and its tokens, the same object while both are unchanged. */
+  private join(tokens: StoredTokens, pointer: SessionPointer): SessionData {
+    const known = this.joined.get(tokens);
+    if (known !== undefined && known.pointer === pointer) return known.session;
+    const session: SessionData = Object.freeze({ ...tokens, ...pointer });
+    this.joined.set(tokens, { pointer, session });
+    return session;
   }
 
   /** A server-side session missing from the first level: its tokens from the store, then on. */
@@ -88,7 +109,7 @@ export class Authenticator {
     const entry = this.cache.peek(hash, now);
     const refreshDue = policy.refreshDue(s, nowSec);
     if (!refreshDue && entry?.kind === 'valid')
-      return this.lifecycle.settle(entry.result, s, nowSec, read.names, { renewed: false, stale: read.stale });
+      return this.lifecycle.settle(entry.result, s, nowSec, read.names, read.stale ? STALE : UNCHANGED);
     return this.slow(s, hash, entry, read, nowSec, refreshDue);
   }
 

@@ -19,6 +19,9 @@ const debug = createDebug('express-sso-guard:session');
  * every instance. Knows nothing of the SSO: renewal is CredentialRenewal's job.
  */
 export class SessionLifecycle {
+  /** The last unchanged-session outcome of each session object, reused while its check_token answer is. */
+  private readonly settled = new WeakMap<SessionData, Outcome>();
+
   constructor(
     readonly policy: SessionPolicy,
     private readonly cookies: SessionCookie,
@@ -49,7 +52,14 @@ export class SessionLifecycle {
    * {@link SessionPolicy.needsRewrite} says so, with `touchedAt` moved to now.
    */
   settle(result: CheckResult, s: SessionData, nowSec: number, names: readonly string[], cause: RewriteCause): Outcome {
-    if (!this.policy.needsRewrite(s, nowSec, cause)) return authenticated(result, s);
+    if (!this.policy.needsRewrite(s, nowSec, cause)) {
+      // Nothing to write: the same frozen outcome for the same session and check_token answer.
+      const known = this.settled.get(s);
+      if (known !== undefined && known.result === result) return known;
+      const outcome = Object.freeze(authenticated(result, s));
+      this.settled.set(s, outcome);
+      return outcome;
+    }
     const touched = { ...s, touchedAt: nowSec };
     return authenticated(result, touched, this.cookies.serialize(touched, nowSec, names));
   }

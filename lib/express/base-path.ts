@@ -30,6 +30,19 @@ export function requestPaths(req: IncomingMessage & { originalUrl?: string }, ba
   return { route: path, external: basePath + full };
 }
 
+/**
+ * `requestPaths(req, basePath).route` without building the pair (called on every request): with
+ * no base path and no query string it is `req.url` itself, with nothing allocated.
+ */
+export function routePath(req: IncomingMessage & { originalUrl?: string }, basePath: string): string {
+  if (basePath === '') {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    return q === -1 ? url : url.slice(0, q);
+  }
+  return requestPaths(req, basePath).route;
+}
+
 /** A same-origin path made browser-visible under the base path: one outside it is prefixed with it. */
 export function underBase(path: string, basePath: string): string {
   if (

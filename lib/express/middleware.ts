@@ -10,7 +10,7 @@ import type { SsoCredentials } from '../sso/sso-client';
 import { isNavigation, redirect, sendError } from './respond';
 import { callback, login, logout } from './routes';
 import { isPublicPath } from './public-path';
-import { requestPaths } from './base-path';
+import { requestPaths, routePath } from './base-path';
 
 /** Hosts where plain http stays on the machine. */
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -142,7 +142,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   }
 
   function ssoGuard(req: Request, res: Response, next: NextFunction): void {
-    const path = requestPaths(req, config.basePath).route;
+    const path = routePath(req, config.basePath);
     const method = req.method;
     if (path === loginRoute && (method === 'GET' || method === 'HEAD')) return login(core, req, res);
     if (path === callbackRoute && method === 'GET') {

@@ -131,6 +131,42 @@ function isSession(v: unknown): v is Wire {
   );
 }
 
+/**
+ * The value of the one cookie of a Cookie header named `name` or `name.<anything>`, when there is
+ * exactly one and it is `name` itself (the usual, unchunked session); otherwise undefined, and the
+ * header is read in full by `readCookies`. Parses as `readCookies` does, without building a Map.
+ */
+function soleCookie(header: string | undefined, name: string): string | undefined {
+  if (header === undefined || header.indexOf(name) === -1) return undefined;
+  const len = header.length;
+  let value: string | undefined;
+  let pos = 0;
+  while (pos < len) {
+    let end = header.indexOf(';', pos);
+    if (end === -1) end = len;
+    const eq = header.indexOf('=', pos);
+    if (eq !== -1 && eq < end) {
+      let ns = pos;
+      while (ns < eq && (header.charCodeAt(ns) === 32 || header.charCodeAt(ns) === 9)) ns++;
+      let ne = eq;
+      while (ne > ns && (header.charCodeAt(ne - 1) === 32 || header.charCodeAt(ne - 1) === 9)) ne--;
+      if (
+        ne - ns >= name.length &&
+        header.startsWith(name, ns) &&
+        (ne - ns === name.length || header.charCodeAt(ns + name.length) === 46)
+      ) {
+        // A second session cookie, or a chunk: the general reader decides.
+        if (value !== undefined || ne - ns !== name.length) return undefined;
+        value = header.slice(eq + 1, end).trim();
+        if (value.length > 1 && value.charCodeAt(0) === 34 && value.charCodeAt(value.length - 1) === 34)
+          value = value.slice(1, -1);
+      }
+    }
+    pos = end + 1;
+  }
+  return value;
+}
+
 /** Seals, opens, chunks and clears the session cookie. */
 export class SessionCookie {
   private readonly sealer: Sealer;
@@ -142,20 +178,26 @@ export class SessionCookie {
    * Only cookies that opened are kept, so forged ones cannot fill it; bounded like the check_token
    * cache, whose entries these sessions point to.
    */
-  private readonly opened: LRUCache<
-    string,
-    { data: SessionData | undefined; pointer?: SessionPointer; stale: boolean }
-  >;
+  private readonly opened: LRUCache<string, SessionRead>;
+  /** `names` of a request carrying the session cookie alone, unchunked (shared, frozen). */
+  private readonly soleNames: readonly string[];
 
   constructor(private readonly config: Config) {
     this.sealer = new Sealer(config.secrets, 'session');
     this.name = config.session.name;
     this.attrs = { path: config.basePath || '/', secure: config.secureCookies, domain: config.session.domain };
     this.opened = new LRUCache({ max: config.cache.max });
+    this.soleNames = Object.freeze([this.name]);
   }
 
-  /** Reads the session from a Cookie header. A cookie that does not open reads as signed out. */
+  /**
+   * Reads the session from a Cookie header. A cookie that does not open reads as signed out.
+   * A returning cookie (already opened) costs one scan of the header and one cache lookup, and
+   * the answer is the same frozen object each time when the header carries it alone, unchunked.
+   */
   read(cookieHeader: string | undefined): SessionRead {
+    const sole = soleCookie(cookieHeader, this.name);
+    if (sole !== undefined) return this.opened.get(sole) ?? this.open(sole, this.soleNames);
     const jar = readCookies(cookieHeader, this.name);
     if (jar === undefined) return NONE;
     const names = [...jar.keys()];
@@ -172,8 +214,15 @@ export class SessionCookie {
       if (parts.length === 0 || parts.length > MAX_SESSION_CHUNKS) return { data: undefined, names, stale: false };
       sealed = parts.join('');
     }
-    const known = this.opened.get(sealed);
-    if (known !== undefined) return { data: known.data, pointer: known.pointer, names, stale: known.stale };
+    const known = this.opened.get(sealed) ?? this.open(sealed, names);
+    return known.names === names ? known : { data: known.data, pointer: known.pointer, names, stale: known.stale };
+  }
+
+  /**
+   * Opens a sealed session. One that opens is remembered (frozen, with `names` the sole cookie's)
+   * by its sealed text; one that does not is not, so forged cookies cannot fill the cache.
+   */
+  private open(sealed: string, names: readonly string[]): SessionRead {
     const plain = this.sealer.open(sealed);
     if (plain === undefined) return { data: undefined, names, stale: false };
     let data: unknown;
@@ -182,16 +231,23 @@ export class SessionCookie {
     } catch {
       return { data: undefined, names, stale: false };
     }
+    let opened: SessionRead;
     if (this.config.session.serverSide && isPointer(data)) {
       const pointer = Object.freeze({ id: data.i, createdAt: data.c, touchedAt: data.u });
-      const opened = { data: undefined, pointer, stale: this.sealer.isStale(sealed) };
-      this.opened.set(sealed, opened);
-      return { ...opened, names };
+      opened = Object.freeze({ data: undefined, pointer, names: this.soleNames, stale: this.sealer.isStale(sealed) });
+    } else if (isSession(data)) {
+      opened = Object.freeze({
+        data: Object.freeze(fromWire(data)),
+        names: this.soleNames,
+        stale: this.sealer.isStale(sealed),
+      });
+    } else {
+      return { data: undefined, names, stale: false };
     }
-    if (!isSession(data)) return { data: undefined, names, stale: false };
-    const opened = { data: Object.freeze(fromWire(data)), stale: this.sealer.isStale(sealed) };
     this.opened.set(sealed, opened);
-    return { data: opened.data, names, stale: opened.stale };
+    return names === this.soleNames
+      ? opened
+      : { data: opened.data, pointer: opened.pointer, names, stale: opened.stale };
   }
 
   /**

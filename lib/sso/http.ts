@@ -41,17 +41,23 @@ export async function send(
   timeoutMs: number,
   what: string,
 ): Promise<AxiosResponse<string>> {
-  const signal = AbortSignal.timeout(timeoutMs);
+  // A timer cleared on completion, not AbortSignal.timeout(): that one keeps its timer (and the
+  // signal) alive until it fires, long after the call answered.
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  timer.unref();
   try {
     return await client.request<string>({
       ...config,
       ...PER_REQUEST,
       transformResponse: [...PER_REQUEST.transformResponse],
       timeout: timeoutMs,
-      signal,
+      signal: controller.signal,
     });
   } catch (err) {
-    throw transportError(err, what, signal.aborted);
+    throw transportError(err, what, controller.signal.aborted);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -28,6 +28,40 @@ describe('Authenticator: the hot path', () => {
   });
 });
 
+describe('Authenticator: a returning request reuses what did not change', () => {
+  it('answers the same frozen outcome for the same cookie, and still checks revocation and lifetimes each time', async () => {
+    const w = authWorld();
+    const s = w.session();
+    const cookie = w.cookieOf(s);
+    await w.authenticator.run(cookie, undefined);
+    const first = w.authenticator.run(cookie, undefined);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(w.authenticator.run(cookie, undefined)).toBe(first);
+    // The rolling lifetime is still checked on the reused session: past the touch interval, a write.
+    w.clock.advance(w.policy.touchInterval * 1000);
+    const touched = await w.authenticator.run(cookie, undefined);
+    expect(touched).not.toBe(first);
+    expect(w.sessionIn(touched.setCookie)?.touchedAt).toBe(w.nowSec());
+    // Revocation is still checked on every request.
+    await w.lifecycle.revoke(s);
+    expect(await w.authenticator.run(cookie, undefined)).toMatchObject({ result: undefined, reason: 'ended' });
+  });
+
+  it('gives a server-side session the same session object and outcome on each request', async () => {
+    const w = authWorld({ store: memoryStore(), serverSide: true });
+    const s = w.session();
+    const set = await w.lifecycle.begin(s, []);
+    const cookie = set.map((line) => line.split(';')[0]).join('; ');
+    const first = await w.authenticator.run(cookie, undefined);
+    expect(first.session).toEqual(s);
+    const second = w.authenticator.run(cookie, undefined);
+    expect(second).not.toBeInstanceOf(Promise);
+    expect(w.authenticator.run(cookie, undefined)).toBe(second);
+    expect((second as typeof first).session).toBe(first.session);
+    expect(w.sso.checks).toBe(1);
+  });
+});
+
 describe('Authenticator: early refresh failure', () => {
   it('keeps using a still-valid token when the refresh ahead of expiry fails upstream', async () => {
     const w = authWorld();

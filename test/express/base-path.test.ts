@@ -2,6 +2,7 @@ import express5 from 'express';
 import type { RequestHandler } from 'express';
 import type { Emulator } from '../../lib/testing';
 import { auth } from '../../lib/express/middleware';
+import { requestPaths, routePath } from '../../lib/express/base-path';
 import { EXPRESS_VERSIONS, startTestEmulator, type ExpressFactory } from '../helpers/app';
 import { CookieJar } from '../helpers/cookie-jar';
 import { CLIENT_ID, CLIENT_SECRET, SECRET } from '../helpers/options';
@@ -119,5 +120,26 @@ describe.each(EXPRESS_VERSIONS)('appBaseUrl with a base path (%s)', (_name, expr
         expect(cb.headers.location).toBe(expected);
       }
     });
+  });
+});
+
+describe('routePath (the per-request route, without the pair)', () => {
+  const cases: Array<[string, string | undefined, string]> = [
+    ['/login', undefined, ''],
+    ['/api/me?x=1', undefined, ''],
+    ['/', '/mounted/', ''],
+    ['/base/login?returnTo=/x', undefined, '/base'],
+    ['/login', '/base/login', '/base'],
+    ['/other', undefined, '/base'],
+    ['/base', undefined, '/base'],
+  ];
+  it.each(cases)('%s (originalUrl %s, base "%s") routes as requestPaths does', (url, originalUrl, basePath) => {
+    const req = { url, originalUrl } as Parameters<typeof routePath>[0];
+    expect(routePath(req, basePath)).toBe(requestPaths(req, basePath).route);
+  });
+
+  it('is req.url itself with no base path and no query', () => {
+    const url = `/api/${'x'.repeat(20)}`;
+    expect(routePath({ url } as Parameters<typeof routePath>[0], '')).toBe(url);
   });
 });

@@ -138,4 +138,40 @@ describe('SessionCookie', () => {
         .map((c) => c.split(';')[0]),
     ).toEqual(['sso_session.0=', 'sso_session.1=']);
   });
+
+  describe('a returning cookie (the hot path)', () => {
+    const sc = make();
+    const pair = cookiePairs(sc.serialize(session, NOW, []));
+    const value = pair.slice('sso_session='.length);
+
+    it('answers the same frozen read each time the header carries the session cookie alone', () => {
+      const first = sc.read(`theme=dark; ${pair}; lang=en`);
+      expect(first).toEqual({ data: session, names: ['sso_session'], stale: false });
+      expect(Object.isFrozen(first)).toBe(true);
+      expect(sc.read(pair)).toBe(first);
+      expect(sc.read(` ${pair} `)).toBe(first);
+      expect(sc.read(`sso_session="${value}"`)).toBe(first);
+    });
+
+    it('reads duplicates and chunks as the general reader does: the first one wins, every name is listed', () => {
+      expect(sc.read(`${pair}; sso_session=garbage`)).toEqual({
+        data: session,
+        pointer: undefined,
+        names: ['sso_session'],
+        stale: false,
+      });
+      expect(sc.read(`sso_session=garbage; ${pair}`).data).toBeUndefined();
+      const mixed = sc.read(`${pair}; sso_session.0=x`);
+      expect(mixed.data).toEqual(session);
+      expect(mixed.names).toEqual(['sso_session', 'sso_session.0']);
+      expect(sc.read('sso_sessionx=1; other=sso_session').data).toBeUndefined();
+      expect(sc.read('sso_sessionx=1; other=sso_session').names).toEqual([]);
+    });
+
+    it('does not remember a cookie that does not open', () => {
+      const bad = sc.read('sso_session=not-a-sealed-session');
+      expect(bad).toEqual({ data: undefined, names: ['sso_session'], stale: false });
+      expect(sc.read('sso_session=not-a-sealed-session')).not.toBe(bad);
+    });
+  });
 });
