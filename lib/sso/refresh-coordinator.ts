@@ -23,7 +23,35 @@ export interface RefreshOutcome {
   readonly issuedAt: number;
 }
 
-type Remembered = { ok: true; outcome: RefreshOutcome; until: number } | { ok: false; until: number };
+/**
+ * What is remembered about a refresh token, in process and in the store. A refusal carries
+ * `definiteAt` (clock ms): before it, the refusal is tentative (503, session kept); from it on, it
+ * ends the session. A refusal without `definiteAt` (written by an older version) is definitive.
+ */
+type Remembered =
+  { ok: true; outcome: RefreshOutcome; until: number } | { ok: false; until: number; definiteAt?: number };
+
+/**
+ * The refusal grace window (ms): how long a refusal of a refresh token stays tentative when a
+ * store is configured. The lock is then never known to have been held everywhere: an instance
+ * whose store call timed out refreshes without it and only queues its outcome, and a lock owner
+ * whose store stalled may not publish in time. Such an instance's call ends within the lock's TTL
+ * (`httpTimeout` + 1 s) of our refusal, and its queued write lands within the store's write lag
+ * (one timed-out attempt, the skip after a failure, one retry of the write queue). Defaults:
+ * 5 s + 1 s + 0.25 s + 1 s + 1 s = 8.25 s.
+ */
+export function refusalGraceMs(httpTimeout: number, shared: Shared): number {
+  return httpTimeout + LOCK_MARGIN_MS + shared.writeLagMs;
+}
+
+/** A refusal that may only mean that another instance used the refresh token first: 503, session kept. */
+function tentativeRefusal(cause?: unknown): SsoGuardError {
+  return new SsoGuardError(
+    'upstream_unavailable',
+    'The SSO refused the refresh token, which another instance may have just used; retry shortly',
+    { cause },
+  );
+}
 
 /**
  * Whether a remembered outcome is the one the caller already holds: when refresh tokens do not
@@ -38,7 +66,8 @@ function isOwnOutcome(known: Remembered, accessToken: string): boolean {
  * One refresh per refresh token. Concurrent callers share one in-flight call (cleared in
  * `finally`); the outcome is remembered for a minute, keyed by the hash of the old refresh token,
  * so a request that still carries the pre-refresh cookie adopts the new tokens instead of
- * presenting a refresh token that rotation has already killed.
+ * presenting a refresh token that rotation has already killed. With a store, a refusal is first
+ * tentative (see {@link refusalGraceMs}): new tokens another instance publishes meanwhile win.
  */
 export class RefreshCoordinator {
   private readonly inflight = new Inflight<RefreshOutcome>();
@@ -56,23 +85,25 @@ export class RefreshCoordinator {
 
   /**
    * The new tokens for a refresh token: remembered, in flight, or from one new SSO call.
-   * Rejects with `refresh_rejected` when the SSO refuses (remembered briefly too), or with an
+   * Rejects with `refresh_rejected` when the SSO refuses (remembered briefly too; with a store,
+   * only once the refusal grace window is over: `upstream_unavailable` until then), or with an
    * upstream error (not remembered: the next request tries again).
    */
   refresh(refreshHash: string, accessToken: string, refreshToken: string): Promise<RefreshOutcome> {
-    const now = this.clock();
-    const known = this.outcomes.get(refreshHash);
-    if (known !== undefined && known.until > now && !isOwnOutcome(known, accessToken)) {
-      this.config.telemetry.refresh(known.ok ? 'adopted' : 'refused');
-      return known.ok
-        ? Promise.resolve(known.outcome)
-        : Promise.reject(new SsoGuardError('refresh_rejected', 'The SSO refused the refresh token'));
-    }
+    const known = this.remembered(refreshHash, accessToken);
+    // With a store, a remembered refusal is checked against it first: new tokens written since win.
+    if (known !== undefined && (known.ok || this.shared === undefined)) return this.settle(known);
     return this.inflight.run(refreshHash, () =>
       this.shared === undefined
         ? this.call(refreshHash, accessToken, refreshToken)
         : this.coordinate(this.shared, refreshHash, accessToken, refreshToken),
     );
+  }
+
+  /** What this process remembers about a refresh token, unless expired or the caller's own tokens. */
+  private remembered(refreshHash: string, accessToken: string): Remembered | undefined {
+    const known = this.outcomes.get(refreshHash);
+    return known !== undefined && known.until > this.clock() && !isOwnOutcome(known, accessToken) ? known : undefined;
   }
 
   /**
@@ -90,7 +121,8 @@ export class RefreshCoordinator {
     const lockTtl = this.config.httpTimeout + LOCK_MARGIN_MS;
     const deadline = performance.now() + lockTtl + this.config.httpTimeout;
     for (;;) {
-      const known = await shared.get<Remembered>(key);
+      // The store's word first; when it has none (or cannot answer), this process's own refusal.
+      const known = (await shared.get<Remembered>(key)) ?? this.remembered(refreshHash, accessToken);
       if (known !== undefined && !isOwnOutcome(known, accessToken)) return this.adopt(refreshHash, known);
       const lock = await shared.lock(`lock:${refreshHash}`, lockTtl);
       if (lock.kind === 'unavailable') {
@@ -118,16 +150,35 @@ export class RefreshCoordinator {
     }
   }
 
-  /** Takes over an outcome another instance stored. */
-  private adopt(refreshHash: string, known: Remembered): RefreshOutcome {
-    debug('adopting the refresh outcome of another instance');
-    this.config.telemetry.refresh(known.ok ? 'adopted' : 'refused');
-    this.outcomes.set(refreshHash, {
-      ...known,
-      until: this.clock() + (known.ok ? OUTCOME_TTL_MS : this.config.cache.invalidTtl * 1000),
-    });
-    if (!known.ok) throw new SsoGuardError('refresh_rejected', 'The SSO refused the refresh token');
-    return known.outcome;
+  /** Takes over an outcome another instance stored (or this process remembered). */
+  private adopt(refreshHash: string, known: Remembered): Promise<RefreshOutcome> {
+    debug('adopting a remembered refresh outcome');
+    const now = this.clock();
+    this.outcomes.set(
+      refreshHash,
+      known.ok
+        ? { ...known, until: now + OUTCOME_TTL_MS }
+        : { ...known, until: Math.max(now, known.definiteAt ?? now) + this.config.cache.invalidTtl * 1000 },
+    );
+    return this.settle(known);
+  }
+
+  /**
+   * A remembered outcome's answer: its tokens, or its refusal: tentative (503, the session kept)
+   * until `definiteAt`, then `refresh_rejected` (the session ends). `since`: when the SSO call started.
+   */
+  private async settle(known: Remembered, since?: number): Promise<RefreshOutcome> {
+    if (known.ok) {
+      this.config.telemetry.refresh('adopted');
+      return known.outcome;
+    }
+    if (known.definiteAt !== undefined && this.clock() < known.definiteAt) {
+      debug('refresh token refused, not yet definitively: session kept');
+      this.config.telemetry.refresh('pending', since);
+      throw tentativeRefusal();
+    }
+    this.config.telemetry.refresh('refused', since);
+    throw new SsoGuardError('refresh_rejected', 'The SSO refused the refresh token');
   }
 
   /**
@@ -144,37 +195,49 @@ export class RefreshCoordinator {
   ): Promise<RefreshOutcome> {
     debug('refreshing');
     const started = performance.now();
+    let tokens: TokenSet;
     try {
-      const tokens = await this.sso.refresh(accessToken, refreshToken);
-      const issuedAt = this.clock();
-      const outcome = { tokens, issuedAt };
-      const remembered: Remembered = { ok: true, outcome, until: issuedAt + OUTCOME_TTL_MS };
-      this.outcomes.set(refreshHash, remembered);
-      // Queued while the store is unreachable: late requests on other instances adopt it once it is back.
-      await this.shared?.writeDurably([{ put: `refresh:${refreshHash}`, value: remembered, ttlMs: OUTCOME_TTL_MS }]);
-      debug('refreshed: new token valid %ds', tokens.expiresIn);
-      this.config.telemetry.refresh('refreshed', started);
-      return outcome;
+      tokens = await this.sso.refresh(accessToken, refreshToken);
     } catch (err) {
-      if (err instanceof SsoGuardError && err.code === 'refresh_rejected' && !coordinated) {
+      const refused = err instanceof SsoGuardError && err.code === 'refresh_rejected';
+      if (refused && coordinated) return this.refused(refreshHash, accessToken, started);
+      if (refused) {
         debug('refresh refused while the store was unavailable: session kept');
-        throw new SsoGuardError(
-          'upstream_unavailable',
-          'The session store is unavailable; the refresh could not be coordinated',
-          { cause: err },
-        );
-      }
-      if (err instanceof SsoGuardError && err.code === 'refresh_rejected') {
-        const remembered: Remembered = { ok: false, until: this.clock() + this.config.cache.invalidTtl * 1000 };
-        this.outcomes.set(refreshHash, remembered);
-        await this.shared?.put(`refresh:${refreshHash}`, remembered, this.config.cache.invalidTtl * 1000);
+        this.config.telemetry.refresh('pending', started);
+        throw tentativeRefusal(err);
       }
       debug('refresh failed: %s', err instanceof SsoGuardError ? err.code : 'error');
-      this.config.telemetry.refresh(
-        err instanceof SsoGuardError && err.code === 'refresh_rejected' ? 'refused' : 'failed',
-        started,
-      );
+      this.config.telemetry.refresh('failed', started);
       throw err;
     }
+    const issuedAt = this.clock();
+    const outcome = { tokens, issuedAt };
+    const remembered: Remembered = { ok: true, outcome, until: issuedAt + OUTCOME_TTL_MS };
+    this.outcomes.set(refreshHash, remembered);
+    // Queued while the store is unreachable: late requests on other instances adopt it once it is
+    // back. A plain write: new tokens replace a tentative refusal another instance wrote meanwhile.
+    await this.shared?.writeDurably([{ put: `refresh:${refreshHash}`, value: remembered, ttlMs: OUTCOME_TTL_MS }]);
+    debug('refreshed: new token valid %ds', tokens.expiresIn);
+    this.config.telemetry.refresh('refreshed', started);
+    return outcome;
+  }
+
+  /**
+   * The SSO refused the refresh token in a coordinated refresh. Without a store, the lock was held
+   * everywhere: the refusal is definitive at once. With one, it is tentative for the refusal grace
+   * window, remembered here and in the store, but never over new tokens another instance wrote
+   * (those are adopted instead).
+   */
+  private async refused(refreshHash: string, accessToken: string, started: number): Promise<RefreshOutcome> {
+    const now = this.clock();
+    const definiteAt = this.shared === undefined ? now : now + refusalGraceMs(this.config.httpTimeout, this.shared);
+    const refusal: Remembered = { ok: false, definiteAt, until: definiteAt + this.config.cache.invalidTtl * 1000 };
+    this.outcomes.set(refreshHash, refusal);
+    const key = `refresh:${refreshHash}` as const;
+    if (this.shared !== undefined && !(await this.shared.put(key, refusal, refusal.until - now, true))) {
+      const other = await this.shared.get<Remembered>(key);
+      if (other?.ok === true && !isOwnOutcome(other, accessToken)) return this.adopt(refreshHash, other);
+    }
+    return this.settle(refusal, started);
   }
 }

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import createDebug from 'debug';
 import { Sealer, randomToken } from '../util/crypto';
 import type { SsoStore, SsoStoreTuning } from './types';
-import { WriteQueue } from './write-queue';
+import { RETRY_INTERVAL_MS, WriteQueue } from './write-queue';
 import type { Telemetry } from '../telemetry/telemetry';
 
 const debug = createDebug('express-sso-guard:store');
@@ -139,11 +139,24 @@ export class Shared {
     }
   }
 
-  /** Stores `value` sealed, for `ttlMs`. Resolves whether it was written. */
-  async put(key: StoreKey, value: unknown, ttlMs: number): Promise<boolean> {
+  /**
+   * Stores `value` sealed, for `ttlMs`; with `onlyIfAbsent`, only when `key` holds nothing.
+   * Resolves whether it was written.
+   */
+  async put(key: StoreKey, value: unknown, ttlMs: number, onlyIfAbsent = false): Promise<boolean> {
     if (ttlMs <= 0) return true;
     const sealed = this.sealer.seal(JSON.stringify(value), this.context(key));
+    if (onlyIfAbsent) return this.run('set', () => this.store.set(key, sealed, ttlMs, true), false);
     return this.run('set', async () => (await this.store.set(key, sealed, ttlMs), true), false);
+  }
+
+  /**
+   * How late a durable write may reach the store after a stall shorter than this (ms): its
+   * attempt times out (`timeout`), the store is then skipped for a second, and the queue retries
+   * on its cadence. An instance that reads nothing may be that much ahead of another's write.
+   */
+  get writeLagMs(): number {
+    return this.timeout + RETRY_AFTER_MS + RETRY_INTERVAL_MS;
   }
 
   /** Deletes `key`. Resolves whether the store was reached. */

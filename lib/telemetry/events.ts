@@ -9,9 +9,11 @@ export type CacheResult = 'hit' | 'miss' | 'coalesced';
 /**
  * How a refresh ended (`outcome`): `refreshed` by this instance's own SSO call, `adopted` from a
  * refresh already done (the grace window for requests carrying the old cookie, or another
- * instance), `refused` by the SSO (the session ends), `failed` upstream (the session is kept).
+ * instance), `refused` by the SSO (the session ends), `pending`: refused, but another instance
+ * may have just used the refresh token and not yet published its outcome (the session is kept,
+ * 503, until the refusal grace window tells), `failed` upstream (the session is kept).
  */
-export type RefreshOutcome = 'refreshed' | 'adopted' | 'refused' | 'failed';
+export type RefreshOutcome = 'refreshed' | 'adopted' | 'refused' | 'pending' | 'failed';
 /**
  * Why a session ended (`reason`): `logout` (the logout route or `req.sso.revokeSession()`),
  * `refused` (the SSO refused the access and refresh tokens), `expired` (the access token expired

@@ -71,7 +71,10 @@ export class Telemetry {
   private readonly fallback: Counter = NOOP;
   private readonly cloudDuration: Histogram = NOOP;
   private readonly cacheAttrs = table<CacheResult>(['hit', 'miss', 'coalesced'], A.result);
-  private readonly refreshAttrs = table<RefreshOutcome>(['refreshed', 'adopted', 'refused', 'failed'], A.outcome);
+  private readonly refreshAttrs = table<RefreshOutcome>(
+    ['refreshed', 'adopted', 'refused', 'pending', 'failed'],
+    A.outcome,
+  );
   private readonly endAttrs = table<SessionEndReason>(
     ['logout', 'refused', 'expired', 'lifetime', 'revoked', 'not_found'],
     A.reason,

@@ -28,10 +28,18 @@ function bundle(): string {
   return bundled;
 }
 
+/** An instance's `storeStats`, as it sends them over IPC. */
+export interface InstanceStats {
+  available: boolean;
+  failures: number;
+  fallbacks: number;
+  queued: number;
+}
+
 export interface Instance {
   url: string;
   child: ChildProcess;
-  stats(): Promise<{ available: boolean; failures: number; fallbacks: number }>;
+  stats(): Promise<InstanceStats>;
   kill(): void;
 }
 
@@ -50,7 +58,7 @@ export function startInstance(env: Record<string, string>): Promise<Instance> {
         child,
         stats: () =>
           new Promise((res) => {
-            const onMsg = (m: { stats?: { available: boolean; failures: number; fallbacks: number } }) => {
+            const onMsg = (m: { stats?: InstanceStats }) => {
               if (m.stats) {
                 child.off('message', onMsg);
                 res(m.stats);

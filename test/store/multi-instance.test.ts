@@ -1,7 +1,7 @@
 /**
  * Several app instances as separate processes sharing one Redis and one SSO emulator, over real
  * HTTP: the shared check_token cache, one refresh per rotation, revocation, Redis outages and a
- * refresh-lock owner that dies.
+ * refresh-lock owner that dies, and one instance whose Redis connection stalls.
  */
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -12,6 +12,7 @@ import { openSession } from '../helpers/session';
 import { REDIS_URL, cleanPrefix, dumpPrefix, freePort, startRedisServer, uniquePrefix } from '../helpers/redis';
 import { describeRedis } from '../helpers/describe-redis';
 import { startInstance, type Instance } from '../helpers/instances';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
 
 jest.setTimeout(60_000);
 
@@ -217,5 +218,131 @@ describeRedis.each(['4', '5'])('Redis stopped mid-run (express %s)', (major) => 
     for (const inst of instances) expect((await get(inst, '/api/me', after)).status).toBe(200);
     expect(sso.counts.check_token).toBe(1);
     expect((await instances[1]!.stats()).available).toBe(true);
+  });
+});
+
+/** Polls `probe` every 100 ms until it returns true, for at most `ms`; resolves whether it did. */
+async function eventually(probe: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await probe()) return true;
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A Set-Cookie line that deletes a cookie (a session ended). */
+const clears = (res: Response) => res.headers.getSetCookie().some((line) => /Max-Age=0/i.test(line));
+
+describeRedis.each(['4', '5'])("one instance's Redis connection stalled (express %s)", (major) => {
+  let sso: Emulator;
+  let proxy: TcpProxy;
+  /** x reaches Redis through the stalling proxy; y and z directly. */
+  let [x, y, z] = [] as unknown as [Instance, Instance, Instance];
+  const prefix = uniquePrefix();
+
+  beforeAll(async () => {
+    sso = await startTestEmulator({ accessTokenTtl: 3600 });
+    const url = new URL(REDIS_URL);
+    proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 6379) });
+    const env = (redisUrl: string, storeTimeout: number) => ({
+      SSO_CLIENT_ID: CLIENT_ID,
+      SSO_CLIENT_SECRET: CLIENT_SECRET,
+      SESSION_SECRET: SECRET,
+      APP_BASE_URL,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: prefix,
+      HTTP_TIMEOUT: String(HTTP_TIMEOUT),
+      SSO_BASE_URL: sso.url,
+      EXPRESS_MAJOR: major,
+      STORE_TIMEOUT: String(storeTimeout),
+    });
+    // x: every store call times out under the stall (400 ms held > 200 ms); y and z are generous,
+    // so that a loaded machine does not make them fall back too (which this test is not about).
+    [x, y, z] = await Promise.all([
+      startInstance(env(proxy.url, 200)),
+      startInstance(env(REDIS_URL, 1000)),
+      startInstance(env(REDIS_URL, 1000)),
+    ]);
+  });
+  afterAll(async () => {
+    for (const i of [x, y, z]) i?.kill();
+    proxy.stall(0);
+    await proxy.close();
+    await sso.close();
+    await cleanPrefix(prefix);
+  });
+  beforeEach(() => {
+    proxy.stall(0);
+    sso.clearFaults();
+    sso.setOptions({ accessTokenTtl: 3600 });
+    sso.resetCounts();
+  });
+
+  it('7. 50 concurrent requests on a due session, x stalled: nobody is signed out; afterwards every instance adopts the rotated tokens', async () => {
+    sso.setOptions({ accessTokenTtl: 2 });
+    const cookie = await signIn(y, sso);
+    await new Promise((r) => setTimeout(r, 2100));
+    sso.resetCounts();
+    proxy.stall(400);
+    // x first: its store calls time out, so it refreshes uncoordinated and only queues its outcome.
+    const first = get(x, '/api/me', cookie);
+    expect(await eventually(() => sso.counts.refresh_token >= 1, 10_000)).toBe(true);
+    // Then y and z (which take the lock and find no outcome) and x again, all at once.
+    const rest = Array.from({ length: 49 }, (_, i) => get([y, z, x][i % 3]!, '/api/me', cookie));
+    const answers = await Promise.all([first, ...rest]);
+
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
+    expect(answers.filter(clears)).toEqual([]);
+    for (const r of answers.filter((a) => a.status === 503)) {
+      expect(r.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(r.headers.getSetCookie()).toEqual([]);
+    }
+    const rotated = new Set(
+      answers
+        .filter((r) => r.status === 200)
+        .map((r) => openSession(cookiesFrom(r.headers.getSetCookie())).accessToken),
+    );
+    expect(rotated.size).toBe(1);
+    const [accessToken] = rotated;
+
+    // The stall ends: x's queued outcome is written, and every instance adopts it.
+    proxy.stall(0);
+    expect(await eventually(async () => (await x.stats()).queued === 0, 10_000)).toBe(true);
+    for (const inst of [x, y, z]) {
+      const res = await get(inst, '/api/me', cookie);
+      expect(res.status).toBe(200);
+      expect(openSession(cookiesFrom(res.headers.getSetCookie())).accessToken).toBe(accessToken);
+    }
+  });
+
+  it('8. a refresh token revoked at the SSO: 503 (session kept) while another instance may still publish an outcome, then the session ends', async () => {
+    sso.setOptions({ accessTokenTtl: 2 });
+    const cookie = await signIn(y, sso);
+    await new Promise((r) => setTimeout(r, 2100));
+    sso.revokeToken(openSession(cookie).refreshToken!);
+    sso.resetCounts();
+
+    const answers: Response[] = [];
+    let i = 0;
+    // Bounded: the window is a few seconds (HTTP_TIMEOUT + 1 s + store timeout + 2 s here).
+    const ended = await eventually(async () => {
+      const res = await get([y, z][i++ % 2]!, '/api/me', cookie);
+      answers.push(res);
+      return res.status !== 503;
+    }, 20_000);
+    expect(ended).toBe(true);
+    const last = answers.pop()!;
+    expect(answers.length).toBeGreaterThan(0);
+    for (const r of answers) {
+      expect(r.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(r.headers.getSetCookie()).toEqual([]);
+    }
+    expect(last.status).toBe(401);
+    expect(clears(last)).toBe(true);
+    // Definitive everywhere now, and the SSO was asked once: the window never retries the token.
+    for (const inst of [x, y, z]) expect((await get(inst, '/api/me', cookie)).status).toBe(401);
+    expect(sso.counts.refresh_token).toBe(1);
   });
 });
