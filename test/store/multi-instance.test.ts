@@ -13,10 +13,33 @@ import { REDIS_URL, cleanPrefix, dumpPrefix, freePort, startRedisServer, uniqueP
 import { describeRedis } from '../helpers/describe-redis';
 import { startInstance, type Instance } from '../helpers/instances';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
+import { eventually } from '../helpers/eventually';
 
 jest.setTimeout(60_000);
 
 const HTTP_TIMEOUT = 1500;
+
+/** The environment of one instance (test/helpers/instance-main.ts). */
+function instanceEnv(o: {
+  sso: Emulator;
+  prefix: string;
+  major: string;
+  redisUrl: string;
+  storeTimeout?: number;
+}): Record<string, string> {
+  return {
+    SSO_CLIENT_ID: CLIENT_ID,
+    SSO_CLIENT_SECRET: CLIENT_SECRET,
+    SESSION_SECRET: SECRET,
+    APP_BASE_URL,
+    REDIS_URL: o.redisUrl,
+    REDIS_PREFIX: o.prefix,
+    HTTP_TIMEOUT: String(HTTP_TIMEOUT),
+    SSO_BASE_URL: o.sso.url,
+    EXPRESS_MAJOR: o.major,
+    ...(o.storeTimeout === undefined ? {} : { STORE_TIMEOUT: String(o.storeTimeout) }),
+  };
+}
 
 /** Signs in through one instance's real routes; returns the session cookie. */
 async function signIn(inst: Instance, sso: Emulator): Promise<string> {
@@ -54,20 +77,9 @@ describeRedis.each(['4', '5'])('several instances sharing Redis (express %s)', (
   let sso: Emulator;
   let instances: Instance[] = [];
   const prefix = uniquePrefix();
-  const env = (redisUrl = REDIS_URL) => ({
-    SSO_CLIENT_ID: CLIENT_ID,
-    SSO_CLIENT_SECRET: CLIENT_SECRET,
-    SESSION_SECRET: SECRET,
-    APP_BASE_URL,
-    REDIS_URL: redisUrl,
-    REDIS_PREFIX: prefix,
-    HTTP_TIMEOUT: String(HTTP_TIMEOUT),
-    SSO_BASE_URL: sso.url,
-    EXPRESS_MAJOR: major,
-    // Generous: 300 concurrent requests on 2 cores must not read a slow Redis as a Redis outage
-    // (that would leave refreshes uncoordinated, which test 2 is not about).
-    STORE_TIMEOUT: '1000',
-  });
+  // Generous store timeout: 300 concurrent requests on 2 cores must not read a slow Redis as a
+  // Redis outage (that would leave refreshes uncoordinated, which test 2 is not about).
+  const env = () => instanceEnv({ sso, prefix, major, redisUrl: REDIS_URL, storeTimeout: 1000 });
 
   beforeAll(async () => {
     sso = await startTestEmulator({ accessTokenTtl: 3600 });
@@ -181,17 +193,7 @@ describeRedis.each(['4', '5'])('Redis stopped mid-run (express %s)', (major) => 
     sso = await startTestEmulator({ accessTokenTtl: 3600 });
     port = await freePort();
     redis = await startRedisServer(port);
-    const env = {
-      SSO_CLIENT_ID: CLIENT_ID,
-      SSO_CLIENT_SECRET: CLIENT_SECRET,
-      SESSION_SECRET: SECRET,
-      APP_BASE_URL,
-      REDIS_URL: `redis://127.0.0.1:${port}`,
-      REDIS_PREFIX: prefix,
-      HTTP_TIMEOUT: String(HTTP_TIMEOUT),
-      SSO_BASE_URL: sso.url,
-      EXPRESS_MAJOR: major,
-    };
+    const env = instanceEnv({ sso, prefix, major, redisUrl: `redis://127.0.0.1:${port}` });
     instances = await Promise.all([startInstance(env), startInstance(env)]);
   });
   afterAll(async () => {
@@ -223,16 +225,6 @@ describeRedis.each(['4', '5'])('Redis stopped mid-run (express %s)', (major) => 
   });
 });
 
-/** Polls `probe` every 100 ms until it returns true, for at most `ms`; resolves whether it did. */
-async function eventually(probe: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await probe()) return true;
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** A Set-Cookie line that deletes a cookie (a session ended). */
 const clears = (res: Response) => res.headers.getSetCookie().some((line) => /Max-Age=0/i.test(line));
 
@@ -247,18 +239,7 @@ describeRedis.each(['4', '5'])("one instance's Redis connection stalled (express
     sso = await startTestEmulator({ accessTokenTtl: 3600 });
     const url = new URL(REDIS_URL);
     proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 6379) });
-    const env = (redisUrl: string, storeTimeout: number) => ({
-      SSO_CLIENT_ID: CLIENT_ID,
-      SSO_CLIENT_SECRET: CLIENT_SECRET,
-      SESSION_SECRET: SECRET,
-      APP_BASE_URL,
-      REDIS_URL: redisUrl,
-      REDIS_PREFIX: prefix,
-      HTTP_TIMEOUT: String(HTTP_TIMEOUT),
-      SSO_BASE_URL: sso.url,
-      EXPRESS_MAJOR: major,
-      STORE_TIMEOUT: String(storeTimeout),
-    });
+    const env = (redisUrl: string, storeTimeout: number) => instanceEnv({ sso, prefix, major, redisUrl, storeTimeout });
     // x: every store call times out under the stall (400 ms held > 200 ms); y and z are generous,
     // so that a loaded machine does not make them fall back too (which this test is not about).
     [x, y, z] = await Promise.all([

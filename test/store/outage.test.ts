@@ -16,20 +16,11 @@ import { CLIENT_ID, CLIENT_SECRET, SECRET } from '../helpers/options';
 import { REDIS_URL, cleanPrefix, uniquePrefix } from '../helpers/redis';
 import { describeRedis } from '../helpers/describe-redis';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
+import { eventually } from '../helpers/eventually';
 
 jest.setTimeout(30_000);
 
 type App = express.Express & { mw: SsoGuardMiddleware };
-
-/** Polls `probe` every 100 ms until it returns true, for at most `ms`; resolves whether it did. */
-async function eventually(probe: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await probe()) return true;
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describeRedis('store outages lose nothing (real Redis behind a TCP proxy that is cut and restored)', () => {
   let sso: Emulator;
@@ -140,6 +131,9 @@ describeRedis('store outages lose nothing (real Redis behind a TCP proxy that is
     proxy.restore();
     // a's refresh outcome, queued during the outage, is written once the store is back ...
     expect(await eventually(() => a.mw.storeStats!.queued === 0 && a.mw.storeStats!.available, 5000)).toBe(true);
+    // (b skips the store for a second after its last failure, before the restore: on a loaded
+    // machine a's write can land sooner, and b would refresh uncoordinated again.)
+    await new Promise((r) => setTimeout(r, 1100));
     // ... so a late request with the pre-refresh cookie adopts it instead of refreshing again.
     const late = await me(b, cookie);
     expect(late.status).toBe(200);
