@@ -64,6 +64,7 @@ export class CredentialRenewal {
   /**
    * Renews a session whose token is in its refresh window. An upstream failure while the token
    * is still valid is deferred; a refused refresh token, or any failure of an expired token, rejects.
+   * (With a store, a refusal is first tentative, an `upstream_unavailable`: see `refusalGraceMs`.)
    */
   async renewEarly(s: SessionData, nowSec: number): Promise<EarlyRenewal> {
     try {
