@@ -14,11 +14,15 @@ import { storeContractTests } from './store-contract';
 const describeTopology: jest.Describe =
   process.env.SSO_GUARD_TEST_REDIS === '1' && topologiesAvailable() ? describe : describe.skip;
 
-/** The suites on the topology `start` gives (started once for the file, stopped at its end). */
+/**
+ * The suites on the topology `start` gives (started once for the file, stopped at its end);
+ * `withFailover`: last, a failover under running instances (the topology's `failover()`).
+ */
 export function describeTopologySuites(
   title: string,
   start: () => Promise<Topology>,
   clients: readonly ClientKind[],
+  { withFailover = false } = {},
 ): void {
   describeTopology(title, () => {
     let topology: Topology;
@@ -44,7 +48,7 @@ export function describeTopologySuites(
             dump: (prefix) => dumpTopology(topology, prefix),
             clean: (prefix) => cleanTopology(topology, prefix),
           }),
-          { topologyFree: false },
+          { topologyFree: false, failover: withFailover ? () => topology.failover!() : undefined },
         );
       });
     });

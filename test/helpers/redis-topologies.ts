@@ -25,6 +25,8 @@ export interface Topology {
   readonly name?: string;
   /** Every master that holds data (to dump or clean a prefix). */
   masters(): Promise<Endpoint[]>;
+  /** Sentinel only: promotes the replica (SENTINEL FAILOVER) and resolves once it is the master. */
+  failover?(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -196,6 +198,23 @@ const sentinelMaster = async (sentinels: readonly Endpoint[], name: string): Pro
   return { host, port: Number(port) };
 };
 
+async function sentinelFailover(sentinels: readonly Endpoint[], name: string): Promise<void> {
+  const before = await sentinelMaster(sentinels, name);
+  // Refused (NOGOODSLAVE) until the sentinel knows an up-to-date replica: retried.
+  await until(
+    'SENTINEL FAILOVER accepted',
+    async () => (await command(sentinels[0]!, ['SENTINEL', 'FAILOVER', name])) === 'OK',
+  );
+  await until('the replica promoted, as every sentinel sees it', async () => {
+    for (const s of sentinels) {
+      const m = await sentinelMaster([s], name);
+      if (m.port === before.port) return false;
+      if (!String(await command(m, ['INFO', 'replication'])).includes('role:master')) return false;
+    }
+    return true;
+  });
+}
+
 /** The Sentinel setup of REDIS_SENTINELS / REDIS_SENTINEL_NAME, or one started here. */
 export async function redisSentinel(): Promise<Topology> {
   const given = process.env.REDIS_SENTINELS;
@@ -206,6 +225,7 @@ export async function redisSentinel(): Promise<Topology> {
       endpoints,
       name,
       masters: async () => [await sentinelMaster(endpoints, name)],
+      failover: () => sentinelFailover(endpoints, name),
       stop: async () => undefined,
     };
   }
@@ -243,7 +263,13 @@ export async function redisSentinel(): Promise<Topology> {
         const m = await sentinelMaster([s], name);
         return m.port === master.port;
       });
-    return { endpoints, name, masters: async () => [await sentinelMaster(endpoints, name)], stop: () => procs.stop() };
+    return {
+      endpoints,
+      name,
+      masters: async () => [await sentinelMaster(endpoints, name)],
+      failover: () => sentinelFailover(endpoints, name),
+      stop: () => procs.stop(),
+    };
   } catch (err) {
     await procs.stop();
     throw err;
