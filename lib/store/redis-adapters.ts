@@ -5,7 +5,7 @@ const debug = createDebug('express-sso-guard:store');
 
 /** What redisStore needs of a client, whatever its kind. */
 export interface RedisAdapter {
-  /** `standalone`, `cluster` or `sentinel`, and the library: for messages and tests. */
+  /** The library and topology (`node-redis cluster`, `ioredis sentinel`, ...), for the debug log. */
   readonly kind: string;
   /** Sends one command whose only key (routing on a cluster) is `key`, if it has one. */
   send(args: string[], key: string | undefined): Promise<unknown>;
