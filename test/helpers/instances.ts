@@ -46,7 +46,7 @@ export interface Instance {
 /** Starts one app instance as a separate process. */
 export function startInstance(env: Record<string, string>): Promise<Instance> {
   const child = fork(bundle(), [], {
-    env: { ...process.env, ...env, DEBUG: '' },
+    env: { ...process.env, ...env, DEBUG: process.env.INSTANCE_DEBUG ?? '' },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     cwd: path.join(__dirname, '../..'),
   });
