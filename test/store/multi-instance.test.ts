@@ -112,7 +112,7 @@ describeRedis.each(['4', '5'])("one instance's Redis connection stalled (express
     sso.resetCounts();
   });
 
-  it('7. 50 concurrent requests on a due session, x stalled: nobody is signed out; afterwards every instance adopts the rotated tokens', async () => {
+  it('9. 50 concurrent requests on a due session, x stalled: nobody is signed out; afterwards every instance adopts the rotated tokens', async () => {
     sso.setOptions({ accessTokenTtl: 2 });
     const cookie = await signIn(y);
     await new Promise((r) => setTimeout(r, 2100));
@@ -154,7 +154,7 @@ describeRedis.each(['4', '5'])("one instance's Redis connection stalled (express
     }
   });
 
-  it('8. a refresh token revoked at the SSO: 503 (session kept) while another instance may still publish an outcome, then the session ends', async () => {
+  it('10. a refresh token revoked at the SSO: 503 (session kept) while another instance may still publish an outcome, then the session ends', async () => {
     sso.setOptions({ accessTokenTtl: 2 });
     const cookie = await signIn(y);
     await new Promise((r) => setTimeout(r, 2100));
