@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import { computeSignature, formatTimestamp, stringToSign } from '../../cloud/signer';
+import { computeSignature, formatTimestamp, stringToSign } from '../cloud/signer';
 
 /** What the emulator knows about an access key issued with temporary (STS) credentials. */
 export interface EmulatedAccessKey {

@@ -7,7 +7,7 @@ import type {
   EmulatorSettings,
   EmulatorUser,
 } from './types';
-import { unknownOptionMessage } from '../../option-rules';
+import { unknownOptionMessage } from '../option-rules';
 
 /** A client after validation. */
 export interface ResolvedClient {

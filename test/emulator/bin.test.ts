@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
-import { parseCli, runCli } from '../../lib/testing/emulator/cli';
+import { parseCli, runCli } from '../../lib/emulator/cli';
 
 function io(): { out: string[]; err: string[]; io: Parameters<typeof runCli>[2] } {
   const out: string[] = [];
@@ -106,7 +106,7 @@ describe('bin', () => {
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sso-emulator-bin-'));
     buildSync({
-      entryPoints: [path.join(__dirname, '../../lib/testing/bin.ts')],
+      entryPoints: [path.join(__dirname, '../../lib/emulator/bin.ts')],
       bundle: true,
       platform: 'node',
       format: 'cjs',

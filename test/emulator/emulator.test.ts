@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { EMULATOR_RET_CODES, startEmulator, type Emulator, type EmulatorOptions } from '../../../lib/testing';
+import { EMULATOR_RET_CODES, startEmulator, type Emulator, type EmulatorOptions } from '../../lib/testing';
 
 const CALLBACK = 'http://localhost:3000/callback';
 const CLIENT = { client_id: 'example-client', client_secret: 'example-secret' };
