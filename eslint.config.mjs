@@ -60,6 +60,16 @@ export default tseslint.config(
     ),
   },
   {
+    files: ['lib/appcenter/**/*.ts'],
+    rules: layerRule(
+      'lib/appcenter (SPI verification, decoding, idempotency) is framework-agnostic: no express.',
+      'auth',
+      'express',
+      'testing',
+      'emulator',
+    ),
+  },
+  {
     files: ['lib/auth/**/*.ts'],
     rules: layerRule('lib/auth is framework-agnostic: no express.', 'express', 'testing'),
   },
