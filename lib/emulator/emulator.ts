@@ -12,9 +12,12 @@ import {
   type HandlerContext,
 } from './handlers';
 import { OAuthProblem, drainBody, readBody, sendJson, send } from './http';
-import { ENDPOINTS, applySettings, describe, resolveOptions } from './options';
+import { ENDPOINTS, applySettings, resolveOptions } from './options';
+import { bool, oneOf, optionError, positiveNumber } from '../option-rules';
 import { EmulatorStore, TOKEN_ISSUERS } from './state';
 import type { Emulator, EmulatorEndpoint, EmulatorOptions, Fault, TokenIssuer } from './types';
+
+const tokenIssuer = oneOf(...TOKEN_ISSUERS);
 
 export { EMULATOR_RET_CODES } from './http';
 export type {
@@ -267,8 +270,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       applySettings(config.settings, patch, (id) => store.users.has(id), firstUserId);
     },
     approve(params) {
-      if (params === null || typeof params !== 'object')
-        throw new TypeError(`approve(): params must be an object; received ${describe(params)}`);
+      if (params === null || typeof params !== 'object') throw optionError('approve() params', 'an object', params);
       const clientId = params.clientId ?? firstClientId;
       try {
         validateAuthorize(config, { clientId, responseType: 'code', redirectUri: params.redirectUri });
@@ -276,12 +278,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         throw err instanceof OAuthProblem ? new Error(`approve(): ${err.message}`) : err;
       }
       const userId = params.userId ?? firstUserId;
-      if (!store.users.has(userId)) throw new Error(`approve(): unknown userId ${describe(userId)}`);
-      if (params.tokenIssuer !== undefined && !TOKEN_ISSUERS.includes(params.tokenIssuer)) {
-        throw new TypeError(
-          `approve(): "tokenIssuer" must be one of ${TOKEN_ISSUERS.map((i) => `"${i}"`).join(', ')}; received ${describe(params.tokenIssuer)}`,
-        );
-      }
+      if (!store.users.has(userId)) throw optionError('userId', 'the user_id of a configured user', userId);
+      if (params.tokenIssuer !== undefined) tokenIssuer(params.tokenIssuer, { name: 'tokenIssuer' });
       return store.issueCode({
         clientId,
         redirectUri: params.redirectUri,
@@ -290,18 +288,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       });
     },
     issueTokens(userId = firstUserId, opts = {}) {
-      if (!store.users.has(userId)) throw new Error(`issueTokens(): unknown userId ${describe(userId)}`);
-      const ttl = opts.accessTokenTtl;
-      if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0)) {
-        throw new TypeError(
-          `issueTokens(): "accessTokenTtl" must be a positive number of seconds; received ${describe(ttl)}`,
-        );
-      }
-      if (opts.refreshToken !== undefined && typeof opts.refreshToken !== 'boolean') {
-        throw new TypeError(
-          `issueTokens(): "refreshToken" must be true or false; received ${describe(opts.refreshToken)}`,
-        );
-      }
+      if (!store.users.has(userId)) throw optionError('userId', 'the user_id of a configured user', userId);
+      if (opts.accessTokenTtl !== undefined)
+        positiveNumber(opts.accessTokenTtl, { name: 'accessTokenTtl', unit: 'seconds' });
+      if (opts.refreshToken !== undefined) bool(opts.refreshToken, { name: 'refreshToken' });
       return store.createGrant(firstClientId, userId, 'sso', opts).tokens;
     },
     revokeToken(token) {

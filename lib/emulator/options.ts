@@ -7,7 +7,22 @@ import type {
   EmulatorSettings,
   EmulatorUser,
 } from './types';
-import { unknownOptionMessage } from '../option-rules';
+import { SsoGuardError } from '../errors';
+import {
+  bool,
+  fn,
+  isPlainObject,
+  nonEmptyString,
+  oneOf,
+  optionError,
+  positiveNumber,
+  refuseUnknown,
+  resolveOptions as resolveTable,
+  type Check,
+  type OptionSpec,
+  type OptionTable,
+  type Resolved,
+} from '../option-rules';
 
 /** A client after validation. */
 export interface ResolvedClient {
@@ -91,229 +106,152 @@ function demoUsers(): EmulatorUser[] {
   ];
 }
 
-const OPTION_KEYS = [
-  'host',
-  'port',
-  'clients',
-  'clientId',
-  'clientSecret',
-  'redirectUris',
-  'users',
-  'autoApprove',
-  'accessTokenTtl',
-  'stsTokenTtl',
-  'codeTtl',
-  'refreshTokens',
-  'rotateRefreshTokens',
-  'refreshTokenTtl',
-  'errorStyle',
-  'retCodeOnSuccess',
-  'retCodeType',
-  'refreshWithCredentials',
-  'clock',
-  'logger',
-  'routes',
-  'cloudApi',
-] as const;
+// --- Validators only the emulator uses (the shared ones are in option-rules.ts) ---------------
 
-const SETTING_KEYS = [
-  'accessTokenTtl',
-  'stsTokenTtl',
-  'codeTtl',
-  'refreshTokens',
-  'rotateRefreshTokens',
-  'refreshTokenTtl',
-  'errorStyle',
-  'retCodeOnSuccess',
-  'retCodeType',
-  'refreshWithCredentials',
-  'autoApprove',
-] as const;
-
-const DEFAULT_SETTINGS = {
-  accessTokenTtl: 3600,
-  stsTokenTtl: 3600,
-  codeTtl: 60,
-  refreshTokenTtl: 30 * 24 * 3600,
-  refreshTokens: true,
-  rotateRefreshTokens: true,
-  errorStyle: 'status',
-  retCodeOnSuccess: false,
-  retCodeType: 'number',
-  refreshWithCredentials: false,
-} as const;
-
-/** Short description of a bad value for an error message (never echoes long strings in full). */
-export function describe(value: unknown): string {
-  if (typeof value === 'string')
-    return value.length > 60 ? `${JSON.stringify(value.slice(0, 60))}…` : JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (value === null || typeof value !== 'object') return String(value);
-  return 'an object';
-}
-
-/** The TypeError of a bad option: names it, says what it must be, shows what it got. */
-export function fail(name: string, expected: string, received: unknown): TypeError {
-  return new TypeError(`"${name}" must be ${expected}; received ${describe(received)}`);
-}
-
-/** Refuses keys not in `known`, suggesting the likely intended one (the package's one message format). */
-export function refuseUnknownKeys(object: object, known: readonly string[], where: string): void {
-  const message = unknownOptionMessage(object, known);
-  if (message !== undefined) throw new TypeError(`${where}: ${message}`);
-}
-
-/** A non-null, non-array object. */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function nonEmptyString(name: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0) throw fail(name, 'a non-empty string', value);
-  return value;
-}
-
-function seconds(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
-    throw fail(name, 'a positive number of seconds', value);
-  return value;
-}
-
-function boolean(name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw fail(name, 'true or false', value);
-  return value;
-}
+const port: Check<number> = (v, at) => {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535)
+    throw optionError(at.name, 'an integer from 0 to 65535', v);
+  return v;
+};
 
 function redirectUriList(name: string, value: unknown): string[] {
-  if (!Array.isArray(value)) throw fail(name, 'an array of absolute http(s) URLs', value);
+  if (!Array.isArray(value)) throw optionError(name, 'an array of absolute http(s) URLs', value);
   return value.map((uri: unknown, i) => {
-    let url: URL | undefined;
-    try {
-      url = typeof uri === 'string' ? new URL(uri) : undefined;
-    } catch {
-      url = undefined;
-    }
+    const url = typeof uri === 'string' && URL.canParse(uri) ? new URL(uri) : undefined;
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hash || (uri as string).includes('#')) {
-      throw fail(`${name}[${i}]`, 'an absolute http(s) URL without a fragment', uri);
+      throw optionError(`${name}[${i}]`, 'an absolute http(s) URL without a fragment', uri);
     }
     return uri as string;
   });
 }
 
-function resolveClients(options: EmulatorOptions): ResolvedClient[] {
-  const shorthand =
-    options.clientId !== undefined || options.clientSecret !== undefined || options.redirectUris !== undefined;
-  if (options.clients !== undefined && shorthand) {
-    throw new TypeError(
-      '"clients" cannot be combined with "clientId" / "clientSecret" / "redirectUris"; list the client in "clients"',
-    );
-  }
-  if (options.clients === undefined) {
-    return [
-      {
-        clientId: options.clientId === undefined ? DEMO_CLIENT.clientId : nonEmptyString('clientId', options.clientId),
-        clientSecret:
-          options.clientSecret === undefined
-            ? DEMO_CLIENT.clientSecret
-            : nonEmptyString('clientSecret', options.clientSecret),
-        redirectUris:
-          options.redirectUris === undefined ? undefined : redirectUriList('redirectUris', options.redirectUris),
-      },
-    ];
-  }
-  if (!Array.isArray(options.clients) || options.clients.length === 0) {
-    throw fail('clients', 'a non-empty array of { clientId, clientSecret, redirectUris? }', options.clients);
-  }
+const clientList: Check<ResolvedClient[]> = (v, at) => {
+  if (!Array.isArray(v) || v.length === 0)
+    throw optionError(at.name, 'a non-empty array of { clientId, clientSecret, redirectUris? }', v);
   const seen = new Set<string>();
-  return options.clients.map((client: unknown, i) => {
-    if (!isPlainObject(client))
-      throw fail(`clients[${i}]`, 'an object { clientId, clientSecret, redirectUris? }', client);
-    refuseUnknownKeys(client, ['clientId', 'clientSecret', 'redirectUris'], `"clients[${i}]"`);
-    const clientId = nonEmptyString(`clients[${i}].clientId`, client.clientId);
-    if (seen.has(clientId))
-      throw new TypeError(`"clients[${i}].clientId" must be unique; ${describe(clientId)} is listed twice`);
+  return v.map((client: unknown, i) => {
+    const name = `${at.name}[${i}]`;
+    if (!isPlainObject(client)) throw optionError(name, 'an object { clientId, clientSecret, redirectUris? }', client);
+    refuseUnknown(client, ['clientId', 'clientSecret', 'redirectUris'], name);
+    const clientId = nonEmptyString(client.clientId, { name: `${name}.clientId` });
+    if (seen.has(clientId)) throw optionError(`${name}.clientId`, 'unique (it is listed twice)', clientId);
     seen.add(clientId);
     return {
       clientId,
-      clientSecret: nonEmptyString(`clients[${i}].clientSecret`, client.clientSecret),
+      clientSecret: nonEmptyString(client.clientSecret, { name: `${name}.clientSecret` }),
       redirectUris:
-        client.redirectUris === undefined
-          ? undefined
-          : redirectUriList(`clients[${i}].redirectUris`, client.redirectUris),
+        client.redirectUris === undefined ? undefined : redirectUriList(`${name}.redirectUris`, client.redirectUris),
     };
   });
-}
+};
 
 /** Validates one user and returns a copy. */
 function resolveUser(name: string, user: unknown): EmulatorUser {
-  if (!isPlainObject(user)) throw fail(name, 'an object { user_id, user_name, … }', user);
+  if (!isPlainObject(user)) throw optionError(name, 'an object { user_id, user_name, … }', user);
   const copy: EmulatorUser = {
     ...user,
-    user_id: nonEmptyString(`${name}.user_id`, user.user_id),
-    user_name: nonEmptyString(`${name}.user_name`, user.user_name),
+    user_id: nonEmptyString(user.user_id, { name: `${name}.user_id` }),
+    user_name: nonEmptyString(user.user_name, { name: `${name}.user_name` }),
   };
   for (const field of ['email', 'phone', 'lang'] as const) {
     if (user[field] !== undefined && typeof user[field] !== 'string')
-      throw fail(`${name}.${field}`, 'a string', user[field]);
+      throw optionError(`${name}.${field}`, 'a string', user[field]);
   }
   if (user.user_verify !== undefined) {
-    if (!isPlainObject(user.user_verify)) throw fail(`${name}.user_verify`, 'an object', user.user_verify);
+    if (!isPlainObject(user.user_verify)) throw optionError(`${name}.user_verify`, 'an object', user.user_verify);
     copy.user_verify = { ...user.user_verify };
   }
   return copy;
 }
 
-function resolveUsers(value: unknown): EmulatorUser[] {
-  if (value === undefined) return demoUsers();
-  if (!Array.isArray(value) || value.length === 0) throw fail('users', 'a non-empty array of users', value);
+const userList: Check<EmulatorUser[]> = (v, at) => {
+  if (!Array.isArray(v) || v.length === 0) throw optionError(at.name, 'a non-empty array of users', v);
   const seen = new Set<string>();
-  return value.map((user: unknown, i) => {
-    const resolved = resolveUser(`users[${i}]`, user);
+  return v.map((user: unknown, i) => {
+    const resolved = resolveUser(`${at.name}[${i}]`, user);
     if (seen.has(resolved.user_id))
-      throw new TypeError(`"users[${i}].user_id" must be unique; ${describe(resolved.user_id)} is listed twice`);
+      throw optionError(`${at.name}[${i}].user_id`, 'unique (it is listed twice)', resolved.user_id);
     seen.add(resolved.user_id);
     return resolved;
   });
-}
+};
 
-function resolveCloudApi(value: unknown): ResolvedOptions['cloudApi'] {
+/** `true`, `false` or a user id; whether the id is a configured user is checked once users are known. */
+const autoApprove: Check<boolean | string> = (v, at) => {
+  if (typeof v !== 'boolean' && (typeof v !== 'string' || v === ''))
+    throw optionError(at.name, 'true, false or the user_id of a configured user', v);
+  return v;
+};
+
+const cloudApiOption: Check<ResolvedOptions['cloudApi']> = (v, at) => {
   const defaults = { instances: undefined, clockOffset: 0, expiredToken: 'status' } as const;
-  if (value === undefined || value === true) return defaults;
-  if (value === false) return undefined;
+  if (v === true) return defaults;
+  if (v === false) return undefined;
   const keys = ['instances', 'clockOffset', 'expiredToken'];
-  if (!isPlainObject(value) || Object.keys(value).some((k) => !keys.includes(k)))
-    throw fail('cloudApi', 'true, false or { instances, clockOffset, expiredToken }', value);
-  const {
-    instances,
-    clockOffset = 0,
-    expiredToken = 'status',
-  } = value as { instances?: unknown; clockOffset?: unknown; expiredToken?: unknown };
+  if (!isPlainObject(v) || Object.keys(v).some((k) => !keys.includes(k)))
+    throw optionError(at.name, 'true, false or { instances, clockOffset, expiredToken }', v);
+  const { instances, clockOffset = 0, expiredToken = 'status' } = v;
   if (instances !== undefined && (!Array.isArray(instances) || !instances.every(isPlainObject)))
-    throw fail('cloudApi.instances', 'an array of objects', instances);
+    throw optionError(`${at.name}.instances`, 'an array of objects', instances);
   if (typeof clockOffset !== 'number' || !Number.isFinite(clockOffset))
-    throw fail('cloudApi.clockOffset', 'a finite number of milliseconds', clockOffset);
-  if (expiredToken !== 'status' && expiredToken !== 1200 && expiredToken !== 2000)
-    throw fail('cloudApi.expiredToken', '"status", 1200 or 2000', expiredToken);
-  return { instances: instances as Array<Record<string, unknown>> | undefined, clockOffset, expiredToken };
-}
+    throw optionError(`${at.name}.clockOffset`, 'a finite number of milliseconds', clockOffset);
+  const expired = oneOf('status', 1200, 2000)(expiredToken, { name: `${at.name}.expiredToken` });
+  return { instances: instances as Array<Record<string, unknown>> | undefined, clockOffset, expiredToken: expired };
+};
 
-function resolveRoutes(value: unknown): ResolvedRoute[] {
-  if (value === undefined) return [];
-  if (!isPlainObject(value)) throw fail('routes', 'an object of path prefix -> handler', value);
-  return Object.entries(value)
+const routeTable: Check<ResolvedRoute[]> = (v, at) => {
+  if (!isPlainObject(v)) throw optionError(at.name, 'an object of path prefix -> handler', v);
+  return Object.entries(v)
     .map(([prefix, handler]) => {
+      const name = `${at.name}[${JSON.stringify(prefix)}]`;
       if (!/^\/[A-Za-z0-9\-._~/]*$/.test(prefix))
-        throw fail(`routes[${JSON.stringify(prefix)}]`, 'keyed by a path prefix such as "/iam/"', prefix);
-      if (typeof handler !== 'function')
-        throw fail(`routes[${JSON.stringify(prefix)}]`, 'a function (req, res, body) => void', handler);
+        throw optionError(name, 'keyed by a path prefix such as "/iam/"', prefix);
+      if (typeof handler !== 'function') throw optionError(name, 'a function (req, res, body) => void', handler);
       const trimmed = prefix.replace(/\/+$/, '');
-      const name = trimmed.slice(1);
-      const endpoint = ENDPOINTS.find((e) => e === name);
+      const endpoint = ENDPOINTS.find((e) => e === trimmed.slice(1));
       return { prefix: trimmed, endpoint, handler: handler as EmulatorRouteHandler };
     })
     .sort((a, b) => b.prefix.length - a.prefix.length);
-}
+};
+
+// --- The option table ---------------------------------------------------------------------------
+
+/** The options `setOptions()` may change on a running emulator (part of {@link EMULATOR_OPTIONS}). */
+const SETTINGS = {
+  accessTokenTtl: { default: 3600, unit: 'seconds', check: positiveNumber },
+  stsTokenTtl: { default: 3600, unit: 'seconds', check: positiveNumber },
+  codeTtl: { default: 60, unit: 'seconds', check: positiveNumber },
+  refreshTokenTtl: { default: 30 * 24 * 3600, unit: 'seconds', check: positiveNumber },
+  refreshTokens: { default: true, check: bool },
+  rotateRefreshTokens: { default: true, check: bool },
+  errorStyle: { default: 'status', check: oneOf('status', 'ret_code') },
+  retCodeOnSuccess: { default: false, check: bool },
+  retCodeType: { default: 'number', check: oneOf('number', 'string') },
+  refreshWithCredentials: { default: false, check: bool },
+  autoApprove: { default: false, check: autoApprove },
+} satisfies OptionTable<EmulatorSettings>;
+
+/**
+ * Every option of `startEmulator()`, once, on the package's shared validators and messages
+ * (`"accessTokenTtl" must be a positive number of seconds; received -5`). `satisfies` makes `tsc`
+ * refuse a key missing from, or unknown to, `EmulatorOptions`.
+ */
+export const EMULATOR_OPTIONS = {
+  host: { default: '127.0.0.1', check: nonEmptyString },
+  port: { default: 0, check: port },
+  /** Default: the `clientId` / `clientSecret` / `redirectUris` shorthand, else the demo client. */
+  clients: { check: clientList },
+  clientId: { check: nonEmptyString },
+  clientSecret: { check: nonEmptyString },
+  redirectUris: { check: (v, at) => redirectUriList(at.name, v) },
+  /** Default: the demo users. */
+  users: { check: userList },
+  ...SETTINGS,
+  clock: { default: Date.now, check: fn<() => number>('a function returning milliseconds since the epoch') },
+  logger: { default: () => undefined, check: fn<(line: string) => void>('a function (line: string) => void') },
+  routes: { check: routeTable },
+  cloudApi: { default: { instances: undefined, clockOffset: 0, expiredToken: 'status' }, check: cloudApiOption },
+} satisfies OptionTable<EmulatorOptions>;
 
 /**
  * Validates a settings patch and applies it to `settings`. All-or-nothing: a bad value leaves
@@ -324,71 +262,64 @@ export function applySettings(
   patch: EmulatorSettings,
   hasUser: (id: string) => boolean,
   firstUserId: string,
-  where = 'setOptions()',
 ): void {
-  if (!isPlainObject(patch))
-    throw new TypeError(`${where}: expected an object of settings; received ${describe(patch)}`);
-  refuseUnknownKeys(patch, SETTING_KEYS, where);
-  const next: Settings = { ...settings };
-  if (patch.accessTokenTtl !== undefined) next.accessTokenTtl = seconds('accessTokenTtl', patch.accessTokenTtl);
-  if (patch.stsTokenTtl !== undefined) next.stsTokenTtl = seconds('stsTokenTtl', patch.stsTokenTtl);
-  if (patch.codeTtl !== undefined) next.codeTtl = seconds('codeTtl', patch.codeTtl);
-  if (patch.refreshTokenTtl !== undefined) next.refreshTokenTtl = seconds('refreshTokenTtl', patch.refreshTokenTtl);
-  if (patch.refreshTokens !== undefined) next.refreshTokens = boolean('refreshTokens', patch.refreshTokens);
-  if (patch.rotateRefreshTokens !== undefined)
-    next.rotateRefreshTokens = boolean('rotateRefreshTokens', patch.rotateRefreshTokens);
-  if (patch.retCodeOnSuccess !== undefined) next.retCodeOnSuccess = boolean('retCodeOnSuccess', patch.retCodeOnSuccess);
-  if (patch.refreshWithCredentials !== undefined)
-    next.refreshWithCredentials = boolean('refreshWithCredentials', patch.refreshWithCredentials);
-  if (patch.retCodeType !== undefined) {
-    if (patch.retCodeType !== 'number' && patch.retCodeType !== 'string')
-      throw fail('retCodeType', '"number" or "string"', patch.retCodeType);
-    next.retCodeType = patch.retCodeType;
+  if (!isPlainObject(patch)) throw optionError('settings', 'an object', patch);
+  refuseUnknown(patch, Object.keys(SETTINGS));
+  const next: Record<string, unknown> = { ...settings };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue;
+    const entry = SETTINGS[key as keyof typeof SETTINGS] as OptionSpec;
+    next[key] = entry.check(value, { name: key, unit: entry.unit });
   }
-  if (patch.errorStyle !== undefined) {
-    if (patch.errorStyle !== 'status' && patch.errorStyle !== 'ret_code')
-      throw fail('errorStyle', '"status" or "ret_code"', patch.errorStyle);
-    next.errorStyle = patch.errorStyle;
-  }
-  if (patch.autoApprove !== undefined) {
-    const value: unknown = patch.autoApprove;
-    if (value === true) next.autoApprove = firstUserId;
-    else if (value === false) next.autoApprove = false;
-    else if (typeof value === 'string' && hasUser(value)) next.autoApprove = value;
-    else throw fail('autoApprove', 'true, false or the user_id of a configured user', value);
-  }
+  if (patch.autoApprove !== undefined) next.autoApprove = approveAs(patch.autoApprove, hasUser, firstUserId);
   Object.assign(settings, next);
+}
+
+/** The user id `autoApprove` approves as, or false. */
+function approveAs(value: boolean | string, hasUser: (id: string) => boolean, firstUserId: string): string | false {
+  if (value === true) return firstUserId;
+  if (value === false || hasUser(value)) return value;
+  throw optionError('autoApprove', 'true, false or the user_id of a configured user', value);
+}
+
+/** The configured clients: `clients`, or the `clientId` / `clientSecret` / `redirectUris` shorthand, or the demo client. */
+function clientsOf(o: Resolved<typeof EMULATOR_OPTIONS>): ResolvedClient[] {
+  const shorthand = o.clientId !== undefined || o.clientSecret !== undefined || o.redirectUris !== undefined;
+  if (o.clients !== undefined && shorthand) {
+    throw new SsoGuardError(
+      'invalid_option',
+      '"clients" cannot be combined with "clientId" / "clientSecret" / "redirectUris"; list the client in "clients"',
+    );
+  }
+  return (
+    o.clients ?? [
+      {
+        clientId: o.clientId ?? DEMO_CLIENT.clientId,
+        clientSecret: o.clientSecret ?? DEMO_CLIENT.clientSecret,
+        redirectUris: o.redirectUris,
+      },
+    ]
+  );
 }
 
 /** Validates the options of `startEmulator()` once; every later read goes through the result. */
 export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
-  if (!isPlainObject(options))
-    throw new TypeError(`startEmulator(): options must be an object; received ${describe(options)}`);
-  refuseUnknownKeys(options, OPTION_KEYS, 'startEmulator()');
-  const host = options.host === undefined ? '127.0.0.1' : nonEmptyString('host', options.host);
-  const port = options.port ?? 0;
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535)
-    throw fail('port', 'an integer from 0 to 65535', port);
-  const clock: unknown = options.clock ?? Date.now;
-  if (typeof clock !== 'function') throw fail('clock', 'a function returning milliseconds since the epoch', clock);
-  const logger: unknown = options.logger ?? (() => undefined);
-  if (typeof logger !== 'function') throw fail('logger', 'a function (line: string) => void', logger);
-  const users = resolveUsers(options.users);
+  const o = resolveTable(EMULATOR_OPTIONS, options, {});
+  const users = o.users ?? demoUsers();
   const firstUserId = users[0]?.user_id ?? '';
-  const settings: Settings = { ...DEFAULT_SETTINGS, autoApprove: false };
-  const patch = Object.fromEntries(
-    SETTING_KEYS.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]),
-  );
-  applySettings(settings, patch, (id) => users.some((u) => u.user_id === id), firstUserId, 'startEmulator()');
+  const settings = Object.fromEntries(
+    Object.keys(SETTINGS).map((k) => [k, o[k as keyof typeof SETTINGS]]),
+  ) as unknown as Settings;
+  settings.autoApprove = approveAs(o.autoApprove, (id) => users.some((u) => u.user_id === id), firstUserId);
   return Object.freeze({
-    host,
-    port,
-    clients: Object.freeze(resolveClients(options)),
+    host: o.host,
+    port: o.port,
+    clients: Object.freeze(clientsOf(o)),
     users: Object.freeze(users),
     settings,
-    clock: clock as () => number,
-    logger: logger as (line: string) => void,
-    routes: Object.freeze(resolveRoutes(options.routes)),
-    cloudApi: resolveCloudApi(options.cloudApi),
+    clock: o.clock,
+    logger: o.logger,
+    routes: Object.freeze(o.routes ?? []),
+    cloudApi: o.cloudApi,
   });
 }

@@ -51,7 +51,7 @@ export type EmulatorErrorStyle = 'status' | 'ret_code';
 /** How `ret_code` is written in JSON. */
 export type EmulatorRetCodeType = 'number' | 'string';
 
-/** Options of {@link startEmulator}. Every option is validated once; a bad one throws a TypeError naming it. */
+/** Options of {@link startEmulator}. Every option is validated once; a bad one throws an `invalid_option` SsoGuardError naming it. */
 export interface EmulatorOptions {
   /** Interface to listen on. Default `'127.0.0.1'`. */
   host?: string;

@@ -129,7 +129,7 @@ describe('token_issuer', () => {
       error_description: 'token_issuer must be one of sso, iam, iam_jwt, app, app_dev',
     });
     expect(() => emu.approve({ redirectUri: CALLBACK, tokenIssuer: 'x' as never })).toThrow(
-      '"tokenIssuer" must be one of "sso", "iam", "iam_jwt", "app", "app_dev"',
+      '"tokenIssuer" must be "sso", "iam", "iam_jwt", "app" or "app_dev"; received "x"',
     );
   });
 });
