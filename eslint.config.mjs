@@ -92,9 +92,10 @@ export default tseslint.config(
                 '!../cloud/signer',
                 '../appcenter/*',
                 '!../appcenter/spi-signature',
+                '!../appcenter/spi-actions',
               ],
               message:
-                'lib/emulator imports only util/, cloud/signer, appcenter/spi-signature, option-rules and errors from the package.',
+                'lib/emulator imports only util/, cloud/signer, appcenter/spi-signature and spi-actions, option-rules and errors from the package.',
             },
           ],
         },

@@ -1,24 +1,7 @@
 import { parseCloudInfo, type CloudInfo } from '../cloud/cloud-info';
+import type { SpiHandledAction } from './spi-actions';
 
-/** The SPI actions AppCenter sends; `TestConnection` is answered by the router itself. */
-export type SpiAction =
-  | 'CreateAppInstance'
-  | 'RenewAppInstance'
-  | 'UpgradeAppInstance'
-  | 'ExpireAppInstance'
-  | 'DeleteAppInstance'
-  | 'TestConnection';
-
-/** The actions a vendor handles (every SPI action but `TestConnection`). */
-export type SpiHandledAction = Exclude<SpiAction, 'TestConnection'>;
-
-export const SPI_HANDLED_ACTIONS: readonly SpiHandledAction[] = [
-  'CreateAppInstance',
-  'RenewAppInstance',
-  'UpgradeAppInstance',
-  'ExpireAppInstance',
-  'DeleteAppInstance',
-];
+export { SPI_HANDLED_ACTIONS, type SpiAction, type SpiHandledAction } from './spi-actions';
 
 /** What every SPI call carries, decoded. Parameters absent from the call are `undefined`. */
 export interface SpiCommonParams {

@@ -1,4 +1,6 @@
 import { createCloudApiHandler } from './cloud-api';
+import { handleConsole, handleConsoleLaunch } from './console';
+import { sendSpiCall } from './spi-client';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { answerWithFault, validateFault } from './faults';
@@ -20,6 +22,8 @@ import type { Emulator, EmulatorEndpoint, EmulatorOptions, Fault, TokenIssuer } 
 const tokenIssuer = oneOf(...TOKEN_ISSUERS);
 
 export { EMULATOR_RET_CODES } from './http';
+export { sendSpiCall, SPI_RETRIES } from './spi-client';
+export type { SpiCallAction, SpiCallOptions, SpiCallParams, SpiCallResult, SpiAttempt } from './spi-client';
 export type {
   AccessKeyInfo,
   ApproveParams,
@@ -67,6 +71,11 @@ const BUILT_IN: ReadonlyMap<string, Target> = new Map<string, Target>([
   [
     '/sso/oauth2/approve',
     { endpoint: 'authorize', method: 'POST', handler: (ctx, req, res, body) => handleApprove(ctx, req, res, body) },
+  ],
+  ['/console', { endpoint: undefined, method: 'GET', handler: (ctx, _req, res) => handleConsole(ctx, res) }],
+  [
+    '/console/launch',
+    { endpoint: undefined, method: 'POST', handler: (ctx, req, res, body) => handleConsoleLaunch(ctx, req, res, body) },
   ],
   [
     '/sso/token/',
@@ -286,6 +295,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         userId,
         tokenIssuer: params.tokenIssuer as TokenIssuer | undefined,
       });
+    },
+    spi(url, action, params = {}, opts = {}) {
+      const secretAppKey = opts.secretAppKey ?? config.secretAppKey;
+      if (secretAppKey === undefined)
+        throw optionError('secretAppKey', 'a non-empty string (the emulator option, or spi() options)', undefined);
+      return sendSpiCall(url, action, params, { clock: config.clock, ...opts, secretAppKey });
     },
     issueTokens(userId = firstUserId, opts = {}) {
       if (!store.users.has(userId)) throw optionError('userId', 'the user_id of a configured user', userId);

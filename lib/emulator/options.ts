@@ -69,6 +69,9 @@ export interface ResolvedOptions {
   readonly logger: (line: string) => void;
   /** Longest prefix first. */
   readonly routes: readonly ResolvedRoute[];
+  /** Where the console page launches the app. */
+  readonly console: { readonly authUrl: string | undefined; readonly appUrl: string | undefined };
+  readonly secretAppKey: string | undefined;
   /** `undefined` when the cloud API is off; else its options (`instances` `undefined`: the demo list). */
   readonly cloudApi:
     | {
@@ -114,15 +117,17 @@ const port: Check<number> = (v, at) => {
   return v;
 };
 
+/** An absolute http(s) URL without a fragment (a query is kept), as given. */
+const absoluteUrl: Check<string> = (v, at) => {
+  const url = typeof v === 'string' && URL.canParse(v) ? new URL(v) : undefined;
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hash || (v as string).includes('#'))
+    throw optionError(at.name, 'an absolute http(s) URL without a fragment', v);
+  return v as string;
+};
+
 function redirectUriList(name: string, value: unknown): string[] {
   if (!Array.isArray(value)) throw optionError(name, 'an array of absolute http(s) URLs', value);
-  return value.map((uri: unknown, i) => {
-    const url = typeof uri === 'string' && URL.canParse(uri) ? new URL(uri) : undefined;
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hash || (uri as string).includes('#')) {
-      throw optionError(`${name}[${i}]`, 'an absolute http(s) URL without a fragment', uri);
-    }
-    return uri as string;
-  });
+  return value.map((uri: unknown, i) => absoluteUrl(uri, { name: `${name}[${i}]` }));
 }
 
 const clientList: Check<ResolvedClient[]> = (v, at) => {
@@ -251,6 +256,8 @@ export const EMULATOR_OPTIONS = {
   logger: { default: () => undefined, check: fn<(line: string) => void>('a function (line: string) => void') },
   routes: { check: routeTable },
   cloudApi: { default: { instances: undefined, clockOffset: 0, expiredToken: 'status' }, check: cloudApiOption },
+  console: { group: { authUrl: { check: absoluteUrl }, appUrl: { check: absoluteUrl } } },
+  secretAppKey: { secret: true, check: nonEmptyString },
 } satisfies OptionTable<EmulatorOptions>;
 
 /**
@@ -321,5 +328,7 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     logger: o.logger,
     routes: Object.freeze(o.routes ?? []),
     cloudApi: o.cloudApi,
+    console: o.console,
+    secretAppKey: o.secretAppKey,
   });
 }
