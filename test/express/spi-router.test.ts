@@ -3,6 +3,7 @@
  * signature forms, refusals that run nothing, key rotation, idempotent retries, handler errors and
  * timeouts, TestConnection.
  */
+import { format } from 'node:util';
 import request from 'supertest';
 import type { Express } from 'express';
 import { appCenterSpi } from '../../lib/express/spi-router';
@@ -346,6 +347,49 @@ describe.each(EXPRESS_VERSIONS)('appCenterSpi() on %s', (_name, expressFactory: 
       expect(answers).toEqual(Array(4).fill({ success: true, instanceId: 'ins-c' }));
       expect(runs).toBe(1);
     });
+  });
+});
+
+describe('appCenterSpi() logs', () => {
+  it('logs actions and outcomes under express-sso-guard:spi, never a key, a signature, a value or an error text', async () => {
+    const createDebug = require('debug') as typeof import('debug');
+    const written: string[] = [];
+    const previous = createDebug.log;
+    createDebug.enable('express-sso-guard:*');
+    createDebug.log = (...args: unknown[]) => void written.push(format(...args));
+    try {
+      const app = EXPRESS_VERSIONS[1][1]();
+      app.use(
+        '/spi',
+        appCenterSpi({
+          secretAppKey: KEY,
+          handlers: {
+            CreateAppInstance: () => ({
+              success: true,
+              instanceId: 'ins-1',
+              appInfo: { admin: { password: 'pw-123' } },
+            }),
+            DeleteAppInstance: () => {
+              throw new Error(ERROR_TEXT);
+            },
+          },
+        }),
+      );
+      const signed = signedQuery(KEY, createParams());
+      await request(app).get(`/spi?${signed.query}`);
+      await request(app).get(`/spi?${signedQuery('wrong-key', createParams()).query}`);
+      const del = { action: 'DeleteAppInstance', instance_id: 'ins-1', time_stamp: spiTimestamp() };
+      await request(app).get(`/spi?${signedQuery(KEY, del).query}`);
+      const log = written.join('\n');
+      expect(log).toContain('CreateAppInstance: success true');
+      expect(log).toContain('refused: invalid signature');
+      expect(log).toContain('DeleteAppInstance handler failed (Error)');
+      for (const secret of [KEY, signed.signature, 'usr-alice', 'order-1', 'pw-123', 'hunter2'])
+        expect(log).not.toContain(secret);
+    } finally {
+      createDebug.disable();
+      createDebug.log = previous;
+    }
   });
 });
 
