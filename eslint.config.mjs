@@ -36,6 +36,7 @@ export default tseslint.config(
       'express',
       'telemetry',
       'testing',
+      'emulator',
     ),
   },
   {
@@ -48,6 +49,7 @@ export default tseslint.config(
       'auth',
       'express',
       'testing',
+      'emulator',
     ),
   },
   {
@@ -57,15 +59,56 @@ export default tseslint.config(
       'auth',
       'express',
       'testing',
+      'emulator',
     ),
   },
   {
+    files: ['lib/appcenter/**/*.ts'],
+    rules: layerRule(
+      'lib/appcenter (SPI verification, decoding, idempotency) is framework-agnostic: no express.',
+      'auth',
+      'express',
+      'testing',
+      'emulator',
+    ),
+  },
+  // The emulator is an app of its own: it shares only the signers and the option messages.
+  {
+    files: ['lib/emulator/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '../*',
+                '!../util',
+                '!../cloud',
+                '!../appcenter',
+                '!../option-rules',
+                '!../errors',
+                '../cloud/*',
+                '!../cloud/signer',
+                '../appcenter/*',
+                '!../appcenter/spi-signature',
+                '!../appcenter/spi-actions',
+              ],
+              message:
+                'lib/emulator imports only util/, cloud/signer, appcenter/spi-signature and spi-actions, option-rules and errors from the package.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['lib/auth/**/*.ts'],
-    rules: layerRule('lib/auth is framework-agnostic: no express.', 'express', 'testing'),
+    rules: layerRule('lib/auth is framework-agnostic: no express.', 'express', 'testing', 'emulator'),
   },
   {
     files: ['lib/config.ts', 'lib/errors.ts'],
-    rules: layerRule('config and errors sit below every layer.', 'express', 'testing'),
+    rules: layerRule('config and errors sit below every layer.', 'express', 'testing', 'emulator'),
   },
   // options.ts is the public options type: it may name express's Request type, nothing else.
   {
@@ -77,7 +120,7 @@ export default tseslint.config(
           paths: [
             { name: 'express', allowTypeImports: true, message: 'options.ts may only import types from express.' },
           ],
-          patterns: [{ group: upper('express', 'testing'), message: 'options.ts sits below every layer.' }],
+          patterns: [{ group: upper('express', 'testing', 'emulator'), message: 'options.ts sits below every layer.' }],
         },
       ],
     },

@@ -4,7 +4,7 @@ export default defineConfig({
   entry: {
     index: 'lib/index.ts',
     'testing/index': 'lib/testing/index.ts',
-    'testing/bin': 'lib/testing/bin.ts',
+    'testing/bin': 'lib/emulator/bin.ts',
   },
   format: ['cjs', 'esm'],
   dts: { entry: { index: 'lib/index.ts', 'testing/index': 'lib/testing/index.ts' } },

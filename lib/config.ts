@@ -1,7 +1,6 @@
 import { parseCloudInfo } from './cloud/cloud-info';
 import { SsoGuardError } from './errors';
 import type { SsoGuardOptions } from './options';
-import type { SsoStore, SsoStoreTuning } from './store/types';
 import { resolveAuthorizationParams, resolveTokenIssuer } from './sso/sso-options';
 import type { SsoUser } from './sso/sso-client';
 import type { SsoGuardEvents } from './telemetry/events';
@@ -20,6 +19,7 @@ import {
   positiveNumber,
   resolveOptions,
   routePath,
+  storeObject,
   zoneId,
   type Check,
   type OptionTable,
@@ -68,19 +68,6 @@ const atMost =
     if (n > max) throw optionError(at.name, `at most ${max} ${at.unit ?? ''}`.trimEnd(), v);
     return n;
   };
-
-const STORE_METHODS = ['get', 'set', 'delete', 'deleteIfEquals', 'publish', 'subscribe'] as const;
-const storeObject: Check<SsoStore & SsoStoreTuning> = (v, at) => {
-  const o = v as Record<string, unknown> | null;
-  if (o === null || typeof o !== 'object' || STORE_METHODS.some((m) => typeof o[m] !== 'function')) {
-    throw optionError(
-      at.name,
-      `a store such as redisStore({ client }) (an object with ${STORE_METHODS.join(', ')})`,
-      v,
-    );
-  }
-  return v as SsoStore & SsoStoreTuning;
-};
 
 const listener = <K extends keyof SsoGuardEvents>(): Check<NonNullable<SsoGuardEvents[K]>> => fn('a function');
 

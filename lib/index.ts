@@ -47,3 +47,26 @@ export type {
   SignatureVersion,
   CloudHttpMethod,
 } from './cloud/signer';
+export { appCenterSpi } from './express/spi-router';
+export type { AppCenterSpiOptions, SpiHandler, SpiHandlers } from './appcenter/spi-options';
+export type {
+  SpiAction,
+  SpiHandledAction,
+  SpiCommonParams,
+  SpiParams,
+  SpiParamsByAction,
+  CreateAppInstanceParams,
+  RenewAppInstanceParams,
+  UpgradeAppInstanceParams,
+  ExpireAppInstanceParams,
+  DeleteAppInstanceParams,
+  SpiResult,
+  CreateAppInstanceResult,
+  SpiResultByAction,
+  SpiFailure,
+  SpiAppInfo,
+  SpiAccount,
+  SpiAnswer,
+} from './appcenter/spi-params';
+export { signSpiParams, verifySpiSignature, spiStringToSign, SPI_SIGNATURE_FORMS } from './appcenter/spi-signature';
+export type { SpiSignatureForm } from './appcenter/spi-signature';

@@ -36,7 +36,7 @@ export type SharedEvent =
   { kind: 'revoke'; sessionId: string; until: number } | { kind: 'drop'; hash: string } | { kind: 'resync' };
 
 /** What a sealed store value is for; the first segment of its key. */
-export type StorePurpose = 'check' | 'session' | 'refresh' | 'revoked';
+export type StorePurpose = 'check' | 'session' | 'refresh' | 'revoked' | 'spi';
 /** A key of a sealed value: its purpose, then an id (a hash or a random session id). */
 export type StoreKey = `${StorePurpose}:${string}`;
 

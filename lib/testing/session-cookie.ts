@@ -2,7 +2,7 @@ import { resolveConfig } from '../config';
 import { SsoGuardError } from '../errors';
 import { SessionCookie, type SessionData } from '../session/session-cookie';
 import { randomToken } from '../util/crypto';
-import type { IssuedTokens } from './emulator/types';
+import type { IssuedTokens } from '../emulator/types';
 
 /** Options of {@link sessionCookie}: the same values the app gives `auth()`. */
 export interface SessionCookieOptions {

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import type { Express, ErrorRequestHandler } from 'express';
 import type { Emulator } from '../../lib/testing';
-import { parseCli } from '../../lib/testing/emulator/cli';
+import { parseCli } from '../../lib/emulator/cli';
 import type { SsoGuardError } from '../../lib/errors';
 import { EXPRESS_VERSIONS, createTestApp, signIn, startTestEmulator, type ExpressFactory } from '../helpers/app';
 import { fakeClock } from '../helpers/clock';

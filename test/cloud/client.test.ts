@@ -4,7 +4,7 @@ import { inspect, format } from 'node:util';
 import createDebug from 'debug';
 import { CloudClient, type CloudClientOptions, type CloudCredentials } from '../../lib/cloud/client';
 import { CloudApiError, SsoGuardError } from '../../lib/errors';
-import { createCloudApiHandler, type EmulatedAccessKey } from '../../lib/testing/emulator/cloud-api';
+import { createCloudApiHandler, type EmulatedAccessKey } from '../../lib/emulator/cloud-api';
 
 const T = Date.parse('2024-03-01T12:00:00Z');
 const jwt = (expSeconds: number): string =>

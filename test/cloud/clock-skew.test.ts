@@ -7,7 +7,7 @@ import {
   createCloudApiHandler,
   type CloudApiEmulatorOptions,
   type EmulatedAccessKey,
-} from '../../lib/testing/emulator/cloud-api';
+} from '../../lib/emulator/cloud-api';
 
 // The API refuses a time_stamp more than 60 s off (ret_code 1300). The client learns the offset
 // from the answer's Date header, re-signs once, and keeps the offset for later calls.

@@ -214,8 +214,8 @@ export function sendProblem(
   sendJson(res, problem.status, { error: problem.error, error_description: problem.message }, headers);
 }
 
-/** Sends a redirect. */
-export function redirect(res: http.ServerResponse, location: string): void {
-  res.writeHead(302, { location, 'content-length': 0, ...NO_STORE });
+/** Sends a redirect (302, or 303 after a form POST). */
+export function redirect(res: http.ServerResponse, location: string, status: 302 | 303 = 302): void {
+  res.writeHead(status, { location, 'content-length': 0, ...NO_STORE });
   res.end();
 }

@@ -1,3 +1,4 @@
+import type { SpiCallAction, SpiCallOptions, SpiCallParams, SpiCallResult } from './spi-client';
 import type http from 'node:http';
 
 /**
@@ -51,7 +52,7 @@ export type EmulatorErrorStyle = 'status' | 'ret_code';
 /** How `ret_code` is written in JSON. */
 export type EmulatorRetCodeType = 'number' | 'string';
 
-/** Options of {@link startEmulator}. Every option is validated once; a bad one throws a TypeError naming it. */
+/** Options of {@link startEmulator}. Every option is validated once; a bad one throws an `invalid_option` SsoGuardError naming it. */
 export interface EmulatorOptions {
   /** Interface to listen on. Default `'127.0.0.1'`. */
   host?: string;
@@ -129,6 +130,15 @@ export interface EmulatorOptions {
    * expired STS token is answered: `'status'` HTTP 401 by default, or HTTP 200 with ret_code
    * `1200` or `2000`). A `routes['/iam/']` handler replaces it. Default `true`.
    */
+  /**
+   * The app as AppCenter's console launches it, for the emulator's console page (`/console`):
+   * `authUrl` (what CreateAppInstance returned in `appInfo.authUrl`; opened with `?token=`) and
+   * `appUrl` (the SaaS app URL; opened with `?access_token=…&refresh_token=…`). Absolute http(s)
+   * URLs without a fragment. Default: neither (the page says so).
+   */
+  console?: { authUrl?: string; appUrl?: string };
+  /** The app's AppCenter `secret_app_key`, used by `spi()` unless given there. Default: none. */
+  secretAppKey?: string;
   cloudApi?:
     | boolean
     | { instances?: Array<Record<string, unknown>>; clockOffset?: number; expiredToken?: 'status' | 1200 | 2000 };
@@ -254,6 +264,18 @@ export interface Emulator {
   approve(params: ApproveParams): string;
   /** Mints a token set for a user (default: the first) without the browser flow, as if a code had been exchanged by the first client. */
   issueTokens(userId?: string, opts?: IssueTokensOptions): IssuedTokens;
+  /**
+   * Sends an AppCenter SPI call to the app (`url`: its SPI URL) as the platform does: signed with
+   * `secretAppKey` (the emulator option, or `options.secretAppKey`), `time_stamp` from the
+   * emulator's clock, retried while the answer is not HTTP 200 JSON `success: true` within 15 s
+   * (Create/Renew/Upgrade/Expire/Delete 3 times, TestConnection twice).
+   */
+  spi(
+    url: string,
+    action: SpiCallAction,
+    params?: SpiCallParams,
+    options?: Partial<SpiCallOptions>,
+  ): Promise<SpiCallResult>;
   /** Revokes one access token (check_token then fails, and its temporary credentials) or refresh token (refresh then fails). Unknown tokens are ignored. */
   revokeToken(token: string): void;
   /** Revokes every token (and temporary credential) of a user. */

@@ -2,7 +2,7 @@
 /**
  * `express-sso-guard-emulator`: starts the SSO emulator from the command line. See `--help`.
  */
-import { runCli } from './emulator/cli';
+import { runCli } from './cli';
 
 async function main(): Promise<void> {
   const result = await runCli(process.argv.slice(2), process.env, process);

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import { computeSignature, formatTimestamp, stringToSign } from '../../cloud/signer';
+import { computeSignature, formatTimestamp, stringToSign } from '../cloud/signer';
+import { oneOf, optionError } from '../option-rules';
 
 /** What the emulator knows about an access key issued with temporary (STS) credentials. */
 export interface EmulatedAccessKey {
@@ -123,13 +124,11 @@ const fail = (ret_code: number, message: string, status = 200): Answer => ({ sta
  */
 export function createCloudApiHandler(opts: CloudApiEmulatorOptions): CloudApiHandler {
   if (typeof opts?.lookupAccessKey !== 'function')
-    throw new Error('createCloudApiHandler: "lookupAccessKey" must be a function');
+    throw optionError('lookupAccessKey', 'a function', opts?.lookupAccessKey);
   const clockOffset = opts.clockOffset ?? 0;
   if (typeof clockOffset !== 'number' || !Number.isFinite(clockOffset))
-    throw new Error('createCloudApiHandler: "clockOffset" must be a finite number of milliseconds');
-  const expiredToken = opts.expiredToken ?? 'status';
-  if (expiredToken !== 'status' && expiredToken !== 1200 && expiredToken !== 2000)
-    throw new Error('createCloudApiHandler: "expiredToken" must be "status", 1200 or 2000');
+    throw optionError('clockOffset', 'a finite number of milliseconds', clockOffset);
+  const expiredToken = oneOf('status', 1200, 2000)(opts.expiredToken ?? 'status', { name: 'expiredToken' });
   const clock = opts.clock ?? Date.now;
   /** The API host's time: what `time_stamp` is compared with and the `Date` header says. */
   const hostClock = (): number => clock() + clockOffset;

@@ -67,11 +67,11 @@ export function withQuery(redirectUri: string, extra: Record<string, string | un
   return `${base}${separator}${params.toString()}`;
 }
 
-function sendPage(res: http.ServerResponse, status: number, html: string): void {
+export function sendPage(res: http.ServerResponse, status: number, html: string): void {
   send(res, status, 'text/html; charset=utf-8', html, PAGE_HEADERS);
 }
 
-function pageProblem(res: http.ServerResponse, err: unknown): void {
+export function pageProblem(res: http.ServerResponse, err: unknown): void {
   if (!(err instanceof OAuthProblem)) throw err;
   sendPage(res, 400, errorPage(400, err.message));
 }

@@ -1,10 +1,12 @@
 import { parseArgs } from 'node:util';
 import { startEmulator } from './emulator';
 import { DEMO_CLIENT } from './options';
+import { runSpiCli } from './spi-cli';
 import type { Emulator, EmulatorOptions } from './types';
 
 /** Usage text of `express-sso-guard-emulator`. */
 export const USAGE = `Usage: express-sso-guard-emulator [options]
+       express-sso-guard-emulator spi <url> <action> [name=value ...] --secret-app-key <key>
 
 Starts an SSO emulator (the /sso/oauth2/, /sso/token/, /sso/check_token/ and
 /sso/refresh_token/ API) for local development. Use the printed URL as SSO_BASE_URL.
@@ -30,6 +32,8 @@ Options:
   --refresh-with-credentials
                            refresh answers also carry access_key, secret_key,
                            token and user (the account guide's variant)
+  --console-auth-url <url> the app's authUrl, for the console page (/console)
+  --console-app-url <url>  the app's SaaS URL, for the console page (/console)
   -h, --help               show this help
 `;
 
@@ -73,6 +77,8 @@ export function parseCli(
       'ret-code-on-success': { type: 'boolean' },
       'ret-code-type': { type: 'string' },
       'refresh-with-credentials': { type: 'boolean' },
+      'console-auth-url': { type: 'string' },
+      'console-app-url': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -112,6 +118,10 @@ export function parseCli(
     options.retCodeType = retCodeType;
   }
   if (values['refresh-with-credentials']) options.refreshWithCredentials = true;
+  const authUrl = values['console-auth-url'];
+  const appUrl = values['console-app-url'];
+  if (authUrl !== undefined || appUrl !== undefined)
+    options.console = { ...(authUrl === undefined ? {} : { authUrl }), ...(appUrl === undefined ? {} : { appUrl }) };
   return { help: false, options };
 }
 
@@ -150,6 +160,7 @@ export async function runCli(
   env: Readonly<Record<string, string | undefined>>,
   io: CliIo,
 ): Promise<CliResult> {
+  if (argv[0] === 'spi') return { exitCode: await runSpiCli(argv.slice(1), env, io) };
   let parsed: ReturnType<typeof parseCli>;
   try {
     parsed = parseCli(argv, env);
@@ -173,5 +184,6 @@ export async function runCli(
   const shownSecret = secret === DEMO_CLIENT.clientSecret ? `, client_secret=${secret}` : '';
   io.stdout.write(`SSO emulator listening on ${emulator.url} (client_id=${clientId}${shownSecret})\n`);
   io.stdout.write(`Users: alice (usr-alice), bob (usr-bob). Set SSO_BASE_URL=${emulator.url}. Stop with Ctrl+C.\n`);
+  io.stdout.write(`Console (launch the app as a user): ${emulator.url}/console\n`);
   return { emulator };
 }

@@ -1,4 +1,6 @@
 import { createCloudApiHandler } from './cloud-api';
+import { handleConsole, handleConsoleLaunch } from './console';
+import { sendSpiCall } from './spi-client';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { answerWithFault, validateFault } from './faults';
@@ -12,11 +14,16 @@ import {
   type HandlerContext,
 } from './handlers';
 import { OAuthProblem, drainBody, readBody, sendJson, send } from './http';
-import { ENDPOINTS, applySettings, describe, resolveOptions } from './options';
+import { ENDPOINTS, applySettings, resolveOptions } from './options';
+import { bool, oneOf, optionError, positiveNumber } from '../option-rules';
 import { EmulatorStore, TOKEN_ISSUERS } from './state';
 import type { Emulator, EmulatorEndpoint, EmulatorOptions, Fault, TokenIssuer } from './types';
 
+const tokenIssuer = oneOf(...TOKEN_ISSUERS);
+
 export { EMULATOR_RET_CODES } from './http';
+export { sendSpiCall, SPI_RETRIES } from './spi-client';
+export type { SpiCallAction, SpiCallOptions, SpiCallParams, SpiCallResult, SpiAttempt } from './spi-client';
 export type {
   AccessKeyInfo,
   ApproveParams,
@@ -64,6 +71,11 @@ const BUILT_IN: ReadonlyMap<string, Target> = new Map<string, Target>([
   [
     '/sso/oauth2/approve',
     { endpoint: 'authorize', method: 'POST', handler: (ctx, req, res, body) => handleApprove(ctx, req, res, body) },
+  ],
+  ['/console', { endpoint: undefined, method: 'GET', handler: (ctx, _req, res) => handleConsole(ctx, res) }],
+  [
+    '/console/launch',
+    { endpoint: undefined, method: 'POST', handler: (ctx, req, res, body) => handleConsoleLaunch(ctx, req, res, body) },
   ],
   [
     '/sso/token/',
@@ -267,8 +279,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       applySettings(config.settings, patch, (id) => store.users.has(id), firstUserId);
     },
     approve(params) {
-      if (params === null || typeof params !== 'object')
-        throw new TypeError(`approve(): params must be an object; received ${describe(params)}`);
+      if (params === null || typeof params !== 'object') throw optionError('approve() params', 'an object', params);
       const clientId = params.clientId ?? firstClientId;
       try {
         validateAuthorize(config, { clientId, responseType: 'code', redirectUri: params.redirectUri });
@@ -276,12 +287,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         throw err instanceof OAuthProblem ? new Error(`approve(): ${err.message}`) : err;
       }
       const userId = params.userId ?? firstUserId;
-      if (!store.users.has(userId)) throw new Error(`approve(): unknown userId ${describe(userId)}`);
-      if (params.tokenIssuer !== undefined && !TOKEN_ISSUERS.includes(params.tokenIssuer)) {
-        throw new TypeError(
-          `approve(): "tokenIssuer" must be one of ${TOKEN_ISSUERS.map((i) => `"${i}"`).join(', ')}; received ${describe(params.tokenIssuer)}`,
-        );
-      }
+      if (!store.users.has(userId)) throw optionError('userId', 'the user_id of a configured user', userId);
+      if (params.tokenIssuer !== undefined) tokenIssuer(params.tokenIssuer, { name: 'tokenIssuer' });
       return store.issueCode({
         clientId,
         redirectUri: params.redirectUri,
@@ -289,19 +296,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         tokenIssuer: params.tokenIssuer as TokenIssuer | undefined,
       });
     },
+    spi(url, action, params = {}, opts = {}) {
+      const secretAppKey = opts.secretAppKey ?? config.secretAppKey;
+      if (secretAppKey === undefined)
+        throw optionError('secretAppKey', 'a non-empty string (the emulator option, or spi() options)', undefined);
+      return sendSpiCall(url, action, params, { clock: config.clock, ...opts, secretAppKey });
+    },
     issueTokens(userId = firstUserId, opts = {}) {
-      if (!store.users.has(userId)) throw new Error(`issueTokens(): unknown userId ${describe(userId)}`);
-      const ttl = opts.accessTokenTtl;
-      if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0)) {
-        throw new TypeError(
-          `issueTokens(): "accessTokenTtl" must be a positive number of seconds; received ${describe(ttl)}`,
-        );
-      }
-      if (opts.refreshToken !== undefined && typeof opts.refreshToken !== 'boolean') {
-        throw new TypeError(
-          `issueTokens(): "refreshToken" must be true or false; received ${describe(opts.refreshToken)}`,
-        );
-      }
+      if (!store.users.has(userId)) throw optionError('userId', 'the user_id of a configured user', userId);
+      if (opts.accessTokenTtl !== undefined)
+        positiveNumber(opts.accessTokenTtl, { name: 'accessTokenTtl', unit: 'seconds' });
+      if (opts.refreshToken !== undefined) bool(opts.refreshToken, { name: 'refreshToken' });
       return store.createGrant(firstClientId, userId, 'sso', opts).tokens;
     },
     revokeToken(token) {

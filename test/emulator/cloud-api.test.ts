@@ -1,13 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { computeSignature, formatTimestamp, percentEncode, signRequest } from '../../../lib/cloud/signer';
+import { computeSignature, formatTimestamp, percentEncode, signRequest } from '../../lib/cloud/signer';
 import {
   createCloudApiHandler,
   expectedSignature,
   expectedStringToSign,
   type CloudApiEmulatorOptions,
   type EmulatedAccessKey,
-} from '../../../lib/testing/emulator/cloud-api';
+} from '../../lib/emulator/cloud-api';
 
 const T = Date.parse('2024-03-01T12:00:00Z');
 const jwt = (exp: number): string =>

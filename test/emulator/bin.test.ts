@@ -3,17 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
-import { parseCli, runCli } from '../../lib/testing/emulator/cli';
+import { parseCli, runCli } from '../../lib/emulator/cli';
+import { listenSpiApp } from '../helpers/spi-app';
+import { cliIo } from '../helpers/cli-io';
 
-function io(): { out: string[]; err: string[]; io: Parameters<typeof runCli>[2] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    io: { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } },
-  };
-}
+const io = cliIo;
 
 describe('parseCli', () => {
   it('maps flags to emulator options', () => {
@@ -106,7 +100,7 @@ describe('bin', () => {
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sso-emulator-bin-'));
     buildSync({
-      entryPoints: [path.join(__dirname, '../../lib/testing/bin.ts')],
+      entryPoints: [path.join(__dirname, '../../lib/emulator/bin.ts')],
       bundle: true,
       platform: 'node',
       format: 'cjs',
@@ -141,6 +135,39 @@ describe('bin', () => {
       expect(await exited).toBe(0);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('spi: sends a signed call to an app and exits 0 on success, 1 otherwise', async () => {
+    let created = 0;
+    const app = await listenSpiApp('bin-secret-app-key', {
+      CreateAppInstance: (p) => (created++, { success: true, instanceId: `ins-${p.orderId}` }),
+    });
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(process.execPath, [path.join(dir, 'bin.js'), 'spi', app.url, ...args], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, APPCENTER_SECRET_APP_KEY: 'bin-secret-app-key' },
+        });
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        child.on('exit', (code) => resolve({ code, out }));
+      });
+    try {
+      const ok = await run(['CreateAppInstance', 'order_id=o-bin', 'user_id=usr-alice', '--form', 'get-encoded']);
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.out)).toMatchObject({
+        success: true,
+        body: { instanceId: 'ins-o-bin' },
+        attempts: [{ status: 200 }],
+      });
+      expect(ok.out).not.toContain('bin-secret-app-key');
+      const refused = await run(['TestConnection', '--secret-app-key', 'wrong', '--retry-delay', '0']);
+      expect(refused.code).toBe(1);
+      expect(JSON.parse(refused.out).attempts).toHaveLength(3);
+      expect(created).toBe(1);
+    } finally {
+      await app.close();
     }
   });
 });

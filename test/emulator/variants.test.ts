@@ -1,5 +1,5 @@
-import { parseCli } from '../../../lib/testing/emulator/cli';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../../../lib/testing';
+import { parseCli } from '../../lib/emulator/cli';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../lib/testing';
 
 // The documented variants of the real SSO the emulator plays (issue 11): ret_code written as a
 // string or a number, present or absent on success; refresh answers carrying the check_token
@@ -129,7 +129,7 @@ describe('token_issuer', () => {
       error_description: 'token_issuer must be one of sso, iam, iam_jwt, app, app_dev',
     });
     expect(() => emu.approve({ redirectUri: CALLBACK, tokenIssuer: 'x' as never })).toThrow(
-      '"tokenIssuer" must be one of "sso", "iam", "iam_jwt", "app", "app_dev"',
+      '"tokenIssuer" must be "sso", "iam", "iam_jwt", "app" or "app_dev"; received "x"',
     );
   });
 });

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { retCodeValue, send, sendJson, type RetCodeSettings } from './http';
-import { ENDPOINTS, fail, isPlainObject, refuseUnknownKeys } from './options';
+import { ENDPOINTS } from './options';
+import { isPlainObject, optionError, refuseUnknown } from '../option-rules';
 import type { EmulatorEndpoint, Fault, FaultOptions } from './types';
 
 /** Default size of a `huge` answer: 10 MB. */
@@ -129,24 +130,24 @@ export function answerWithFault(
 /** Validates a fault and its options; returns the number of calls it applies to (`undefined`: until cleared). */
 export function validateFault(endpoint: unknown, fault: unknown, opts: FaultOptions | undefined): number | undefined {
   if (!ENDPOINTS.includes(endpoint as EmulatorEndpoint))
-    throw fail('endpoint', `one of ${ENDPOINTS.map((e) => `"${e}"`).join(', ')}`, endpoint);
+    throw optionError('endpoint', `one of ${ENDPOINTS.map((e) => `"${e}"`).join(', ')}`, endpoint);
   if (opts !== undefined) {
-    if (!isPlainObject(opts)) throw fail('opts', 'an object { times? }', opts);
-    refuseUnknownKeys(opts, ['times'], 'setFault()');
+    if (!isPlainObject(opts)) throw optionError('opts', 'an object { times? }', opts);
+    refuseUnknown(opts, ['times']);
   }
   const times = opts?.times;
   if (times !== undefined && (typeof times !== 'number' || !Number.isInteger(times) || times < 1))
-    throw fail('times', 'a positive integer', times);
+    throw optionError('times', 'a positive integer', times);
   if (fault === null) return times;
-  if (!isPlainObject(fault)) throw fail('fault', 'a fault object such as { type: "reset" }, or null', fault);
+  if (!isPlainObject(fault)) throw optionError('fault', 'a fault object such as { type: "reset" }, or null', fault);
   const f = fault as Fault;
   const status = (value: unknown): void => {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 200 || value > 599)
-      throw fail('fault.status', 'an integer from 200 to 599', value);
+      throw optionError('fault.status', 'an integer from 200 to 599', value);
   };
   const optionalString = (name: string, value: unknown, headerSafe: boolean): void => {
     if (value !== undefined && (typeof value !== 'string' || (headerSafe && /[\r\n]/.test(value))))
-      throw fail(name, headerSafe ? 'a string without line breaks' : 'a string', value);
+      throw optionError(name, headerSafe ? 'a string without line breaks' : 'a string', value);
   };
   switch (f.type) {
     case 'reset':
@@ -157,7 +158,7 @@ export function validateFault(endpoint: unknown, fault: unknown, opts: FaultOpti
       break;
     case 'slow':
       if (typeof f.delayMs !== 'number' || !Number.isFinite(f.delayMs) || f.delayMs < 0)
-        throw fail('fault.delayMs', 'a non-negative number of milliseconds', f.delayMs);
+        throw optionError('fault.delayMs', 'a non-negative number of milliseconds', f.delayMs);
       break;
     case 'status':
       status(f.status);
@@ -166,7 +167,7 @@ export function validateFault(endpoint: unknown, fault: unknown, opts: FaultOpti
       break;
     case 'custom':
       status(f.status);
-      if (typeof f.body !== 'string') throw fail('fault.body', 'a string', f.body);
+      if (typeof f.body !== 'string') throw optionError('fault.body', 'a string', f.body);
       optionalString('fault.contentType', f.contentType, true);
       break;
     case 'retCode': {
@@ -174,13 +175,13 @@ export function validateFault(endpoint: unknown, fault: unknown, opts: FaultOpti
       const integer =
         (typeof rc === 'number' && Number.isInteger(rc)) || (typeof rc === 'string' && /^-?\d{1,9}$/.test(rc));
       if (!integer || Number(rc) === 0)
-        throw fail('fault.retCode', 'a non-zero integer, or one written as a string ("5100")', rc);
+        throw optionError('fault.retCode', 'a non-zero integer, or one written as a string ("5100")', rc);
       optionalString('fault.message', f.message, false);
       break;
     }
     case 'oauthError':
       if (typeof f.error !== 'string' || !/^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/.test(f.error))
-        throw fail('fault.error', 'an OAuth error code such as "invalid_grant"', f.error);
+        throw optionError('fault.error', 'an OAuth error code such as "invalid_grant"', f.error);
       if (f.status !== undefined) status(f.status);
       optionalString('fault.description', f.description, false);
       break;
@@ -189,11 +190,11 @@ export function validateFault(endpoint: unknown, fault: unknown, opts: FaultOpti
         f.bytes !== undefined &&
         (typeof f.bytes !== 'number' || !Number.isInteger(f.bytes) || f.bytes < 1 || f.bytes > 2 ** 30)
       ) {
-        throw fail('fault.bytes', 'an integer from 1 to 2^30', f.bytes);
+        throw optionError('fault.bytes', 'an integer from 1 to 2^30', f.bytes);
       }
       break;
     default:
-      throw fail(
+      throw optionError(
         'fault.type',
         '"reset", "hang", "slow", "status", "garbage", "truncated", "retCode", "oauthError", "missingFields", "huge" or "custom"',
         (f as { type?: unknown }).type,

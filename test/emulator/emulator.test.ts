@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { EMULATOR_RET_CODES, startEmulator, type Emulator, type EmulatorOptions } from '../../../lib/testing';
+import { EMULATOR_RET_CODES, startEmulator, type Emulator, type EmulatorOptions } from '../../lib/testing';
 
 const CALLBACK = 'http://localhost:3000/callback';
 const CLIENT = { client_id: 'example-client', client_secret: 'example-secret' };
@@ -742,11 +742,14 @@ describe('lifecycle', () => {
 });
 
 describe('options', () => {
-  it('refuses bad options with a TypeError naming them', async () => {
+  it("refuses bad options with an invalid_option SsoGuardError naming them (the package's one message format)", async () => {
     await expect(startEmulator({ accessTokenTtl: -5 })).rejects.toThrow(
       '"accessTokenTtl" must be a positive number of seconds; received -5',
     );
-    await expect(startEmulator({ errorStyle: 'json' as 'status' })).rejects.toThrow(TypeError);
+    await expect(startEmulator({ errorStyle: 'json' as 'status' })).rejects.toMatchObject({
+      code: 'invalid_option',
+      message: '"errorStyle" must be "status" or "ret_code"; received "json"',
+    });
     await expect(startEmulator({ autoApprove: 'usr-nobody' })).rejects.toThrow(/"autoApprove"/);
     await expect(startEmulator({ accesTokenTtl: 5 } as EmulatorOptions)).rejects.toThrow(
       'Did you mean "accessTokenTtl"?',
@@ -756,7 +759,7 @@ describe('options', () => {
     );
     await expect(startEmulator({ users: [{ user_id: '', user_name: 'x' }] })).rejects.toThrow(/"users\[0\]\.user_id"/);
     expect(() => emu.setOptions({ codeTtl: 0 })).toThrow(/"codeTtl"/);
-    expect(() => emu.setOptions({ clock: Date.now } as never)).toThrow(/setOptions\(\): Unknown option "clock"/);
+    expect(() => emu.setOptions({ clock: Date.now } as never)).toThrow('Unknown option "clock".');
   });
 
   it('logs method, path and status, never tokens', async () => {

@@ -36,7 +36,8 @@ const STYLE = `
   .note{margin:20px 0 0;font-size:13px;color:#6b7280}
 `;
 
-function page(title: string, content: string): string {
+/** A whole page around `content`, with the emulator's style and note. */
+export function page(title: string, content: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
