@@ -19,6 +19,12 @@ export interface CodeBlock {
   line: number;
 }
 
+export interface Table {
+  /** The cells of each row, header and delimiter rows included (a `\|` inside a cell is no separator). */
+  rows: string[][];
+  line: number;
+}
+
 export interface InPageLink {
   anchor: string;
   line: number;
@@ -27,6 +33,7 @@ export interface InPageLink {
 export interface Outline {
   headings: Heading[];
   blocks: CodeBlock[];
+  tables: Table[];
   links: InPageLink[];
   /** Every id a `#…` link can reach: heading slugs and explicit `<a id>` / `<a name>` anchors. */
   ids: Set<string>;
@@ -47,6 +54,7 @@ export function githubSlug(text: string): string {
 export function outline(markdown: string): Outline {
   const headings: Heading[] = [];
   const blocks: CodeBlock[] = [];
+  const tables: Table[] = [];
   const links: InPageLink[] = [];
   const ids = new Set<string>();
   const seenSlugs = new Map<string, number>();
@@ -74,6 +82,16 @@ export function outline(markdown: string): Outline {
       fence = { marker: open[1] ?? '```', info: (open[2] ?? '').trim(), start: line, body: [] };
       return;
     }
+    if (raw.startsWith('|')) {
+      const cells = raw
+        .replace(/\\\|/g, '\ue000')
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.replace(/\ue000/g, '\\|').trim());
+      const table = tables[tables.length - 1];
+      if (table !== undefined && table.line + table.rows.length === line) table.rows.push(cells);
+      else tables.push({ rows: [cells], line });
+    }
     const text = raw.replace(/<!--.*?-->/g, '');
     if (text.includes('<!--')) inComment = true;
     for (const m of text.matchAll(explicitIdPattern)) ids.add(m[1] ?? '');
@@ -91,7 +109,7 @@ export function outline(markdown: string): Outline {
     headings.push({ level: (heading[1] ?? '').length, text: headingText, explicitId, slug, line });
   });
   if (fence !== undefined) throw new Error(`unclosed code fence opened on line ${fence.start}`);
-  return { headings, blocks, links, ids };
+  return { headings, blocks, tables, links, ids };
 }
 
 /**

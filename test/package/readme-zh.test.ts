@@ -1,11 +1,12 @@
 // README.zh-CN.md is README.md in Simplified Chinese. It must keep the same outline: the same
 // headings at the same levels in the same order, each zh heading carrying the anchor of the
-// English one as `<a name="…"></a>`; the same fenced code blocks, byte for byte, in the same order;
-// and every `#…` link reaching an anchor. Each failure names the heading or block out of step and
-// where, so a README change on main can be carried over to the translation section by section.
+// English one as `<a name="…"></a>`; the same fenced code blocks, byte for byte, in the same
+// order; the same tables (rows and columns); and every `#…` link reaching an anchor. Each failure
+// names the heading, block or table out of step and where, so a README change on main can be
+// carried over to the translation section by section.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { align, outline, type CodeBlock, type Heading, type Outline } from '../helpers/markdown-outline';
+import { align, outline, type CodeBlock, type Heading, type Outline, type Table } from '../helpers/markdown-outline';
 
 const root = join(__dirname, '..', '..');
 const EN = 'README.md';
@@ -39,6 +40,27 @@ function firstDifference(a: CodeBlock, b: CodeBlock): string {
   const at = aLines.findIndex((l, i) => l !== bLines[i]);
   const index = at === -1 ? aLines.length : at;
   return `its line ${index + 1} is ${JSON.stringify(aLines[index] ?? '(end)')} in ${EN}, ${JSON.stringify(bLines[index] ?? '(end)')} in ${ZH}`;
+}
+
+/**
+ * How a translated table differs in shape: the first row whose cell count differs, or whose first
+ * cell is only code (an option, a code, an instrument: not translated) and not the same. `undefined`: none.
+ */
+const codeOnly = (cell: string | undefined): boolean =>
+  cell !== undefined && cell.includes('`') && !/\p{L}/u.test(cell.replace(/`[^`]*`/g, ''));
+
+function tableDifference(t: Table, z: Table): string | undefined {
+  for (let i = 0; i < Math.max(t.rows.length, z.rows.length); i++) {
+    const a = t.rows[i];
+    const b = z.rows[i];
+    if (a === undefined) return `${ZH} has an extra row ${i + 1}: ${JSON.stringify(b?.[0])}`;
+    if (b === undefined) return `${ZH} lacks row ${i + 1} (${EN} line ${t.line + i}: ${JSON.stringify(a[0])})`;
+    if (a.length !== b.length) return `row ${i + 1} has ${a.length} cells in ${EN}, ${b.length} in ${ZH}`;
+    if (codeOnly(a[0]) && a[0] !== b[0]) {
+      return `row ${i + 1} is ${JSON.stringify(a[0])} in ${EN} (line ${t.line + i}), ${JSON.stringify(b[0])} in ${ZH}`;
+    }
+  }
+  return undefined;
 }
 
 describe('README.zh-CN.md keeps in step with README.md', () => {
@@ -114,6 +136,25 @@ describe('README.zh-CN.md keeps in step with README.md', () => {
       }
     });
     expect(problems).toEqual([]);
+  });
+
+  it('has the same tables: as many, in the same order, with the same rows and columns', () => {
+    const problems = enOutline.tables.flatMap((t, i) => {
+      const z = zhOutline.tables[i];
+      const where = `${EN} line ${t.line} (${sectionOf(enOutline, t.line)})`;
+      if (z === undefined) return [`${where}: the table's translation is missing from ${ZH}`];
+      const difference = tableDifference(t, z);
+      if (sectionOf(enOutline, t.line) !== sectionOf(zhOutline, z.line) || difference !== undefined) {
+        return [
+          `${where} and table ${i + 1} of ${ZH} (line ${z.line}, ${sectionOf(zhOutline, z.line)}): ${difference ?? 'they sit under different headings'}`,
+        ];
+      }
+      return [];
+    });
+    const extra = zhOutline.tables
+      .slice(enOutline.tables.length)
+      .map((z) => `${ZH} line ${z.line} (${sectionOf(zhOutline, z.line)}): a table ${EN} does not have`);
+    expect([...problems, ...extra]).toEqual([]);
   });
 
   it.each([
