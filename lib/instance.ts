@@ -16,6 +16,7 @@ import { Shared } from './store/shared-store';
 import { SsoClient } from './sso/sso-client';
 import { TransactionCookie } from './session/transaction-cookie';
 import type { SsoGuardOptions } from './options';
+import type { SsoStore, SsoStoreTuning } from './store/types';
 
 /** Everything one `auth()` instance owns, built once at construction. No module-level state. */
 export interface Core {
@@ -43,12 +44,33 @@ export interface Core {
   readonly loginPath: string;
 }
 
-/** Validates the options and builds the parts. Throws `invalid_option` for a bad option. */
-export function createCore(options: SsoGuardOptions | undefined): Core {
-  const config = resolveConfig(options);
-  const sso = new SsoClient(config);
+/**
+ * Parts `createCore` builds from the options unless given: the seams tests (and embedders) use to
+ * put a fake SSO, a fake clock or a store of their own under a real instance.
+ */
+export interface CoreParts {
+  /** The SSO client (default: one over HTTP to `ssoBaseUrl`). */
+  readonly sso?: SsoClient;
+  /** The clock, ms since the epoch (default: the `clock` option, `Date.now`). */
+  readonly clock?: () => number;
+  /** The shared store (default: the `store` option, none). */
+  readonly store?: SsoStore & SsoStoreTuning;
+}
+
+/**
+ * The one place the parts are wired: validates the options, builds each part from them (and from
+ * `parts`). Throws `invalid_option` for a bad option.
+ */
+export function createCore(options: SsoGuardOptions | undefined, parts: CoreParts = {}): Core {
+  const given =
+    parts.clock === undefined && parts.store === undefined
+      ? options
+      : { ...options, clock: parts.clock ?? options?.clock, store: parts.store ?? options?.store };
+  const config = resolveConfig(given);
+  const { clock, telemetry } = config;
+  const sso = parts.sso ?? new SsoClient(config);
   const sessions = new SessionCookie(config);
-  const shared = config.store === undefined ? undefined : new Shared(config.store, config.secrets, config.telemetry);
+  const shared = config.store === undefined ? undefined : new Shared(config.store, config.secrets, telemetry);
   const cache = new CredentialCache(config, sso, shared);
   const refresher = new RefreshCoordinator(config, sso, shared);
   // Revocations outlive cache entries (they last a whole session), so they get more room.
@@ -56,29 +78,29 @@ export function createCore(options: SsoGuardOptions | undefined): Core {
   const server =
     shared !== undefined && config.session.serverSide ? new ServerSessions(shared, config.cache.max) : undefined;
   const policy = new SessionPolicy(config.session.absoluteDuration, config.session.rollingDuration);
-  const lifecycle = new SessionLifecycle(
+  const lifecycle = new SessionLifecycle({
     policy,
-    sessions,
+    cookies: sessions,
     cache,
     revocations,
-    config.clock,
-    config.telemetry,
+    clock,
+    telemetry,
     shared,
     server,
-  );
-  const renewal = new CredentialRenewal(refresher, cache, lifecycle, config.clock, config.cache.ttl);
-  const authenticator = new Authenticator(
-    {
-      clock: config.clock,
+  });
+  const renewal = new CredentialRenewal({ refresher, cache, lifecycle, clock, unknownExpiryTtl: config.cache.ttl });
+  const authenticator = new Authenticator({
+    options: {
+      clock,
       bearer: config.bearer,
       bearerTtl: config.cache.ttl,
       authorizer: config.authorize === undefined ? undefined : new BearerAuthorizer(config.authorize, config.cache.max),
     },
-    sessions,
+    cookies: sessions,
     cache,
     renewal,
     lifecycle,
-  );
+  });
   const ready =
     shared === undefined
       ? Promise.resolve()
@@ -108,10 +130,10 @@ export function createCore(options: SsoGuardOptions | undefined): Core {
               ...config.cloud,
               origin: config.cloud.apiBaseUrl,
               http: createHttpClient(),
-              clock: config.clock,
+              clock,
               clockSkew: new CloudClockSkew(),
             },
-            config.telemetry,
+            telemetry,
           ),
     loginPath: config.basePath + config.routes.login,
   });

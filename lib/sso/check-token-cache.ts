@@ -14,6 +14,14 @@ export type CacheEntry =
   | { readonly kind: 'valid'; readonly until: number; readonly result: CheckResult }
   | { readonly kind: 'invalid'; readonly until: number };
 
+/** How a lookup treats the cache and the SSO. */
+export interface LookupOptions {
+  /** Skip the cached answer (fresh credentials). */
+  readonly force?: boolean;
+  /** A token the cache does not know, from an Authorization header: the call passes the bounded gate. */
+  readonly bearer?: boolean;
+}
+
 /** Shortest time an answer is cached, so an STS token that expires right now cannot cause a stampede. */
 const MIN_TTL_MS = 1000;
 /** Most check_token calls in flight at once for Bearer tokens the cache does not know. */
@@ -88,18 +96,12 @@ export class CredentialCache {
 
   /**
    * Calls check_token (once for any number of concurrent callers) and caches the answer.
-   * `tokenExpiresAt` (ms) caps the TTL. `force` skips the cached answer (fresh credentials).
-   * Upstream failures reject with an SsoGuardError and are not cached. `bearer` (a token the
-   * cache does not know, from an Authorization header) passes the bounded gate: past it, an
-   * `upstream_unavailable` error (503, Retry-After).
+   * `tokenExpiresAt` (ms) caps the TTL. Upstream failures reject with an SsoGuardError and are
+   * not cached. A `bearer` lookup past the bounded gate rejects with `upstream_unavailable` (503,
+   * Retry-After).
    */
-  lookup(
-    hash: string,
-    accessToken: string,
-    tokenExpiresAt: number,
-    force = false,
-    bearer = false,
-  ): Promise<CacheEntry> {
+  lookup(hash: string, accessToken: string, tokenExpiresAt: number, options: LookupOptions = {}): Promise<CacheEntry> {
+    const { force = false, bearer = false } = options;
     if (!force) {
       const hit = this.peek(hash, this.clock());
       if (hit !== undefined) return Promise.resolve(hit);

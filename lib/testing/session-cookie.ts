@@ -1,7 +1,7 @@
 import { resolveConfig } from '../config';
 import { SsoGuardError } from '../errors';
-import { SessionCookie, type SessionData } from '../session/session-cookie';
-import { randomToken } from '../util/crypto';
+import { sessionFromTokens } from '../auth/session-from-tokens';
+import { SessionCookie } from '../session/session-cookie';
 import type { IssuedTokens } from './emulator/types';
 
 /** Options of {@link sessionCookie}: the same values the app gives `auth()`. */
@@ -54,19 +54,13 @@ export function sessionCookie(tokens: IssuedTokens, options: SessionCookieOption
     },
     {},
   );
-  const nowSec = Math.floor(now / 1000);
-  const session: SessionData = {
-    id: randomToken(16),
+  const tokenSet = {
     accessToken: tokens.access_token,
-    ...(tokens.refresh_token === undefined ? {} : { refreshToken: tokens.refresh_token }),
+    refreshToken: tokens.refresh_token,
     tokenType: tokens.token_type,
-    expiresAt: nowSec + tokens.expires_in,
-    lifetime: tokens.expires_in,
-    createdAt: nowSec,
-    touchedAt: nowSec,
+    expiresIn: tokens.expires_in,
   };
-  return new SessionCookie(config)
-    .serialize(session, nowSec, [])
-    .map((line) => line.slice(0, line.indexOf(';')))
+  return sessionFromTokens({ cookies: new SessionCookie(config) }, tokenSet, { entry: 'testing', now })
+    .setCookie!.map((line) => line.slice(0, line.indexOf(';')))
     .join('; ');
 }

@@ -87,7 +87,7 @@ describe('CredentialCache', () => {
   it('force skips the cached answer; delete drops it', async () => {
     const { c, sso, far, clock } = setup();
     await c.lookup('h', 't', far);
-    await c.lookup('h', 't', far, true);
+    await c.lookup('h', 't', far, { force: true });
     expect(sso.checks).toBe(2);
     c.delete('h');
     expect(c.peek('h', clock())).toBeUndefined();
