@@ -9,7 +9,7 @@ import { anonymous, authenticated, failed, ANONYMOUS, type Outcome } from './out
 import type { SessionLifecycle } from './session-lifecycle';
 import type { RewriteCause } from './session-policy';
 import type { BearerAuthorizer } from './bearer-authorize';
-import type { CheckResult } from '../sso/sso-client';
+import type { CheckResult } from '../sso/types';
 
 export type { Outcome } from './outcome';
 

@@ -2,7 +2,7 @@ import createDebug from 'debug';
 import { SsoGuardError } from '../errors';
 import type { CacheEntry, CredentialCache } from '../sso/check-token-cache';
 import type { RefreshCoordinator } from '../sso/refresh-coordinator';
-import type { CheckResult } from '../sso/sso-client';
+import type { CheckResult } from '../sso/types';
 import type { SessionData } from '../session/session-cookie';
 import { tokenHash } from '../util/crypto';
 import type { SessionLifecycle } from './session-lifecycle';

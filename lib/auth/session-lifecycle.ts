@@ -1,6 +1,6 @@
 import createDebug from 'debug';
 import type { CredentialCache } from '../sso/check-token-cache';
-import type { CheckResult } from '../sso/sso-client';
+import type { CheckResult } from '../sso/types';
 import type { Revocations } from '../session/revocations';
 import type { ServerSessions, StoredTokens } from '../session/server-sessions';
 import type { SessionCookie, SessionData, SessionPointer, SessionRead } from '../session/session-cookie';

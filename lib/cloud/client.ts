@@ -1,7 +1,7 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import createDebug from 'debug';
 import { CloudApiError, SsoGuardError } from '../errors';
-import { createHttpClient, nonZeroRetCode, parseJsonObject, send } from '../sso/http';
+import { createHttpClient, nonZeroRetCode, parseJsonObject, send } from '../util/http';
 import {
   axiosInstance,
   describeValue,

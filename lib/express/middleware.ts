@@ -6,7 +6,7 @@ import { createCore } from '../instance';
 import { SsoGuardError } from '../errors';
 import type { RequiresAuthOptions, SsoGuardOptions } from '../options';
 import type { StoreStats } from '../store/shared-store';
-import type { SsoCredentials } from '../sso/sso-client';
+import type { SsoCredentials } from '../sso/types';
 import { isNavigation, redirect, sendError } from './respond';
 import { callback, login, logout } from './routes';
 import { isPublicPath } from './public-path';

@@ -9,7 +9,7 @@ import { requestSite, sendLogoutConfirmation } from './logout-guard';
 import { safeReturnTo } from './return-to';
 import { underBase } from './base-path';
 import { MAX_TRANSACTION_RETURN_TO } from '../session/transaction-cookie';
-import type { SsoUser } from '../sso/sso-client';
+import type { SsoUser } from '../sso/types';
 
 const debug = createDebug('express-sso-guard:routes');
 
@@ -83,7 +83,8 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
 
   let tokens;
   let user: SsoUser | undefined;
-  const { authorize, telemetry } = core.config;
+  const { authorize } = core.config;
+  const { telemetry } = core;
   try {
     tokens = await core.sso.exchangeCode(code);
     if (authorize !== undefined || telemetry.listens('login'))

@@ -1,12 +1,13 @@
 import { LRUCache } from 'lru-cache';
 import createDebug from 'debug';
-import type { Config } from '../config';
+import type { Telemetry } from '../telemetry/telemetry';
 import { SsoGuardError } from '../errors';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inflight } from '../util/inflight';
 import type { Shared } from '../store/shared-store';
-import type { SsoClient, TokenSet } from './sso-client';
+import type { SsoClient } from './sso-client';
+import type { TokenSet } from './types';
 
 const debug = createDebug('express-sso-guard:refresh');
 
@@ -34,6 +35,22 @@ function isOwnOutcome(known: Remembered, accessToken: string): boolean {
   return known.ok && known.outcome.tokens.accessToken === accessToken;
 }
 
+/** What the refresh coordinator works with (`cache.max`, `cache.invalidTtl`, `httpTimeout`, `session.serverSide`). */
+export interface RefreshCoordinatorOptions {
+  readonly sso: SsoClient;
+  readonly telemetry: Telemetry;
+  readonly clock: () => number;
+  /** The shared store's view (one refresh across instances), when a store is configured. */
+  readonly shared?: Shared;
+  /** Most remembered outcomes. */
+  readonly max: number;
+  /** How long a refused refresh is remembered (seconds). */
+  readonly invalidTtl: number;
+  /** The SSO timeout (ms): a refresh lock outlives it. */
+  readonly httpTimeout: number;
+  readonly serverSide: boolean;
+}
+
 /**
  * One refresh per refresh token. Concurrent callers share one in-flight call (cleared in
  * `finally`); the outcome is remembered for a minute, keyed by the hash of the old refresh token,
@@ -44,14 +61,15 @@ export class RefreshCoordinator {
   private readonly inflight = new Inflight<RefreshOutcome>();
   private readonly outcomes: LRUCache<string, Remembered>;
   private readonly clock: () => number;
+  private readonly options: RefreshCoordinatorOptions;
+  private readonly sso: SsoClient;
+  private readonly telemetry: Telemetry;
+  private readonly shared: Shared | undefined;
 
-  constructor(
-    private readonly config: Config,
-    private readonly sso: SsoClient,
-    private readonly shared?: Shared,
-  ) {
-    this.outcomes = new LRUCache({ max: config.cache.max });
-    this.clock = config.clock;
+  constructor(options: RefreshCoordinatorOptions) {
+    this.options = options;
+    ({ sso: this.sso, telemetry: this.telemetry, shared: this.shared, clock: this.clock } = options);
+    this.outcomes = new LRUCache({ max: options.max });
   }
 
   /**
@@ -63,7 +81,7 @@ export class RefreshCoordinator {
     const now = this.clock();
     const known = this.outcomes.get(refreshHash);
     if (known !== undefined && known.until > now && !isOwnOutcome(known, accessToken)) {
-      this.config.telemetry.refresh(known.ok ? 'adopted' : 'refused');
+      this.telemetry.refresh(known.ok ? 'adopted' : 'refused');
       return known.ok
         ? Promise.resolve(known.outcome)
         : Promise.reject(new SsoGuardError('refresh_rejected', 'The SSO refused the refresh token'));
@@ -87,8 +105,8 @@ export class RefreshCoordinator {
     refreshToken: string,
   ): Promise<RefreshOutcome> {
     const key = `refresh:${refreshHash}` as const;
-    const lockTtl = this.config.httpTimeout + LOCK_MARGIN_MS;
-    const deadline = performance.now() + lockTtl + this.config.httpTimeout;
+    const lockTtl = this.options.httpTimeout + LOCK_MARGIN_MS;
+    const deadline = performance.now() + lockTtl + this.options.httpTimeout;
     for (;;) {
       const known = await shared.get<Remembered>(key);
       if (known !== undefined && !isOwnOutcome(known, accessToken)) return this.adopt(refreshHash, known);
@@ -96,7 +114,7 @@ export class RefreshCoordinator {
       if (lock.kind === 'unavailable') {
         // No coordination: another instance may refresh this very token meanwhile. A server-side
         // session is not refreshed at all then (its new tokens could not be stored).
-        if (this.config.session.serverSide)
+        if (this.options.serverSide)
           throw new SsoGuardError('upstream_unavailable', 'The session store is unavailable');
         return this.call(refreshHash, accessToken, refreshToken, false);
       }
@@ -111,7 +129,7 @@ export class RefreshCoordinator {
       }
       // Held by another instance: wait for its outcome.
       if (performance.now() >= deadline) {
-        this.config.telemetry.refresh('failed');
+        this.telemetry.refresh('failed');
         throw new SsoGuardError('upstream_timeout', 'Timed out waiting for another instance to refresh the session');
       }
       await sleep(POLL_MS);
@@ -121,10 +139,10 @@ export class RefreshCoordinator {
   /** Takes over an outcome another instance stored. */
   private adopt(refreshHash: string, known: Remembered): RefreshOutcome {
     debug('adopting the refresh outcome of another instance');
-    this.config.telemetry.refresh(known.ok ? 'adopted' : 'refused');
+    this.telemetry.refresh(known.ok ? 'adopted' : 'refused');
     this.outcomes.set(refreshHash, {
       ...known,
-      until: this.clock() + (known.ok ? OUTCOME_TTL_MS : this.config.cache.invalidTtl * 1000),
+      until: this.clock() + (known.ok ? OUTCOME_TTL_MS : this.options.invalidTtl * 1000),
     });
     if (!known.ok) throw new SsoGuardError('refresh_rejected', 'The SSO refused the refresh token');
     return known.outcome;
@@ -153,7 +171,7 @@ export class RefreshCoordinator {
       // Queued while the store is unreachable: late requests on other instances adopt it once it is back.
       await this.shared?.writeDurably([{ put: `refresh:${refreshHash}`, value: remembered, ttlMs: OUTCOME_TTL_MS }]);
       debug('refreshed: new token valid %ds', tokens.expiresIn);
-      this.config.telemetry.refresh('refreshed', started);
+      this.telemetry.refresh('refreshed', started);
       return outcome;
     } catch (err) {
       if (err instanceof SsoGuardError && err.code === 'refresh_rejected' && !coordinated) {
@@ -165,12 +183,12 @@ export class RefreshCoordinator {
         );
       }
       if (err instanceof SsoGuardError && err.code === 'refresh_rejected') {
-        const remembered: Remembered = { ok: false, until: this.clock() + this.config.cache.invalidTtl * 1000 };
+        const remembered: Remembered = { ok: false, until: this.clock() + this.options.invalidTtl * 1000 };
         this.outcomes.set(refreshHash, remembered);
-        await this.shared?.put(`refresh:${refreshHash}`, remembered, this.config.cache.invalidTtl * 1000);
+        await this.shared?.put(`refresh:${refreshHash}`, remembered, this.options.invalidTtl * 1000);
       }
       debug('refresh failed: %s', err instanceof SsoGuardError ? err.code : 'error');
-      this.config.telemetry.refresh(
+      this.telemetry.refresh(
         err instanceof SsoGuardError && err.code === 'refresh_rejected' ? 'refused' : 'failed',
         started,
       );

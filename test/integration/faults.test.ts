@@ -1,6 +1,6 @@
+import { sessionCookieFor } from '../helpers/parts';
 import fc from 'fast-check';
 import type { Express } from 'express';
-import { resolveConfig } from '../../lib/config';
 import { SessionCookie, type SessionData } from '../../lib/session/session-cookie';
 import type { Emulator, Fault } from '../../lib/testing';
 import {
@@ -13,7 +13,7 @@ import {
   type ExpressFactory,
 } from '../helpers/app';
 import { fakeClock, type FakeClock } from '../helpers/clock';
-import { CLIENT_ID, CLIENT_SECRET, SECRET, testOptions } from '../helpers/options';
+import { CLIENT_ID, CLIENT_SECRET, SECRET } from '../helpers/options';
 import { startRawSso, type RawSso } from '../helpers/raw-sso';
 import { serve, trackUnhandledRejections, type Answer, type Served } from '../helpers/serve';
 import { openSession } from '../helpers/session';
@@ -343,7 +343,7 @@ describe.each(EXPRESS_VERSIONS)('any SSO answer through the middleware (%s)', (_
     app.get('/api/me', (req, res) => res.json({ user: req.sso.user }));
     app.get('/page', (req, res) => res.type('html').send(`<p>${req.sso.user?.user_id}</p>`));
     served = await serve(app);
-    sessions = new SessionCookie(resolveConfig(testOptions(), {}));
+    sessions = sessionCookieFor();
   });
   afterAll(async () => {
     await served.close();

@@ -1,6 +1,6 @@
-import { resolveConfig } from '../../lib/config';
-import { SessionCookie, type SessionData } from '../../lib/session/session-cookie';
-import { OLD_SECRET, SECRET, testOptions } from '../helpers/options';
+import { sessionCookieFor } from '../helpers/parts';
+import { type SessionData } from '../../lib/session/session-cookie';
+import { OLD_SECRET, SECRET } from '../helpers/options';
 
 const NOW = 1_800_000_000;
 const session: SessionData = {
@@ -22,7 +22,7 @@ function cookiePairs(setCookie: string[]): string {
 }
 
 function make(overrides = {}) {
-  return new SessionCookie(resolveConfig(testOptions(overrides), {}));
+  return sessionCookieFor(overrides);
 }
 
 describe('SessionCookie', () => {

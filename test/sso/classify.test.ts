@@ -1,6 +1,6 @@
+import { createCore } from '../../lib/instance';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { resolveConfig } from '../../lib/config';
 import { SsoGuardError } from '../../lib/errors';
 import { CLASSIFICATION, classifyRow, retCodeKind, type Row } from '../../lib/sso/classify';
 import { SsoClient } from '../../lib/sso/sso-client';
@@ -147,7 +147,7 @@ describe('ret_code forms on all three SSO calls (a raw server)', () => {
   let c: SsoClient;
   beforeAll(async () => {
     raw = await startRawSso();
-    c = new SsoClient(resolveConfig(testOptions({ ssoBaseUrl: raw.url, httpTimeout: 2000 }), {}));
+    c = createCore(testOptions({ ssoBaseUrl: raw.url, httpTimeout: 2000 })).sso;
   });
   afterAll(() => raw.close());
 

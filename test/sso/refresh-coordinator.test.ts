@@ -1,6 +1,6 @@
-import { resolveConfig } from '../../lib/config';
+import { createCore } from '../../lib/instance';
 import { SsoGuardError } from '../../lib/errors';
-import { OUTCOME_TTL_MS, RefreshCoordinator } from '../../lib/sso/refresh-coordinator';
+import { OUTCOME_TTL_MS } from '../../lib/sso/refresh-coordinator';
 import { fakeClock } from '../helpers/clock';
 import { FakeSso, deferred } from '../helpers/fake-sso';
 import { testOptions } from '../helpers/options';
@@ -8,7 +8,7 @@ import { testOptions } from '../helpers/options';
 function setup() {
   const clock = fakeClock();
   const sso = new FakeSso();
-  const r = new RefreshCoordinator(resolveConfig(testOptions({ clock }), {}), sso.asClient());
+  const r = createCore(testOptions(), { sso: sso.asClient(), clock }).refresher;
   return { clock, sso, r };
 }
 

@@ -1,6 +1,6 @@
+import { createCore } from '../../lib/instance';
 import { resolveConfig } from '../../lib/config';
 import { SsoGuardError } from '../../lib/errors';
-import { SsoClient } from '../../lib/sso/sso-client';
 import type { SsoGuardOptions } from '../../lib/options';
 import { testOptions } from '../helpers/options';
 
@@ -33,7 +33,7 @@ describe('tokenIssuer', () => {
 
 describe('authorizationParams', () => {
   const urlOf = (authorizationParams: Record<string, string>) =>
-    new URL(new SsoClient(resolveConfig(testOptions({ authorizationParams }), {})).authorizeUrl('st-1'));
+    new URL(createCore(testOptions({ authorizationParams })).sso.authorizeUrl('st-1'));
 
   it('adds the parameters after the protected ones', () => {
     const url = urlOf({ redirect_url: 'http://app.test/callback', lang: 'zh-cn' });
