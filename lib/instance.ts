@@ -7,7 +7,7 @@ import { CloudClockSkew } from './cloud/clock-skew';
 import { cloudClients, type CloudClient, type CloudClientOptions } from './cloud/client';
 import { createHttpClient } from './util/http';
 import { resolveConfig, type Config } from './config';
-import { CredentialCache } from './sso/check-token-cache';
+import { CheckTokenCache } from './sso/check-token-cache';
 import { RefreshCoordinator } from './sso/refresh-coordinator';
 import { Revocations } from './session/revocations';
 import { SessionCookie, type SessionCookieOptions } from './session/session-cookie';
@@ -26,7 +26,7 @@ export interface Core {
   readonly telemetry: Telemetry;
   readonly sso: SsoClient;
   /** check_token answers (cached, coalesced, shared through the store). */
-  readonly cache: CredentialCache;
+  readonly cache: CheckTokenCache;
   /** One refresh per refresh token (here and, with a store, across instances). */
   readonly refresher: RefreshCoordinator;
   readonly sessions: SessionCookie;
@@ -130,7 +130,7 @@ export function createCore(options: SsoGuardOptions | undefined, parts: CorePart
       ? undefined
       : new Shared(config.store, config.secrets, (what, first, why) => telemetry.storeFallback(what, first, why));
   const { max, ttl, invalidTtl } = config.cache;
-  const cache = new CredentialCache({ sso, telemetry, clock, shared, max, ttl, invalidTtl });
+  const cache = new CheckTokenCache({ sso, telemetry, clock, shared, max, ttl, invalidTtl });
   const refresher = new RefreshCoordinator({
     sso,
     telemetry,

@@ -1,6 +1,6 @@
 import createDebug from 'debug';
 import { SsoGuardError } from '../errors';
-import type { CacheEntry, CredentialCache } from '../sso/check-token-cache';
+import type { CacheEntry, CheckTokenCache } from '../sso/check-token-cache';
 import type { RefreshCoordinator } from '../sso/refresh-coordinator';
 import type { CheckResult } from '../sso/types';
 import type { SessionData } from '../session/session-cookie';
@@ -26,7 +26,7 @@ export interface Recheck {
 /** The parts credential renewal works with. */
 export interface CredentialRenewalParts {
   readonly refresher: RefreshCoordinator;
-  readonly cache: CredentialCache;
+  readonly cache: CheckTokenCache;
   readonly lifecycle: SessionLifecycle;
   readonly clock: () => number;
   /** How long an answer about a token of unknown expiry is kept (`cache.ttl`, seconds). */
@@ -40,7 +40,7 @@ export interface CredentialRenewalParts {
  */
 export class CredentialRenewal {
   private readonly refresher: RefreshCoordinator;
-  private readonly cache: CredentialCache;
+  private readonly cache: CheckTokenCache;
   private readonly lifecycle: SessionLifecycle;
   private readonly clock: () => number;
   private readonly unknownExpiryTtl: number;

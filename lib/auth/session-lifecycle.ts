@@ -1,5 +1,5 @@
 import createDebug from 'debug';
-import type { CredentialCache } from '../sso/check-token-cache';
+import type { CheckTokenCache } from '../sso/check-token-cache';
 import type { CheckResult } from '../sso/types';
 import type { Revocations } from '../session/revocations';
 import type { ServerSessions, StoredTokens } from '../session/server-sessions';
@@ -17,7 +17,7 @@ const debug = createDebug('express-sso-guard:session');
 export interface SessionLifecycleParts {
   readonly policy: SessionPolicy;
   readonly cookies: SessionCookie;
-  readonly cache: CredentialCache;
+  readonly cache: CheckTokenCache;
   readonly revocations: Revocations;
   readonly clock: () => number;
   readonly telemetry: Telemetry;
@@ -39,7 +39,7 @@ export class SessionLifecycle {
   readonly policy: SessionPolicy;
   readonly cookies: SessionCookie;
   readonly telemetry: Telemetry;
-  private readonly cache: CredentialCache;
+  private readonly cache: CheckTokenCache;
   private readonly revocations: Revocations;
   private readonly clock: () => number;
   private readonly shared: Shared | undefined;

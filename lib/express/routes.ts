@@ -129,9 +129,7 @@ export async function logout(core: Core, req: IncomingMessage, res: ServerRespon
       const action = core.config.basePath + core.config.routes.logout + (q === -1 ? '' : (req.url ?? '').slice(q));
       return sendLogoutConfirmation(req, res, action, `${core.config.basePath}/`);
     }
-    return fail(
-      new SsoGuardError('invalid_request', 'Cross-site logout refused; sign out from the app itself', { status: 403 }),
-    );
+    return fail(new SsoGuardError('cross_site_request', 'Cross-site logout refused; sign out from the app itself'));
   }
   const names = await core.lifecycle.revokeCookie(req.headers.cookie);
   if (names.length > 0) appendSetCookie(res, core.sessions.clear(names));

@@ -16,7 +16,7 @@ export type CacheEntry =
   | { readonly kind: 'invalid'; readonly until: number };
 
 /** What the check_token cache works with (`cache.max`, `cache.ttl`, `cache.invalidTtl`). */
-export interface CredentialCacheOptions {
+export interface CheckTokenCacheOptions {
   readonly sso: SsoClient;
   readonly telemetry: Telemetry;
   readonly clock: () => number;
@@ -81,18 +81,18 @@ class Gate {
  * unknown tokens never evicts signed-in sessions; check_token calls for unknown Bearer tokens are
  * bounded ({@link BEARER_CHECKS_IN_FLIGHT} at once, {@link BEARER_CHECKS_QUEUED} waiting).
  */
-export class CredentialCache {
+export class CheckTokenCache {
   private readonly lru: LRUCache<string, CacheEntry>;
   private readonly negative: LRUCache<string, CacheEntry>;
   private readonly bearerGate = new Gate(BEARER_CHECKS_IN_FLIGHT, BEARER_CHECKS_QUEUED);
   private readonly inflight = new Inflight<CacheEntry>();
   private readonly clock: () => number;
-  private readonly options: CredentialCacheOptions;
+  private readonly options: CheckTokenCacheOptions;
   private readonly sso: SsoClient;
   private readonly telemetry: Telemetry;
   private readonly shared: Shared | undefined;
 
-  constructor(options: CredentialCacheOptions) {
+  constructor(options: CheckTokenCacheOptions) {
     this.options = options;
     ({ sso: this.sso, telemetry: this.telemetry, shared: this.shared, clock: this.clock } = options);
     this.lru = new LRUCache({ max: options.max });

@@ -19,12 +19,12 @@ const LOCK_MARGIN_MS = 1000;
 const POLL_MS = 50;
 
 /** New tokens and when the SSO issued them (ms), so every adopter computes the same expiry. */
-export interface RefreshOutcome {
+export interface RefreshedTokens {
   readonly tokens: TokenSet;
   readonly issuedAt: number;
 }
 
-type Remembered = { ok: true; outcome: RefreshOutcome; until: number } | { ok: false; until: number };
+type Remembered = { ok: true; outcome: RefreshedTokens; until: number } | { ok: false; until: number };
 
 /**
  * Whether a remembered outcome is the one the caller already holds: when refresh tokens do not
@@ -58,7 +58,7 @@ export interface RefreshCoordinatorOptions {
  * presenting a refresh token that rotation has already killed.
  */
 export class RefreshCoordinator {
-  private readonly inflight = new Inflight<RefreshOutcome>();
+  private readonly inflight = new Inflight<RefreshedTokens>();
   private readonly outcomes: LRUCache<string, Remembered>;
   private readonly clock: () => number;
   private readonly options: RefreshCoordinatorOptions;
@@ -77,7 +77,7 @@ export class RefreshCoordinator {
    * Rejects with `refresh_rejected` when the SSO refuses (remembered briefly too), or with an
    * upstream error (not remembered: the next request tries again).
    */
-  refresh(refreshHash: string, accessToken: string, refreshToken: string): Promise<RefreshOutcome> {
+  refresh(refreshHash: string, accessToken: string, refreshToken: string): Promise<RefreshedTokens> {
     const now = this.clock();
     const known = this.outcomes.get(refreshHash);
     if (known !== undefined && known.until > now && !isOwnOutcome(known, accessToken)) {
@@ -103,7 +103,7 @@ export class RefreshCoordinator {
     refreshHash: string,
     accessToken: string,
     refreshToken: string,
-  ): Promise<RefreshOutcome> {
+  ): Promise<RefreshedTokens> {
     const key = `refresh:${refreshHash}` as const;
     const lockTtl = this.options.httpTimeout + LOCK_MARGIN_MS;
     const deadline = performance.now() + lockTtl + this.options.httpTimeout;
@@ -137,7 +137,7 @@ export class RefreshCoordinator {
   }
 
   /** Takes over an outcome another instance stored. */
-  private adopt(refreshHash: string, known: Remembered): RefreshOutcome {
+  private adopt(refreshHash: string, known: Remembered): RefreshedTokens {
     debug('adopting the refresh outcome of another instance');
     this.telemetry.refresh(known.ok ? 'adopted' : 'refused');
     this.outcomes.set(refreshHash, {
@@ -159,7 +159,7 @@ export class RefreshCoordinator {
     accessToken: string,
     refreshToken: string,
     coordinated = true,
-  ): Promise<RefreshOutcome> {
+  ): Promise<RefreshedTokens> {
     debug('refreshing');
     const started = performance.now();
     try {

@@ -3,7 +3,7 @@ import createDebug from 'debug';
 import type { Telemetry } from '../telemetry/telemetry';
 import type { TokenIssuer } from './sso-options';
 import { SsoGuardError } from '../errors';
-import { REFUSING_ERRORS, classify, retCodeKind, type Outcome } from './classify';
+import { REFUSING_ERRORS, classify, retCodeKind, type Classification } from './classify';
 import { createHttpClient, send } from '../util/http';
 import type { CheckResult, SsoUser, TokenSet } from './types';
 
@@ -13,7 +13,7 @@ const FORM = { 'content-type': 'application/x-www-form-urlencoded', accept: 'app
 
 /** The SsoGuardError of an answer the table calls an upstream failure. Never quotes the body. */
 function upstream(
-  outcome: Exclude<Outcome, 'success' | 'refused'>,
+  outcome: Exclude<Classification, 'success' | 'refused'>,
   status: number,
   json: Record<string, unknown> | undefined,
   what: string,

@@ -26,11 +26,11 @@ export interface SsoUser {
   [key: string]: unknown;
 }
 
-/** Temporary credentials of the signed-in identity. */
+/** Temporary cloud credentials of the signed-in identity (check_token's `access_key`, `secret_key`, `token`). */
 export interface SsoCredentials {
   accessKey: string;
   secretKey: string;
-  /** The STS token (a JWT, about one hour). */
+  /** The STS token (a JWT, about one hour, whose `exp` bounds the credentials' life). */
   token: string;
 }
 

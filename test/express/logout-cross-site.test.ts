@@ -92,7 +92,7 @@ describe.each(EXPRESS_VERSIONS)('logout from another site (%s)', (_name, express
     const { cookie } = await signIn(app, sso);
     const res = await request(app).post('/logout').set('Cookie', cookie).set(headers).expect(403);
     expect(res.body).toEqual({
-      error: 'invalid_request',
+      error: 'cross_site_request',
       message: 'Cross-site logout refused; sign out from the app itself',
     });
     expect(clearsSession(res)).toBe(false);
@@ -107,7 +107,7 @@ describe.each(EXPRESS_VERSIONS)('logout from another site (%s)', (_name, express
       .set('Sec-Fetch-Site', 'cross-site')
       .set('Accept', 'application/json')
       .expect(403);
-    expect(res.body.error).toBe('invalid_request');
+    expect(res.body.error).toBe('cross_site_request');
     await stillSignedIn(cookie);
   });
 

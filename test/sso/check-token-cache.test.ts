@@ -15,7 +15,7 @@ function setup(cache = {}) {
   return { clock, sso, c, far: clock() + 86_400_000 };
 }
 
-describe('CredentialCache', () => {
+describe('CheckTokenCache', () => {
   it('keys by SHA-256 of the token and caches valid answers', async () => {
     const { c, sso, far, clock } = setup();
     const h = tokenHash('tok');

@@ -60,7 +60,7 @@ describe('SsoClient.refresh reads the keys and user of a refresh answer', () => 
   });
 });
 
-describe('CredentialCache.seed', () => {
+describe('CheckTokenCache.seed', () => {
   function setup(ttl = 300) {
     const clock = fakeClock();
     const sso = new FakeSso();
