@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import type { Emulator } from '../../lib/testing';
 import { EXPRESS_VERSIONS, cookiesFrom, createTestApp, setCookieOf, signIn, startTestEmulator } from '../helpers/app';
 
-// Issue 10, section 3: a cross-site GET /logout must not end the session; it gets a confirmation
+// A cross-site GET /logout must not end the session; it gets a confirmation
 // page whose button POSTs from the app's own origin. Cross-site POSTs are refused (403).
 
 const NAVIGATE = {

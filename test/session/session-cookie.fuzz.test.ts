@@ -17,7 +17,7 @@ import { CLIENT_ID, CLIENT_SECRET, OLD_SECRET, SECRET } from '../helpers/options
 import { openSession } from '../helpers/session';
 import { rawRequest, serve, trackUnhandledRejections, type Served } from '../helpers/serve';
 
-// Property 1 of issue 5: whatever the Cookie header, the middleware never answers 5xx, never lets
+// Whatever the Cookie header, the middleware never answers 5xx, never lets
 // an exception escape, and only a cookie this app sealed yields a session.
 
 trackUnhandledRejections();

@@ -67,7 +67,7 @@ describe('SessionCookie', () => {
   });
 
   it('writer and reader agree on the size limit: what is written reads back, what cannot be read is refused', () => {
-    // Issue 10, section 6: a session over the reader's limit used to be written and never read.
+    // A session over the reader's limit used to be written and never read.
     const sc = make();
     let written = 0;
     let refused = 0;

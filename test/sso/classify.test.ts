@@ -7,8 +7,8 @@ import { SsoClient } from '../../lib/sso/sso-client';
 import { testOptions } from '../helpers/options';
 import { startRawSso, type RawSso } from '../helpers/raw-sso';
 
-// The one table that decides what ends a session (issue 10 section 4), and ret_code in every
-// documented form on all three SSO calls (issue 11 item 2).
+// The one table that decides what ends a session, and ret_code in every
+// documented form on all three SSO calls.
 
 const row = (status: number, json?: Record<string, unknown>, wwwAuthenticate?: string): Row =>
   classifyRow({ status, json, wwwAuthenticate });

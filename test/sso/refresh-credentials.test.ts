@@ -6,7 +6,7 @@ import { FakeSso } from '../helpers/fake-sso';
 import { testOptions } from '../helpers/options';
 import { startRawSso, type RawSso } from '../helpers/raw-sso';
 
-// Issue 11 item 1: a refresh answer that carries access_key, secret_key, token and user stands
+// A refresh answer that carries access_key, secret_key, token and user stands
 // for the new token's check_token answer; an incomplete one is ignored.
 
 const jwt = (exp: number) => `e30.${Buffer.from(JSON.stringify({ exp })).toString('base64url')}.sig`;

@@ -4,7 +4,7 @@ import { SsoGuardError } from '../../lib/errors';
 import type { SsoGuardOptions } from '../../lib/options';
 import { testOptions } from '../helpers/options';
 
-// Issue 11 items 3 and 4: every documented token_issuer; extra authorize parameters that
+// Every documented token_issuer; extra authorize parameters that
 // cannot override the protected ones.
 
 function errorOf(options: SsoGuardOptions): SsoGuardError {

@@ -1,6 +1,6 @@
 import { sessionCookieFor } from '../helpers/parts';
 /**
- * Issue 10 section 2: a sealed store value is bound to its purpose and full key. Someone who can
+ * A sealed store value is bound to its purpose and full key. Someone who can
  * write to Redis (but has not the session secret) copies one user's values onto another user's
  * keys with raw commands; a second instance (fresh in-process caches, same store and secret)
  * never serves the other user, never answers 500.
