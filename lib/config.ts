@@ -1,11 +1,11 @@
 import { parseCloudInfo } from './cloud/cloud-info';
+import { storeObject } from './store/store-option';
 import { SsoGuardError } from './errors';
 import type { SsoGuardOptions } from './options';
 import { resolveAuthorizationParams, resolveTokenIssuer } from './sso/sso-options';
-import type { SsoUser } from './sso/sso-client';
+import type { SsoUser } from './sso/types';
 import type { SsoGuardEvents } from './telemetry/events';
 import { LOG_LEVELS, type SsoGuardLogger } from './telemetry/logger';
-import { createTelemetry, type Telemetry } from './telemetry/telemetry';
 import {
   axiosInstance,
   bool,
@@ -19,7 +19,6 @@ import {
   positiveNumber,
   resolveOptions,
   routePath,
-  storeObject,
   zoneId,
   type Check,
   type OptionTable,
@@ -221,8 +220,6 @@ export interface Config extends Omit<Options, 'ssoBaseUrl' | 'appBaseUrl' | 'sec
   readonly callbackUrl: string;
   readonly transactionCookieName: string;
   readonly cloud: Options['cloud'] & { readonly timeout: number };
-  /** Metrics, spans, events and log lines of this instance. */
-  readonly telemetry: Telemetry;
 }
 
 /** Resolves and validates the options once; throws `SsoGuardError('invalid_option')` naming the option. */
@@ -250,7 +247,6 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
   }
 
   const { ssoBaseUrl, appBaseUrl, secret, publicPaths, cloud, ...rest } = o;
-  const telemetry = createTelemetry({ logger: o.logger, events: o.events, ssoHost: ssoBaseUrl.hostname });
   const basePath = appBaseUrl.pathname.replace(/\/+$/, '');
   return Object.freeze({
     ...rest,
@@ -265,6 +261,5 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
     callbackUrl: appBaseUrl.origin + basePath + o.routes.callback,
     transactionCookieName: `${o.session.name}_txn`,
     cloud: Object.freeze({ ...cloud, timeout: cloud.timeout ?? o.httpTimeout }),
-    telemetry,
   });
 }

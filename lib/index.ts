@@ -18,7 +18,7 @@ export type {
   Seconds,
   Milliseconds,
 } from './options';
-export type { SsoUser, SsoCredentials } from './sso/sso-client';
+export type { SsoUser, SsoCredentials } from './sso/types';
 export type {
   SsoGuardEvents,
   LoginEvent,

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import type { AxiosInstance } from 'axios';
 import type { SsoStore, SsoStoreTuning } from './store/types';
-import type { SsoUser } from './sso/sso-client';
+import type { SsoUser } from './sso/types';
 import type { SsoGuardEvents } from './telemetry/events';
 import type { SsoGuardLogger } from './telemetry/logger';
 

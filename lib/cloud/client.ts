@@ -1,7 +1,7 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import createDebug from 'debug';
 import { CloudApiError, SsoGuardError } from '../errors';
-import { createHttpClient, nonZeroRetCode, parseJsonObject, send } from '../sso/http';
+import { createHttpClient, parseJsonObject, retCode, send } from '../util/http';
 import {
   axiosInstance,
   describeValue,
@@ -18,16 +18,12 @@ import { jwtExpiry } from '../util/crypto';
 import { CloudClockSkew } from './clock-skew';
 import { signRequest, type CloudHttpMethod, type SignatureVersion } from './signer';
 import { createTelemetry, type Telemetry } from '../telemetry/telemetry';
+import type { SsoCredentials } from '../sso/types';
 
 const debug = createDebug('express-sso-guard:cloud');
 
-/** Temporary cloud credentials from the SSO's check_token. */
-export interface CloudCredentials {
-  accessKey: string;
-  secretKey: string;
-  /** The STS token (a JWT whose `exp` bounds the credentials' life). */
-  token: string;
-}
+/** @deprecated The same type as {@link SsoCredentials} (one type, one name): use `SsoCredentials`. */
+export type CloudCredentials = SsoCredentials;
 
 /** Options of {@link CloudClient}. */
 export interface CloudClientOptions {
@@ -38,7 +34,7 @@ export interface CloudClientOptions {
    * when the STS token expires within 30 s or the API refuses them (HTTP 401, or ret_code 1200
    * authentication failed / 2000 session expired).
    */
-  getCredentials: (opts: { forceRefresh: boolean }) => Promise<CloudCredentials>;
+  getCredentials: (opts: { forceRefresh: boolean }) => Promise<SsoCredentials>;
   /** Deadline per HTTP attempt, in ms (connect, headers and body). Default 5000. */
   timeout?: number;
   /** `signature_version` sent with the token. Default 2 (the API docs); some official SDKs send 1. */
@@ -184,7 +180,7 @@ export class CloudClient {
     return interpret<T>(action, attempt.res, redact);
   }
 
-  private async credentials(forceRefresh: boolean): Promise<CloudCredentials> {
+  private async credentials(forceRefresh: boolean): Promise<SsoCredentials> {
     const c = await this.config.getCredentials({ forceRefresh });
     const ok = (v: unknown): boolean => typeof v === 'string' && v !== '';
     if (!c || !ok(c.accessKey) || !ok(c.secretKey) || !ok(c.token)) {
@@ -200,7 +196,7 @@ export class CloudClient {
     action: string,
     method: CloudHttpMethod,
     params: Record<string, unknown>,
-    creds: CloudCredentials,
+    creds: SsoCredentials,
   ): Promise<{ res: AxiosResponse<string>; signature: string; offset: number }> {
     const { origin, http, timeout, signatureVersion, clock, clockSkew } = this.config;
     const offset = clockSkew.offsetMs;
@@ -229,17 +225,23 @@ export class CloudClient {
   }
 }
 
+/** A body's non-zero `ret_code` (-1 when it is not an integer), by the one ret_code reading. */
+function errorRetCode(body: Record<string, unknown>): number | undefined {
+  const rc = retCode(body.ret_code);
+  return rc === 'malformed' ? -1 : rc;
+}
+
 /** Why the API refused a call, when a retry can help: its clock disagrees, or the credentials are stale. */
 function refusalOf(res: AxiosResponse<string>): 'clock_skew' | 'credentials' | undefined {
   if (res.status === 401) return 'credentials';
-  let retCode: number | undefined;
+  let rc: number | undefined;
   try {
-    retCode = nonZeroRetCode(parseJsonObject(res, 'cloud API'));
+    rc = errorRetCode(parseJsonObject(res, 'cloud API'));
   } catch {
     return undefined; // not JSON: interpret() reports it
   }
-  if (retCode === RET_CODE_CLOCK_SKEW) return 'clock_skew';
-  return retCode !== undefined && AUTH_RET_CODES.has(retCode) ? 'credentials' : undefined;
+  if (rc === RET_CODE_CLOCK_SKEW) return 'clock_skew';
+  return rc !== undefined && AUTH_RET_CODES.has(rc) ? 'credentials' : undefined;
 }
 
 function interpret<T>(action: string, res: AxiosResponse<string>, redact: string[]): T {
@@ -252,11 +254,11 @@ function interpret<T>(action: string, res: AxiosResponse<string>, redact: string
       throw new CloudApiError(`${action} failed: HTTP 401: credentials refused after a refresh`, { httpStatus: 401 });
     throw err;
   }
-  const retCode = nonZeroRetCode(body);
-  if (retCode !== undefined) {
-    debug('%s: ret_code %d', action, retCode);
-    throw new CloudApiError(`${action} failed: ret_code ${retCode}: ${scrub(body.message, redact)}`, {
-      retCode,
+  const rc = errorRetCode(body);
+  if (rc !== undefined) {
+    debug('%s: ret_code %d', action, rc);
+    throw new CloudApiError(`${action} failed: ret_code ${rc}: ${scrub(body.message, redact)}`, {
+      retCode: rc,
       httpStatus: res.status,
     });
   }

@@ -3,7 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Outcome } from '../auth/authenticate';
 import type { CloudClient } from '../cloud/client';
 import { SsoGuardError } from '../errors';
-import type { SsoCredentials, SsoUser } from '../sso/sso-client';
+import type { SsoCredentials, SsoUser } from '../sso/types';
 
 /** Internal hooks of the `auth()` instance that set a context; not part of the public API. */
 export interface GuardHooks {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { escapeHtml } from '../util/html';
 
 /**
  * Where a request comes from, as the browser tells: `same` (same origin, or typed by the user),
@@ -21,9 +22,6 @@ export function requestSite(req: IncomingMessage, appOrigin: string): 'same' | '
   }
   return 'unknown';
 }
-
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
 
 /**
  * Answers a cross-site `GET /logout` navigation with a page asking to confirm: its button POSTs

@@ -6,7 +6,7 @@ import { createCore } from '../instance';
 import { SsoGuardError } from '../errors';
 import type { RequiresAuthOptions, SsoGuardOptions } from '../options';
 import type { StoreStats } from '../store/shared-store';
-import type { SsoCredentials } from '../sso/sso-client';
+import type { SsoCredentials } from '../sso/types';
 import { isNavigation, redirect, sendError } from './respond';
 import { callback, login, logout } from './routes';
 import { isPublicPath } from './public-path';
@@ -30,6 +30,14 @@ function warnInsecureSso(ssoBaseUrl: string): void {
   );
 }
 
+/** How a failure is answered. */
+interface FailOptions {
+  /** Add `error="invalid_token"` to WWW-Authenticate (a Bearer token the SSO refused). */
+  readonly invalidToken?: boolean;
+  /** Answer JSON whatever the request accepts (APIs, `requiresAuth({ mode: '401' })`, logout). */
+  readonly json?: boolean;
+}
+
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown }).then === 'function';
 }
@@ -50,14 +58,12 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   const { login: loginRoute, callback: callbackRoute, logout: logoutRoute } = config.routes;
   const realm = config.appOrigin;
 
-  function fail(
-    req: Request,
-    res: Response,
-    next: NextFunction,
-    err: SsoGuardError,
-    invalidToken = false,
-    json = false,
-  ): void {
+  /**
+   * Answers a failure (or hands it to `next` with `renderErrors: false`): `json` for a JSON body
+   * whatever the request accepts, `invalidToken` for `error="invalid_token"` in WWW-Authenticate.
+   */
+  function fail(req: Request, res: Response, next: NextFunction, err: SsoGuardError, how: FailOptions = {}): void {
+    const { invalidToken = false, json = false } = how;
     if (config.renderErrors)
       sendError(req, res, err, {
         realm,
@@ -71,27 +77,19 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   const hooks: GuardHooks = {
     deny(req, res, next, mode = 'auto') {
       const ctx = req.sso as GuardContext;
-      if (ctx.error !== undefined) return fail(req, res, next, ctx.error, false, mode === '401');
+      const json = mode === '401';
+      if (ctx.error !== undefined) return fail(req, res, next, ctx.error, { json });
       if (ctx.reason === 'forbidden')
-        return fail(
-          req,
-          res,
-          next,
-          new SsoGuardError('forbidden', 'This account may not use this application'),
-          false,
-          mode === '401',
-        );
+        return fail(req, res, next, new SsoGuardError('forbidden', 'This account may not use this application'), {
+          json,
+        });
       if (mode === 'redirect' || (mode === 'auto' && isNavigation(req)))
         return redirect(res, hooks.loginUrl(requestPaths(req, config.basePath).external));
       const message = ctx.reason === 'ended' ? 'Session expired; sign in again' : 'Sign-in required';
-      fail(
-        req,
-        res,
-        next,
-        new SsoGuardError('unauthenticated', message),
-        ctx.reason === 'invalid_token',
-        mode === '401',
-      );
+      fail(req, res, next, new SsoGuardError('unauthenticated', message), {
+        invalidToken: ctx.reason === 'invalid_token',
+        json,
+      });
     },
     cloud(ctx) {
       if (core.cloud === undefined)
@@ -105,7 +103,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
       const session = ctx.outcome.session;
       if (session === undefined) return;
       await core.lifecycle.revoke(session);
-      appendSetCookie(ctx.res, core.sessions.clear(core.sessions.read(ctx.req.headers.cookie).names));
+      appendSetCookie(ctx.res, core.sessions.clear(ctx.outcome.cookieNames));
       ctx.outcome = { ...ctx.outcome, result: undefined, session: undefined, reason: 'ended' };
     },
     loginUrl(returnTo) {
@@ -120,7 +118,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
     if (!forceRefresh) return current.result.credentials;
     const token = current.session?.accessToken ?? current.bearerToken;
     if (token === undefined) throw new SsoGuardError('unauthenticated', 'Sign-in required');
-    const names = current.session === undefined ? [] : core.sessions.read(ctx.req.headers.cookie).names;
+    const names = current.session === undefined ? [] : current.cookieNames;
     const fresh = await core.renewal.recheck(token, current.session, names);
     if (fresh.setCookie !== undefined) appendSetCookie(ctx.res, fresh.setCookie);
     ctx.outcome = { ...current, result: fresh.result, session: fresh.session ?? current.session };
@@ -150,7 +148,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
       return;
     }
     if (path === logoutRoute && (method === 'GET' || method === 'POST')) {
-      logout(core, req, res, (err) => fail(req, res, next, err, false, true)).catch(next);
+      logout(core, req, res, (err) => fail(req, res, next, err, { json: true })).catch(next);
       return;
     }
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import createDebug from 'debug';
 import { SsoGuardError } from '../errors';
+import { escapeHtml } from '../util/html';
 
 const debug = createDebug('express-sso-guard');
 
@@ -28,12 +29,6 @@ export function redirect(res: ServerResponse, location: string, status = 302): v
   res.setHeader('cache-control', 'no-store');
   res.setHeader('content-length', '0');
   res.end();
-}
-
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
 }
 
 /**

@@ -2,15 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import createDebug from 'debug';
 import { appendSetCookie } from '../session/cookies';
 import type { Core } from '../instance';
-import { randomToken } from '../util/crypto';
+import { sessionFromTokens } from '../auth/session-from-tokens';
 import { SsoGuardError } from '../errors';
 import { isNavigation, redirect } from './respond';
 import { requestSite, sendLogoutConfirmation } from './logout-guard';
 import { safeReturnTo } from './return-to';
 import { underBase } from './base-path';
 import { MAX_TRANSACTION_RETURN_TO } from '../session/transaction-cookie';
-import type { SessionData } from '../session/session-cookie';
-import type { SsoUser } from '../sso/sso-client';
+import type { SsoUser } from '../sso/types';
 
 const debug = createDebug('express-sso-guard:routes');
 
@@ -84,7 +83,8 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
 
   let tokens;
   let user: SsoUser | undefined;
-  const { authorize, telemetry } = core.config;
+  const { authorize } = core.config;
+  const { telemetry } = core;
   try {
     tokens = await core.sso.exchangeCode(code);
     if (authorize !== undefined || telemetry.listens('login'))
@@ -96,28 +96,23 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
   }
   if (authorize !== undefined && (await authorize(user!, req)) !== true)
     return fail(new SsoGuardError('forbidden', 'This account may not sign in to this application'));
-  const nowSec = Math.floor(core.config.clock() / 1000);
-  const session: SessionData = {
-    id: randomToken(16),
-    accessToken: tokens.accessToken,
-    ...(tokens.refreshToken === undefined ? {} : { refreshToken: tokens.refreshToken }),
-    tokenType: tokens.tokenType,
-    expiresAt: nowSec + tokens.expiresIn,
-    lifetime: tokens.expiresIn,
-    createdAt: nowSec,
-    touchedAt: nowSec,
-  };
-  let setCookie: string[];
+  let started;
   try {
-    setCookie = await core.lifecycle.begin(session, core.sessions.read(req.headers.cookie).names);
+    started = sessionFromTokens(core.lifecycle, tokens, {
+      entry: 'callback',
+      now: core.config.clock(),
+      previous: core.sessions.read(req.headers.cookie).names,
+      user,
+    });
+    await started.commit();
   } catch (err) {
-    // e.g. a session too large for its cookie: refused here, with no cookie half-written.
+    // e.g. a session too large for its cookie, or a store that cannot keep it: refused here,
+    // with no cookie half-written.
     if (err instanceof SsoGuardError) return fail(err);
     throw err;
   }
-  appendSetCookie(res, setCookie);
+  appendSetCookie(res, started.setCookie!);
   debug('callback: session started');
-  telemetry.sessionStarted(user?.user_id);
   redirect(res, txn.returnTo);
 }
 
@@ -134,9 +129,7 @@ export async function logout(core: Core, req: IncomingMessage, res: ServerRespon
       const action = core.config.basePath + core.config.routes.logout + (q === -1 ? '' : (req.url ?? '').slice(q));
       return sendLogoutConfirmation(req, res, action, `${core.config.basePath}/`);
     }
-    return fail(
-      new SsoGuardError('invalid_request', 'Cross-site logout refused; sign out from the app itself', { status: 403 }),
-    );
+    return fail(new SsoGuardError('cross_site_request', 'Cross-site logout refused; sign out from the app itself'));
   }
   const names = await core.lifecycle.revokeCookie(req.headers.cookie);
   if (names.length > 0) appendSetCookie(res, core.sessions.clear(names));

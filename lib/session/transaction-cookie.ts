@@ -1,5 +1,4 @@
 import { LRUCache } from 'lru-cache';
-import type { Config } from '../config';
 import { readCookies, serializeCookie } from './cookies';
 import { Sealer, randomToken, safeEqual, tokenHash } from '../util/crypto';
 
@@ -25,6 +24,23 @@ export const MAX_TRANSACTIONS = 4;
  */
 export const MAX_TRANSACTION_RETURN_TO = 512;
 
+/** What the transaction cookies are made of (from `secret`, `session.name`, `appBaseUrl`, `routes.callback`, `transactionMaxAge`, `cache.max`). */
+export interface TransactionCookieOptions {
+  /** Secrets, newest first: the first seals, all open. */
+  readonly secrets: readonly string[];
+  /** Prefix of the slot cookies (`<session.name>_txn`). */
+  readonly name: string;
+  /** Path of the slot cookies: the callback route's. */
+  readonly callbackPath: string;
+  /** Path of the index cookie: the app's base path. */
+  readonly indexPath: string;
+  readonly secure: boolean;
+  /** Seconds a login may take (`transactionMaxAge`). */
+  readonly maxAge: number;
+  /** Most used states remembered (`cache.max`). */
+  readonly max: number;
+}
+
 /**
  * One short-lived encrypted cookie per login in progress, in one of {@link MAX_TRANSACTIONS} slots
  * (`<prefix>.0` … `<prefix>.3`), so several tabs can log in at once without overwriting each other
@@ -43,13 +59,13 @@ export class TransactionCookie {
   /** States already consumed (by hash), so a replayed callback fails even if the cookie was kept. */
   private readonly used: LRUCache<string, number>;
 
-  constructor(private readonly config: Config) {
-    this.sealer = new Sealer(config.secrets, 'transaction');
-    this.prefix = config.transactionCookieName;
-    this.indexName = `${config.transactionCookieName}_slots`;
-    this.path = config.basePath + config.routes.callback;
-    this.indexPath = config.basePath || '/';
-    this.used = new LRUCache({ max: config.cache.max });
+  constructor(private readonly options: TransactionCookieOptions) {
+    this.sealer = new Sealer(options.secrets, 'transaction');
+    this.prefix = options.name;
+    this.indexName = `${options.name}_slots`;
+    this.path = options.callbackPath;
+    this.indexPath = options.indexPath;
+    this.used = new LRUCache({ max: options.max });
   }
 
   /** Marks a state as consumed; false when it already was. */
@@ -86,16 +102,14 @@ export class TransactionCookie {
     let slot = 0;
     while (slot < MAX_TRANSACTIONS && taken.has(slot)) slot++;
     if (slot === MAX_TRANSACTIONS) slot = [...taken].sort((a, b) => a[1] - b[1] || a[0] - b[0])[0]![0];
-    taken.set(slot, nowSec + this.config.transactionMaxAge);
+    taken.set(slot, nowSec + this.options.maxAge);
     const index = this.indexCookie(taken, nowSec);
 
     const state = randomToken(STATE_BYTES);
-    const sealed = this.sealer.seal(
-      JSON.stringify({ s: state, r: returnTo, x: now + this.config.transactionMaxAge * 1000 }),
-    );
-    const secure = this.config.secureCookies;
+    const sealed = this.sealer.seal(JSON.stringify({ s: state, r: returnTo, x: now + this.options.maxAge * 1000 }));
+    const secure = this.options.secure;
     const setCookie = serializeCookie(`${this.prefix}.${slot}`, sealed, {
-      maxAge: this.config.transactionMaxAge,
+      maxAge: this.options.maxAge,
       path: this.path,
       secure,
     });
@@ -106,7 +120,7 @@ export class TransactionCookie {
   private indexCookie(taken: Map<number, number>, nowSec: number): string {
     const value = [...taken].map(([s, until]) => `${s}-${until}`).join('.');
     const maxAge = taken.size === 0 ? 0 : Math.max(...taken.values()) - nowSec;
-    return serializeCookie(this.indexName, value, { maxAge, path: this.indexPath, secure: this.config.secureCookies });
+    return serializeCookie(this.indexName, value, { maxAge, path: this.indexPath, secure: this.options.secure });
   }
 
   /**
@@ -128,7 +142,7 @@ export class TransactionCookie {
       if (sealed === undefined) continue;
       const data = this.open(sealed);
       if (data === undefined || !safeEqual(data.s, state)) continue;
-      const clear = serializeCookie(name, '', { maxAge: 0, path: this.path, secure: this.config.secureCookies });
+      const clear = serializeCookie(name, '', { maxAge: 0, path: this.path, secure: this.options.secure });
       const nowSec = Math.floor(now / 1000);
       const taken = this.slots(cookieHeader, nowSec);
       taken.delete(slot);

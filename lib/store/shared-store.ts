@@ -3,7 +3,6 @@ import createDebug from 'debug';
 import { Sealer, randomToken } from '../util/crypto';
 import type { SsoStore, SsoStoreTuning } from './types';
 import { RETRY_INTERVAL_MS, WriteQueue } from './write-queue';
-import type { Telemetry } from '../telemetry/telemetry';
 
 const debug = createDebug('express-sso-guard:store');
 
@@ -80,7 +79,8 @@ export class Shared {
   constructor(
     private readonly store: SsoStore & SsoStoreTuning,
     secrets: readonly string[],
-    private readonly telemetry?: Telemetry,
+    /** Told of each failed call that answered its fallback (`first`: the store just became unavailable). */
+    private readonly onFallback?: (operation: string, first: boolean, why: string) => void,
   ) {
     this.sealer = new Sealer(secrets, 'store');
     this.timeout = store.timeout ?? 250;
@@ -106,7 +106,7 @@ export class Shared {
     } catch (err) {
       this.stats.failures++;
       this.skipUntil = performance.now() + RETRY_AFTER_MS;
-      this.telemetry?.storeFallback(what, this.stats.available, (err as Error).message);
+      this.onFallback?.(what, this.stats.available, (err as Error).message);
       if (this.stats.available) {
         this.stats.available = false;
         this.stats.fallbacks++;

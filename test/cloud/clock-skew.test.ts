@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CloudClient, type CloudClientOptions, type CloudCredentials } from '../../lib/cloud/client';
+import { CloudClient, type CloudClientOptions } from '../../lib/cloud/client';
+import type { SsoCredentials } from '../../lib/sso/types';
 import { CloudClockSkew, MAX_CLOCK_SKEW_OFFSET_MS } from '../../lib/cloud/clock-skew';
 import { CloudApiError } from '../../lib/errors';
 import {
@@ -17,7 +18,7 @@ const jwt = (exp: number): string =>
   [{ alg: 'RS256' }, { exp }].map((p) => Buffer.from(JSON.stringify(p)).toString('base64url')).join('.') + '.c2ln';
 const USER = { user_id: 'usr-1' };
 const keys = new Map<string, EmulatedAccessKey>();
-function issue(accessKey: string): CloudCredentials {
+function issue(accessKey: string): SsoCredentials {
   const creds = { accessKey, secretKey: `sk-${accessKey}`, token: jwt(T / 1000 + 3600) };
   keys.set(accessKey, { secretKey: creds.secretKey, token: creds.token, expiresAt: T + 3_600_000, user: USER });
   return creds;

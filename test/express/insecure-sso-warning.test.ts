@@ -1,7 +1,7 @@
 import { auth } from '../../lib/express/middleware';
 import { testOptions } from '../helpers/options';
 
-// Issue 10, section 6: an http:// SSO outside the loopback host is warned about once, at construction.
+// An http:// SSO outside the loopback host is warned about once, at construction.
 
 describe('http:// ssoBaseUrl warning', () => {
   let warn: jest.SpyInstance;

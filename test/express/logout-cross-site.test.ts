@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import type { Emulator } from '../../lib/testing';
 import { EXPRESS_VERSIONS, cookiesFrom, createTestApp, setCookieOf, signIn, startTestEmulator } from '../helpers/app';
 
-// Issue 10, section 3: a cross-site GET /logout must not end the session; it gets a confirmation
+// A cross-site GET /logout must not end the session; it gets a confirmation
 // page whose button POSTs from the app's own origin. Cross-site POSTs are refused (403).
 
 const NAVIGATE = {
@@ -92,7 +92,7 @@ describe.each(EXPRESS_VERSIONS)('logout from another site (%s)', (_name, express
     const { cookie } = await signIn(app, sso);
     const res = await request(app).post('/logout').set('Cookie', cookie).set(headers).expect(403);
     expect(res.body).toEqual({
-      error: 'invalid_request',
+      error: 'cross_site_request',
       message: 'Cross-site logout refused; sign out from the app itself',
     });
     expect(clearsSession(res)).toBe(false);
@@ -107,7 +107,7 @@ describe.each(EXPRESS_VERSIONS)('logout from another site (%s)', (_name, express
       .set('Sec-Fetch-Site', 'cross-site')
       .set('Accept', 'application/json')
       .expect(403);
-    expect(res.body.error).toBe('invalid_request');
+    expect(res.body.error).toBe('cross_site_request');
     await stillSignedIn(cookie);
   });
 

@@ -12,7 +12,7 @@ import {
 import { serve, trackUnhandledRejections, type Answer, type Served } from '../helpers/serve';
 import payloads from '../fixtures/open-redirect-payloads.json';
 
-// Properties 2 and 3 of issue 5: any /callback query is a 4xx (never a 5xx, never a session)
+// Any /callback query is a 4xx (never a 5xx, never a session)
 // unless it is exactly the genuine answer of a login in progress; any returnTo, on /login (through
 // the whole sign-in) and on /logout, ends on a Location a browser resolves to the app's origin.
 

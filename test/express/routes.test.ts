@@ -45,7 +45,7 @@ describe.each(EXPRESS_VERSIONS)('routes (%s)', (_name, express) => {
       expect(url.searchParams.get('redirect_uri')).toBe('http://app.test/callback');
       const state = url.searchParams.get('state')!;
       expect(Buffer.from(state, 'base64url').length * 8).toBeGreaterThanOrEqual(128);
-      // The transaction cookie, and the slot index (issue 10: bounded transactions).
+      // The transaction cookie, and the slot index (transactions are bounded).
       expect(setCookie).toHaveLength(2);
       expect(setCookie[0]).toMatch(/^sso_session_txn\.0=[\w-]+; Max-Age=600; Path=\/callback; HttpOnly; SameSite=Lax$/);
       expect(setCookie[1]).toMatch(/^sso_session_txn_slots=0-\d+; Max-Age=600; Path=\/; HttpOnly; SameSite=Lax$/);

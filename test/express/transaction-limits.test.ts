@@ -3,7 +3,7 @@ import { EXPRESS_VERSIONS, createTestApp, startTestEmulator } from '../helpers/a
 import { CookieJar } from '../helpers/cookie-jar';
 import { serve, type Served } from '../helpers/serve';
 
-// Issue 10, section 3: another site starting many logins (each with a long returnTo) must not
+// Another site starting many logins (each with a long returnTo) must not
 // pile up transaction cookies until the victim's /callback request is refused by Node (431).
 
 /** The bound this test holds the transaction cookies of a /callback request to (bytes). */

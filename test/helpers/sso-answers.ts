@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { MAX_UPSTREAM_BODY } from '../../lib/sso/http';
+import { MAX_UPSTREAM_BODY } from '../../lib/util/http';
 
 /**
  * Generated answers of the SSO's three JSON endpoints, and the oracle that says what each must

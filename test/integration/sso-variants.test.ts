@@ -13,7 +13,7 @@ import {
 import { fakeClock } from '../helpers/clock';
 import { openSession } from '../helpers/session';
 
-// Issue 11: the package's flows (sign-in, cached request, refresh, a refused refresh, logout)
+// The package's flows (sign-in, cached request, refresh, a refused refresh, logout)
 // against every documented variant of the real SSO the emulator plays, on Express 4 and 5.
 
 const TTL = 600;

@@ -1,6 +1,6 @@
-import { resolveConfig } from '../../lib/config';
-import { SessionCookie, type SessionData } from '../../lib/session/session-cookie';
-import { OLD_SECRET, SECRET, testOptions } from '../helpers/options';
+import { sessionCookieFor } from '../helpers/parts';
+import { type SessionData } from '../../lib/session/session-cookie';
+import { OLD_SECRET, SECRET } from '../helpers/options';
 
 const NOW = 1_800_000_000;
 const session: SessionData = {
@@ -22,7 +22,7 @@ function cookiePairs(setCookie: string[]): string {
 }
 
 function make(overrides = {}) {
-  return new SessionCookie(resolveConfig(testOptions(overrides), {}));
+  return sessionCookieFor(overrides);
 }
 
 describe('SessionCookie', () => {
@@ -67,7 +67,7 @@ describe('SessionCookie', () => {
   });
 
   it('writer and reader agree on the size limit: what is written reads back, what cannot be read is refused', () => {
-    // Issue 10, section 6: a session over the reader's limit used to be written and never read.
+    // A session over the reader's limit used to be written and never read.
     const sc = make();
     let written = 0;
     let refused = 0;

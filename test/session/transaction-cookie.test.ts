@@ -1,12 +1,10 @@
-import { resolveConfig } from '../../lib/config';
-import { TransactionCookie } from '../../lib/session/transaction-cookie';
-import { testOptions } from '../helpers/options';
+import { transactionCookieFor } from '../helpers/parts';
 
 const NOW = 1_800_000_000_000;
 const pair = (setCookie: string) => setCookie.split(';')[0]!;
 
 describe('TransactionCookie', () => {
-  const tc = () => new TransactionCookie(resolveConfig(testOptions(), {}));
+  const tc = () => transactionCookieFor();
 
   it('begins with a fresh 256-bit state in an encrypted HttpOnly cookie scoped to the callback', () => {
     const t = tc();
@@ -47,7 +45,7 @@ describe('TransactionCookie', () => {
     const forged = `${other.state.slice(0, -1)}${other.state.endsWith('A') ? 'B' : 'A'}`;
     expect(t2.take(pair(other.setCookie), forged, NOW).txn).toBeUndefined();
     expect(t2.take(`${pair(other.setCookie).split('=')[0]}=garbage`, other.state, NOW).txn).toBeUndefined();
-    const foreign = new TransactionCookie(resolveConfig(testOptions({ secret: 'q'.repeat(40) }), {}));
+    const foreign = transactionCookieFor({ secret: 'q'.repeat(40) });
     const f = foreign.begin('/x', NOW);
     expect(t2.take(pair(f.setCookie), f.state, NOW).txn).toBeUndefined();
     expect(t2.take(undefined, f.state, NOW)).toEqual({ txn: undefined, clear: undefined });

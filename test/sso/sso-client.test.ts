@@ -1,7 +1,7 @@
+import { createCore } from '../../lib/instance';
 import { gzipSync } from 'node:zlib';
 import { inspect } from 'node:util';
 import fc from 'fast-check';
-import { resolveConfig } from '../../lib/config';
 import { SsoGuardError } from '../../lib/errors';
 import { SsoClient } from '../../lib/sso/sso-client';
 import type { SsoGuardOptions } from '../../lib/options';
@@ -27,7 +27,7 @@ const TIMEOUT = 400;
 const MARGIN = 250;
 
 function client(ssoBaseUrl: string, options: SsoGuardOptions = {}): SsoClient {
-  return new SsoClient(resolveConfig(testOptions({ ssoBaseUrl, httpTimeout: TIMEOUT, ...options }), {}));
+  return createCore(testOptions({ ssoBaseUrl, httpTimeout: TIMEOUT, ...options })).sso;
 }
 
 /** The SsoGuardError a promise rejects with (fails when it resolves or rejects with anything else). */

@@ -1,5 +1,5 @@
 /**
- * Issue 10 section 5: store outages lose nothing. Two instances (separate in-process caches, each
+ * Store outages lose nothing. Two instances (separate in-process caches, each
  * with its own Redis connections) reach the real Redis through a TCP proxy that the test cuts
  * (every connection destroyed, new ones refused: writes are really lost) and restores.
  */

@@ -1,3 +1,4 @@
+import { sessionCookieFor } from '../helpers/parts';
 import request from 'supertest';
 import type { Emulator } from '../../lib/testing';
 import { auth } from '../../lib/express/middleware';
@@ -14,9 +15,7 @@ import {
   type ExpressFactory,
 } from '../helpers/app';
 import { fakeClock, type FakeClock } from '../helpers/clock';
-import { CLIENT_ID, CLIENT_SECRET, SECRET, testOptions } from '../helpers/options';
-import { SessionCookie } from '../../lib/session/session-cookie';
-import { resolveConfig } from '../../lib/config';
+import { CLIENT_ID, CLIENT_SECRET, SECRET } from '../helpers/options';
 import { openSession } from '../helpers/session';
 
 /** A store that records every value written, and can be made to fail or hang. */
@@ -167,9 +166,7 @@ describe.each(EXPRESS_VERSIONS)('shared store (two instances in one process, mem
       const a = serverSide(rec.store);
       const { cookie } = await signIn(a, sso);
       expect(cookie.length).toBeLessThan(200);
-      const pointer = new SessionCookie(
-        resolveConfig(testOptions({ store: rec.store, session: { serverSide: true } }), {}),
-      ).read(cookie);
+      const pointer = sessionCookieFor({ store: rec.store, session: { serverSide: true } }).read(cookie);
       expect(pointer.data).toBeUndefined();
       expect(Object.keys(pointer.pointer!).sort()).toEqual(['createdAt', 'id', 'touchedAt']);
       const stored = rec.written.find((w) => w.startsWith(`session:${pointer.pointer!.id}=`));
@@ -191,9 +188,7 @@ describe.each(EXPRESS_VERSIONS)('shared store (two instances in one process, mem
       expect(sso.counts.refresh_token).toBe(1);
       await request(b).get('/logout').set('Cookie', cookie).expect(302);
       await new Promise((r) => setImmediate(r));
-      const id = new SessionCookie(
-        resolveConfig(testOptions({ store: rec.store, session: { serverSide: true } }), {}),
-      ).read(cookie).pointer!.id;
+      const id = sessionCookieFor({ store: rec.store, session: { serverSide: true } }).read(cookie).pointer!.id;
       expect(await rec.store.get(`session:${id}`)).toBeUndefined();
       await request(a).get('/api/me').set('Cookie', cookie).expect(401);
       await request(serverSide(rec.store)).get('/api/me').set('Cookie', cookie).expect(401);
