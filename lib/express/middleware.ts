@@ -73,13 +73,12 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
       const ctx = req.sso as GuardContext;
       if (ctx.error !== undefined) return fail(req, res, next, ctx.error, false, mode === '401');
       if (ctx.reason === 'forbidden')
-        return fail(
+        return hooks.refuse(
           req,
           res,
           next,
           new SsoGuardError('forbidden', 'This account may not use this application'),
-          false,
-          mode === '401',
+          mode,
         );
       if (mode === 'redirect' || (mode === 'auto' && isNavigation(req)))
         return redirect(res, hooks.loginUrl(requestPaths(req, config.basePath).external));
@@ -92,6 +91,9 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
         ctx.reason === 'invalid_token',
         mode === '401',
       );
+    },
+    refuse(req, res, next, err, mode = 'auto') {
+      fail(req, res, next, err, false, mode === '401');
     },
     cloud(ctx) {
       if (core.cloud === undefined)
