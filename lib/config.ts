@@ -1,6 +1,7 @@
 import { parseCloudInfo } from './cloud/cloud-info';
 import { SsoGuardError } from './errors';
 import type { SsoGuardOptions } from './options';
+import type { RenderPage } from './i18n/pages';
 import type { SsoStore, SsoStoreTuning } from './store/types';
 import { resolveAuthorizationParams, resolveTokenIssuer } from './sso/sso-options';
 import type { SsoUser } from './sso/sso-client';
@@ -182,6 +183,8 @@ export const OPTIONS = {
   httpTimeout: { default: 5000, unit: 'milliseconds', check: positiveInteger },
   bearer: { default: false, check: bool },
   renderErrors: { default: true, check: bool },
+  language: { default: 'auto', check: oneOf('auto', 'en', 'zh-CN') },
+  renderPage: { check: fn<RenderPage>('a function (kind, context) returning HTML or undefined') },
   store: { check: storeObject },
   cloud: {
     group: {

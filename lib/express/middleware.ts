@@ -59,7 +59,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
     json = false,
   ): void {
     if (config.renderErrors)
-      sendError(req, res, err, {
+      sendError(req, res, err, config, {
         realm,
         invalidToken,
         json,

@@ -132,7 +132,7 @@ export async function logout(core: Core, req: IncomingMessage, res: ServerRespon
     if (isNavigation(req)) {
       const q = (req.url ?? '').indexOf('?');
       const action = core.config.basePath + core.config.routes.logout + (q === -1 ? '' : (req.url ?? '').slice(q));
-      return sendLogoutConfirmation(req, res, action, `${core.config.basePath}/`);
+      return sendLogoutConfirmation(req, res, core.config, action, `${core.config.basePath}/`);
     }
     return fail(
       new SsoGuardError('invalid_request', 'Cross-site logout refused; sign out from the app itself', { status: 403 }),
