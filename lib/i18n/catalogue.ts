@@ -20,10 +20,6 @@ type ByLanguage<T> = { readonly [L in Language]: T };
  * pages.ts). A new page kind is one entry here and one in pages.ts.
  */
 export const PAGE_TEXT = {
-  'sign-in-required': {
-    en: { title: 'Sign-in required', signIn: 'Sign in' },
-    'zh-CN': { title: '需要登录', signIn: '登录' },
-  },
   forbidden: {
     en: { title: 'Access denied' },
     'zh-CN': { title: '无权访问' },

@@ -14,7 +14,7 @@ export interface PageContextBase {
   readonly message: string;
 }
 
-/** Context of the error pages: `sign-in-required`, `forbidden`, `sso-unavailable`, `error`. */
+/** Context of the error pages: `forbidden`, `sso-unavailable`, `error`. */
 export interface ErrorPageContext extends PageContextBase {
   /** The `SsoGuardError` code (`unauthenticated`, `forbidden`, `upstream_unavailable`, …). */
   readonly code: SsoGuardErrorCode;
@@ -42,16 +42,16 @@ export interface FormPageContext extends PageContextBase {
 
 /**
  * Every page the middleware renders, by kind, with its context:
- * - `sign-in-required` (401): a request without a session answered with a page;
  * - `forbidden` (403): `authorize` (of `auth()` or of a Nest route) refused the user;
  * - `sso-unavailable` (502, 503, 504): the SSO (or the session store) failed;
- * - `error` (400 and others): a failed sign-in (`/callback`), with a link to sign in again;
+ * - `error` (400 and any other status): a failed sign-in (`/callback`), with a link to sign in again;
  * - `logout-confirm` (200): a cross-site `GET /logout`, asking to confirm.
+ *
+ * A signed-out navigation gets no page: it is redirected to `/login`.
  *
  * A new kind is one entry here, one in `BUILT_IN_PAGES` and its words in the catalogue.
  */
 export interface PageContexts {
-  'sign-in-required': ErrorPageContext;
   forbidden: ErrorPageContext;
   'sso-unavailable': ErrorPageContext;
   error: ErrorPageContext;
@@ -110,7 +110,6 @@ function formPage(c: FormPageContext): string {
 
 /** The built-in HTML of each kind: no script, no outside resource. */
 export const BUILT_IN_PAGES: { readonly [K in PageKind]: (context: PageContexts[K]) => string } = {
-  'sign-in-required': errorPage,
   forbidden: errorPage,
   'sso-unavailable': errorPage,
   error: errorPage,
@@ -119,7 +118,6 @@ export const BUILT_IN_PAGES: { readonly [K in PageKind]: (context: PageContexts[
 
 /** The kind of page an error is shown on. */
 export function errorPageKind(code: SsoGuardErrorCode, status: number): ErrorPageKind {
-  if (status === 401) return 'sign-in-required';
   if (status === 403 && code === 'forbidden') return 'forbidden';
   if (status === 502 || status === 503 || status === 504) return 'sso-unavailable';
   return 'error';

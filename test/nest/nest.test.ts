@@ -178,6 +178,21 @@ describe('NestJS 11 (Express adapter)', () => {
       await request(app).get('/staff').expect(401);
     });
 
+    it('answers in the language of Accept-Language, as the middleware does', async () => {
+      const api = await request(app).get('/me').set('Accept-Language', 'zh-CN').expect(401);
+      expect(api.body).toEqual({ error: 'unauthenticated', message: '需要登录' });
+      expect(api.headers['content-language']).toBe('zh-CN');
+      const page = await request(app)
+        .get('/admin')
+        .set('Cookie', cookie)
+        .set('Accept', HTML_ACCEPT)
+        .set('Accept-Language', 'zh')
+        .expect(403);
+      expect(page.text).toContain('<h1>无权访问</h1><p>此账号无权访问此页面</p>');
+      expect(page.headers['content-security-policy']).toContain("default-src 'none'");
+      expect(page.headers['cache-control']).toBe('no-store');
+    });
+
     it('honours @SsoAuth({ mode: "401" }) for navigations', async () => {
       await request(app).get('/api-only').set('Accept', HTML_ACCEPT).expect(401);
     });
