@@ -84,13 +84,16 @@ const GUARDS = {
  * through, and applies `@SsoAuth({ authorize })`. Use it per controller (`@UseGuards(SsoAuthGuard)`)
  * or for the whole app (`{ provide: APP_GUARD, useClass: SsoAuthGuard }`).
  *
+ * Outside HTTP (WebSocket gateways, microservices) it refuses every handler not marked `@Public()`.
+ *
  * When it answers the request itself, the response is already written (`res.headersSent`) and the
  * guard returns false: Nest's default exception filter leaves such a response alone.
  */
 export class SsoAuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (context.getType() !== 'http') return true;
     if (metadata<boolean>(PUBLIC, context) === true) return true;
+    // WebSocket and microservice handlers carry no request auth() has seen: refused, not waved through.
+    if (context.getType() !== 'http') return false;
     const http = context.switchToHttp();
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();

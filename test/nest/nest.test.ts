@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Controller, Get, Module, UseGuards, type INestApplication, type Type } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import express, { type Express } from 'express';
 import request from 'supertest';
@@ -225,5 +226,24 @@ describe('NestJS 11 (Express adapter)', () => {
       expect(res.body).toMatchObject({ error: 'invalid_option' });
       expect(res.text).toMatch(/auth\(\) to be mounted/);
     });
+  });
+});
+
+describe('SsoAuthGuard outside HTTP', () => {
+  class Gateway {
+    @Public()
+    open() {}
+    closed() {}
+  }
+  const ws = (handler: () => void): ExecutionContextHost => {
+    const host = new ExecutionContextHost([{}, {}], Gateway, handler);
+    host.setType('ws');
+    return host;
+  };
+
+  it('refuses a WebSocket or microservice handler unless it is @Public()', async () => {
+    const guard = new SsoAuthGuard();
+    await expect(guard.canActivate(ws(Gateway.prototype.closed))).resolves.toBe(false);
+    await expect(guard.canActivate(ws(Gateway.prototype.open))).resolves.toBe(true);
   });
 });
