@@ -2,6 +2,7 @@ import { parseCloudInfo } from './cloud/cloud-info';
 import { storeObject } from './store/store-option';
 import { SsoGuardError } from './errors';
 import type { SsoGuardOptions } from './options';
+import type { RenderPage } from './i18n/pages';
 import { resolveAuthorizationParams, resolveTokenIssuer } from './sso/sso-options';
 import type { SsoUser } from './sso/types';
 import type { SsoGuardEvents } from './telemetry/events';
@@ -168,6 +169,8 @@ export const OPTIONS = {
   httpTimeout: { default: 5000, unit: 'milliseconds', check: positiveInteger },
   bearer: { default: false, check: bool },
   renderErrors: { default: true, check: bool },
+  language: { default: 'auto', check: oneOf('auto', 'en', 'zh-CN') },
+  renderPage: { check: fn<RenderPage>('a function (kind, context) returning HTML or undefined') },
   store: { check: storeObject },
   cloud: {
     group: {

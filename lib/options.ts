@@ -4,6 +4,8 @@ import type { SsoStore, SsoStoreTuning } from './store/types';
 import type { SsoUser } from './sso/types';
 import type { SsoGuardEvents } from './telemetry/events';
 import type { SsoGuardLogger } from './telemetry/logger';
+import type { LanguageSetting } from './i18n/language';
+import type { RenderPage } from './i18n/pages';
 
 /** A duration in seconds. */
 export type Seconds = number;
@@ -167,6 +169,21 @@ export interface SsoGuardOptions {
    * @default true
    */
   renderErrors?: boolean;
+  /**
+   * Language of the pages and JSON messages the middleware renders: `auto` picks English or
+   * Simplified Chinese from each request's `Accept-Language` (`zh`, `zh-CN`, `zh-Hans` → `zh-CN`),
+   * `en` or `zh-CN` fixes it.
+   * @default 'auto'
+   */
+  language?: LanguageSetting;
+  /**
+   * Replaces any page the middleware renders (see `PageKind`): called with the kind and its
+   * context (language, status, title, message, code or form; never a token), it returns the HTML
+   * to send, or undefined for the built-in page. A throw is logged and the built-in page sent.
+   * The page keeps its status, `Cache-Control: no-store` and `Content-Security-Policy`.
+   * @default none (the built-in pages)
+   */
+  renderPage?: RenderPage;
   /**
    * A shared store for several instances, e.g. `redisStore({ client })`: the check_token cache,
    * refresh coordination and logout revocation are then shared, with the in-process cache kept in

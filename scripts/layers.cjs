@@ -12,6 +12,7 @@ const LAYERS = [
     modules: ['util/', 'errors.ts', 'option-rules.ts'],
     what: 'crypto, HTTP transport, errors, option rules',
   },
+  { name: 'i18n', modules: ['i18n/'], what: 'page texts in English and Simplified Chinese' },
   { name: 'store', modules: ['store/'], what: 'memory and Redis behind one interface' },
   { name: 'telemetry', modules: ['telemetry/'], what: 'metrics, spans, events, logger' },
   { name: 'parts', modules: ['session/', 'sso/', 'cloud/'], what: 'cookies, SSO calls and cache, cloud API' },
@@ -20,7 +21,11 @@ const LAYERS = [
   { name: 'auth', modules: ['auth/'], what: 'the per-request decision, framework-agnostic' },
   { name: 'wiring', modules: ['instance.ts'], what: 'createCore: builds and wires the parts' },
   { name: 'express', modules: ['express/'], what: 'the only files that touch req/res' },
-  { name: 'entry', modules: ['index.ts', 'testing/', 'emulator/'], what: 'the public entry points, the emulator' },
+  {
+    name: 'entry',
+    modules: ['index.ts', 'testing/', 'emulator/', 'nest/'],
+    what: 'the public entry points, the emulator',
+  },
 ];
 
 /** The layers that may import the `express` package (options.ts may name its types). */

@@ -13,6 +13,8 @@ export interface GuardHooks {
   cloud(ctx: GuardContext): CloudClient;
   /** Answers an unauthenticated request (login redirect, 401 or the upstream error). */
   deny(req: Request, res: Response, next: NextFunction, mode?: 'auto' | 'redirect' | '401'): void;
+  /** Answers a request with an error as the middleware renders its own (page, JSON or `next(err)`). */
+  refuse(req: Request, res: Response, next: NextFunction, err: SsoGuardError, mode?: 'auto' | 'redirect' | '401'): void;
   loginUrl(returnTo?: string): string;
 }
 

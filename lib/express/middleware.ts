@@ -1,4 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { pageSettings } from './send-page';
 import type { Outcome } from '../auth/authenticate';
 import { GuardContext, type GuardHooks } from './context';
 import { appendSetCookie } from '../session/cookies';
@@ -53,6 +54,7 @@ function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
  */
 export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   const core = createCore(options);
+  const pages = pageSettings(core);
   const { config } = core;
   warnInsecureSso(config.ssoBaseUrl);
   const { login: loginRoute, callback: callbackRoute, logout: logoutRoute } = config.routes;
@@ -65,7 +67,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   function fail(req: Request, res: Response, next: NextFunction, err: SsoGuardError, how: FailOptions = {}): void {
     const { invalidToken = false, json = false } = how;
     if (config.renderErrors)
-      sendError(req, res, err, {
+      sendError(req, res, err, pages, {
         realm,
         invalidToken,
         json,
@@ -80,9 +82,13 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
       const json = mode === '401';
       if (ctx.error !== undefined) return fail(req, res, next, ctx.error, { json });
       if (ctx.reason === 'forbidden')
-        return fail(req, res, next, new SsoGuardError('forbidden', 'This account may not use this application'), {
-          json,
-        });
+        return hooks.refuse(
+          req,
+          res,
+          next,
+          new SsoGuardError('forbidden', 'This account may not use this application'),
+          mode,
+        );
       if (mode === 'redirect' || (mode === 'auto' && isNavigation(req)))
         return redirect(res, hooks.loginUrl(requestPaths(req, config.basePath).external));
       const message = ctx.reason === 'ended' ? 'Session expired; sign in again' : 'Sign-in required';
@@ -90,6 +96,9 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
         invalidToken: ctx.reason === 'invalid_token',
         json,
       });
+    },
+    refuse(req, res, next, err, mode = 'auto') {
+      fail(req, res, next, err, { json: mode === '401' });
     },
     cloud(ctx) {
       if (core.cloud === undefined)

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pageSettings } from './send-page';
 import createDebug from 'debug';
 import { appendSetCookie } from '../session/cookies';
 import type { Core } from '../instance';
@@ -127,7 +128,7 @@ export async function logout(core: Core, req: IncomingMessage, res: ServerRespon
     if (isNavigation(req)) {
       const q = (req.url ?? '').indexOf('?');
       const action = core.config.basePath + core.config.routes.logout + (q === -1 ? '' : (req.url ?? '').slice(q));
-      return sendLogoutConfirmation(req, res, action, `${core.config.basePath}/`);
+      return sendLogoutConfirmation(req, res, pageSettings(core), action, `${core.config.basePath}/`);
     }
     return fail(new SsoGuardError('cross_site_request', 'Cross-site logout refused; sign out from the app itself'));
   }
