@@ -61,6 +61,14 @@ const domainName: Check<string> = (v, at) => {
   return v;
 };
 
+/** The app's URL: an http(s) URL whose path cannot be read as another host (`//evil.test` redirects off-site). */
+const appUrl: Check<URL> = (v, at) => {
+  const url = httpUrl(v, at);
+  if (url.pathname.startsWith('//'))
+    throw optionError(at.name, 'an http(s) URL whose path does not start with "//"', v, at.env);
+  return url;
+};
+
 const atMost =
   (max: number, check: Check<number>): Check<number> =>
   (v, at) => {
@@ -147,7 +155,7 @@ export const OPTIONS = {
   clientId: { env: 'SSO_CLIENT_ID', required: true, check: nonEmptyString },
   clientSecret: { env: 'SSO_CLIENT_SECRET', required: true, secret: true, check: nonEmptyString },
   secret: { env: 'SESSION_SECRET', required: true, secret: true, check: secretList },
-  appBaseUrl: { env: 'APP_BASE_URL', required: true, check: httpUrl },
+  appBaseUrl: { env: 'APP_BASE_URL', required: true, check: appUrl },
   authRequired: { default: true, check: bool },
   publicPaths: { default: [], check: pathList },
   routes: {
