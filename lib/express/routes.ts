@@ -123,12 +123,17 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
 
 /**
  * `GET|POST /logout?returnTo=/path`: revokes and clears the session locally (the SSO has no
- * logout). A request another site sent never ends the session: a GET navigation gets a page whose
- * button POSTs here from the app's own origin; anything else a 403.
+ * logout). A request another site sent, or a GET that does not say where it comes from, never
+ * ends the session: a GET navigation gets a page whose button POSTs here from the app's own
+ * origin; anything else a 403.
  */
 export async function logout(core: Core, req: IncomingMessage, res: ServerResponse, fail: Fail): Promise<void> {
-  if (requestSite(req, core.config.appOrigin) === 'foreign') {
-    debug('logout: cross-site request, session kept');
+  const site = requestSite(req, core.config.appOrigin);
+  // A GET that says nothing of where it comes from (plain http has no Fetch Metadata, and
+  // `Referrer-Policy: no-referrer` hides the Referer) may be another site's link or <img>: treated
+  // as foreign. A POST is not: browsers send Origin on every POST (`null` when hidden, refused).
+  if (site === 'foreign' || (site === 'unknown' && req.method !== 'POST')) {
+    debug('logout: cross-site or unknown-origin request, session kept');
     if (isNavigation(req)) {
       const q = (req.url ?? '').indexOf('?');
       const action = core.config.basePath + core.config.routes.logout + (q === -1 ? '' : (req.url ?? '').slice(q));

@@ -207,6 +207,7 @@ describe.each(EXPRESS_VERSIONS)('routes (%s)', (_name, express) => {
       for (const value of malicious) {
         const res = await request(app)
           .get(`/logout?returnTo=${encodeURIComponent(value)}`)
+          .set('Sec-Fetch-Site', 'same-origin')
           .expect(302);
         expect(res.headers.location).toBe('/');
       }
@@ -217,7 +218,11 @@ describe.each(EXPRESS_VERSIONS)('routes (%s)', (_name, express) => {
     it('clears the session, drops its cache entry and refuses the old cookie', async () => {
       const { cookie } = await signIn(app, sso);
       await request(app).get('/api/me').set('Cookie', cookie).expect(200);
-      const out = await request(app).get('/logout?returnTo=/bye').set('Cookie', cookie).expect(302);
+      const out = await request(app)
+        .get('/logout?returnTo=/bye')
+        .set('Sec-Fetch-Site', 'same-origin')
+        .set('Cookie', cookie)
+        .expect(302);
       expect(out.headers.location).toBe('/bye');
       expect(setCookieOf(out).find((c) => c.startsWith('sso_session='))).toMatch(/Max-Age=0/);
       sso.resetCounts();
@@ -231,7 +236,7 @@ describe.each(EXPRESS_VERSIONS)('routes (%s)', (_name, express) => {
     });
 
     it('works without a session and makes no SSO call', async () => {
-      const res = await request(app).get('/logout').expect(302);
+      const res = await request(app).get('/logout').set('Sec-Fetch-Site', 'same-origin').expect(302);
       expect(res.headers.location).toBe('/');
       expect(sso.counts).toEqual({ authorize: 0, token: 0, check_token: 0, refresh_token: 0, iam: 0 });
     });

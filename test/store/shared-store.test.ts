@@ -108,7 +108,7 @@ describe.each(EXPRESS_VERSIONS)('shared store (two instances in one process, mem
     const { cookie } = await signIn(a, sso);
     await request(a).get('/api/me').set('Cookie', cookie).expect(200);
     await request(b).get('/api/me').set('Cookie', cookie).expect(200);
-    await request(b).get('/logout').set('Cookie', cookie).expect(302);
+    await request(b).get('/logout').set('Sec-Fetch-Site', 'same-origin').set('Cookie', cookie).expect(302);
     await new Promise((r) => setImmediate(r));
     await request(a).get('/api/me').set('Cookie', cookie).expect(401);
     // An instance that never saw the event (started later) reads the denylist from the store.
@@ -189,7 +189,7 @@ describe.each(EXPRESS_VERSIONS)('shared store (two instances in one process, mem
       // The same cookie, on the other instance, uses the refreshed tokens from the store.
       await request(b).get('/api/me').set('Cookie', cookie).expect(200);
       expect(sso.counts.refresh_token).toBe(1);
-      await request(b).get('/logout').set('Cookie', cookie).expect(302);
+      await request(b).get('/logout').set('Sec-Fetch-Site', 'same-origin').set('Cookie', cookie).expect(302);
       await new Promise((r) => setImmediate(r));
       const id = new SessionCookie(
         resolveConfig(testOptions({ store: rec.store, session: { serverSide: true } }), {}),

@@ -49,7 +49,7 @@ describe.each(EXPRESS_VERSIONS)('events (%s)', (_name, express) => {
     clock.advance(301 * 1000);
     statuses.push((await request(app).get('/api/me').set('Cookie', next)).status);
     statuses.push((await request(app).get('/api/me').set('Cookie', next)).status); // the SSO is back
-    statuses.push((await request(app).get('/logout').set('Cookie', next)).status);
+    statuses.push((await request(app).get('/logout').set('Sec-Fetch-Site', 'same-origin').set('Cookie', next)).status);
     statuses.push((await request(app).get('/api/me').set('Cookie', next)).status);
     return {
       statuses,
