@@ -72,7 +72,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
     deny(req, res, next, mode = 'auto') {
       const ctx = req.sso as GuardContext;
       if (ctx.error !== undefined) return fail(req, res, next, ctx.error, false, mode === '401');
-      if (ctx.reason === 'forbidden')
+      if (GuardContext.outcome(ctx).reason === 'forbidden')
         return fail(
           req,
           res,
@@ -83,13 +83,14 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
         );
       if (mode === 'redirect' || (mode === 'auto' && isNavigation(req)))
         return redirect(res, hooks.loginUrl(requestPaths(req, config.basePath).external));
-      const message = ctx.reason === 'ended' ? 'Session expired; sign in again' : 'Sign-in required';
+      const message =
+        GuardContext.outcome(ctx).reason === 'ended' ? 'Session expired; sign in again' : 'Sign-in required';
       fail(
         req,
         res,
         next,
         new SsoGuardError('unauthenticated', message),
-        ctx.reason === 'invalid_token',
+        GuardContext.outcome(ctx).reason === 'invalid_token',
         mode === '401',
       );
     },
@@ -102,11 +103,19 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
       return core.cloud((opts) => credentialsFor(ctx, opts.forceRefresh));
     },
     async revoke(ctx) {
-      const session = ctx.outcome.session;
+      const session = GuardContext.outcome(ctx).session;
       if (session === undefined) return;
       await core.lifecycle.revoke(session);
-      appendSetCookie(ctx.res, core.sessions.clear(core.sessions.read(ctx.req.headers.cookie).names));
-      ctx.outcome = { ...ctx.outcome, result: undefined, session: undefined, reason: 'ended' };
+      appendSetCookie(
+        GuardContext.res(ctx),
+        core.sessions.clear(core.sessions.read(GuardContext.req(ctx).headers.cookie).names),
+      );
+      GuardContext.setOutcome(ctx, {
+        ...GuardContext.outcome(ctx),
+        result: undefined,
+        session: undefined,
+        reason: 'ended',
+      });
     },
     loginUrl(returnTo) {
       return returnTo === undefined ? core.loginPath : `${core.loginPath}?returnTo=${encodeURIComponent(returnTo)}`;
@@ -115,15 +124,15 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
 
   /** The context's credentials; fresh ones (renewing the session if needed) when forced. */
   async function credentialsFor(ctx: GuardContext, forceRefresh: boolean): Promise<SsoCredentials> {
-    const current = ctx.outcome;
+    const current = GuardContext.outcome(ctx);
     if (current.result === undefined) throw new SsoGuardError('unauthenticated', 'Sign-in required');
     if (!forceRefresh) return current.result.credentials;
     const token = current.session?.accessToken ?? current.bearerToken;
     if (token === undefined) throw new SsoGuardError('unauthenticated', 'Sign-in required');
-    const names = current.session === undefined ? [] : core.sessions.read(ctx.req.headers.cookie).names;
+    const names = current.session === undefined ? [] : core.sessions.read(GuardContext.req(ctx).headers.cookie).names;
     const fresh = await core.renewal.recheck(token, current.session, names);
-    if (fresh.setCookie !== undefined) appendSetCookie(ctx.res, fresh.setCookie);
-    ctx.outcome = { ...current, result: fresh.result, session: fresh.session ?? current.session };
+    if (fresh.setCookie !== undefined) appendSetCookie(GuardContext.res(ctx), fresh.setCookie);
+    GuardContext.setOutcome(ctx, { ...current, result: fresh.result, session: fresh.session ?? current.session });
     return fresh.result.credentials;
   }
 
@@ -204,6 +213,6 @@ export function requiresAuth(options: RequiresAuthOptions = {}): RequestHandler 
         new SsoGuardError('invalid_option', 'requiresAuth() needs auth() to be mounted before it', { status: 500 }),
       );
     if (ctx.isAuthenticated()) return next();
-    ctx.hooks.deny(req, res, next, mode);
+    GuardContext.hooks(ctx).deny(req, res, next, mode);
   };
 }
