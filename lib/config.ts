@@ -190,6 +190,7 @@ export const OPTIONS = {
   httpTimeout: { default: 5000, unit: 'milliseconds', check: positiveInteger },
   bearer: { default: false, check: bool },
   renderErrors: { default: true, check: bool },
+  noStore: { default: true, check: bool },
   store: { check: storeObject },
   cloud: {
     group: {

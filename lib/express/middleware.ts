@@ -8,7 +8,7 @@ import type { RequiresAuthOptions, SsoGuardOptions } from '../options';
 import type { StoreStats } from '../store/shared-store';
 import type { SsoCredentials } from '../sso/sso-client';
 import { isNavigation, redirect, sendError } from './respond';
-import { callback, login, logout } from './routes';
+import { callback, clearSiteCache, login, logout } from './routes';
 import { isPublicPath } from './public-path';
 import { requestPaths, routePath } from './base-path';
 
@@ -49,6 +49,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   warnInsecureSso(config.ssoBaseUrl);
   const { login: loginRoute, callback: callbackRoute, logout: logoutRoute } = config.routes;
   const realm = config.appOrigin;
+  const noStore = config.noStore;
 
   function fail(
     req: Request,
@@ -106,6 +107,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
       const session = GuardContext.outcome(ctx).session;
       if (session === undefined) return;
       await core.lifecycle.revoke(session);
+      clearSiteCache(GuardContext.res(ctx));
       appendSetCookie(
         GuardContext.res(ctx),
         core.sessions.clear(core.sessions.read(GuardContext.req(ctx).headers.cookie).names),
@@ -143,6 +145,8 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
     const ctx = new GuardContext(hooks, outcome, req, res);
     req.sso = ctx;
     if (outcome.result !== undefined) {
+      // A signed-in page must not come back from the HTTP cache after sign-out (Back button).
+      if (noStore) res.setHeader('cache-control', 'no-store');
       req.user = outcome.result.user;
       return next();
     }

@@ -43,6 +43,14 @@ export function strictQuery(url: string, maxQuery = MAX_QUERY): Map<string, stri
   return out;
 }
 
+/**
+ * Asks the browser to drop this origin's HTTP cache (signed-in pages a Back button would show).
+ * Browsers honour it on https (and localhost) only; `Cache-Control: no-store` covers the rest.
+ */
+export function clearSiteCache(res: ServerResponse): void {
+  if (!res.headersSent) res.setHeader('clear-site-data', '"cache"');
+}
+
 /** `GET /login?returnTo=/path`: a new transaction cookie, then off to the SSO. */
 export function login(core: Core, req: IncomingMessage, res: ServerResponse): void {
   const query = strictQuery(req.url ?? '', MAX_QUERY * 2);
@@ -145,6 +153,7 @@ export async function logout(core: Core, req: IncomingMessage, res: ServerRespon
   }
   const names = await core.lifecycle.revokeCookie(req.headers.cookie);
   if (names.length > 0) appendSetCookie(res, core.sessions.clear(names));
+  clearSiteCache(res);
   const query = strictQuery(req.url ?? '', MAX_QUERY * 2);
   const returnTo = safeReturnTo(query instanceof Map ? query.get('returnTo') : undefined, core.config.appOrigin);
   redirect(res, returnTo === undefined ? `${core.config.basePath}/` : underBase(returnTo, core.config.basePath));
