@@ -242,6 +242,10 @@ export interface Config extends Omit<Options, 'ssoBaseUrl' | 'appBaseUrl' | 'sec
   readonly publicPrefixes: readonly string[];
   readonly callbackUrl: string;
   readonly transactionCookieName: string;
+  /** Path of the session cookie and the slot index: the base path, or `/` for a `__Host-` name. */
+  readonly cookiePath: string;
+  /** Path of the transaction cookies: the callback route, or `/` for a `__Host-` name. */
+  readonly transactionCookiePath: string;
   readonly cloud: Options['cloud'] & { readonly timeout: number };
   /** Metrics, spans, events and log lines of this instance. */
   readonly telemetry: Telemetry;
@@ -270,6 +274,21 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
   if (o.session.serverSide && o.store === undefined) {
     throw optionError('session.serverSide', 'used with a "store" (e.g. redisStore({ client }))', true);
   }
+  // Cookie name prefixes: a browser drops a `__Secure-`/`__Host-` cookie that is not Secure, and a
+  // `__Host-` one with a Domain (or a Path other than `/`, which cookiePath below sees to).
+  const hostPrefix = /^__host-/i.test(o.session.name);
+  if ((hostPrefix || /^__secure-/i.test(o.session.name)) && o.appBaseUrl.protocol !== 'https:')
+    throw optionError(
+      'session.name',
+      'used with an https "appBaseUrl" when it starts with __Host- or __Secure-',
+      o.session.name,
+    );
+  if (hostPrefix && o.session.domain !== undefined)
+    throw optionError(
+      'session.domain',
+      'unset when "session.name" starts with __Host- (no Domain allowed)',
+      o.session.domain,
+    );
 
   const { ssoBaseUrl, appBaseUrl, secret, publicPaths, cloud, ...rest } = o;
   const telemetry = createTelemetry({ logger: o.logger, events: o.events, ssoHost: ssoBaseUrl.hostname });
@@ -286,6 +305,8 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
     publicPrefixes: Object.freeze(publicPaths.filter((p) => p.endsWith('/*')).map((p) => p.slice(0, -1))),
     callbackUrl: appBaseUrl.origin + basePath + o.routes.callback,
     transactionCookieName: `${o.session.name}_txn`,
+    cookiePath: hostPrefix ? '/' : basePath || '/',
+    transactionCookiePath: hostPrefix ? '/' : basePath + o.routes.callback,
     cloud: Object.freeze({ ...cloud, timeout: cloud.timeout ?? o.httpTimeout }),
     telemetry,
   });

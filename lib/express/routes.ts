@@ -60,8 +60,8 @@ export function login(core: Core, req: IncomingMessage, res: ServerResponse): vo
   // A long returnTo would bloat the transaction cookie (and, piled up, the callback request).
   if (returnTo.length > MAX_TRANSACTION_RETURN_TO) returnTo = `${core.config.basePath}/`;
   if (asked !== undefined && returnTo !== asked) debug('login: returnTo refused, shortened or normalized');
-  const { state, setCookie, index } = core.transactions.begin(returnTo, core.config.clock(), req.headers.cookie);
-  appendSetCookie(res, [setCookie, index]);
+  const { state, setCookie, index, drop } = core.transactions.begin(returnTo, core.config.clock(), req.headers.cookie);
+  appendSetCookie(res, [setCookie, index, ...drop]);
   redirect(res, core.sso.authorizeUrl(state));
 }
 
@@ -76,7 +76,7 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
     state === undefined
       ? { txn: undefined, clear: undefined, index: undefined }
       : core.transactions.take(req.headers.cookie, state, now);
-  if (clear !== undefined) appendSetCookie(res, index === undefined ? [clear] : [clear, index]);
+  if (clear !== undefined) appendSetCookie(res, index === undefined ? clear : [...clear, index]);
   const error = query.get('error');
   if (error !== undefined) {
     const shown = /^[a-z_]{1,64}$/.test(error) ? ` (${error})` : '';

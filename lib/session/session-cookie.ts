@@ -190,7 +190,7 @@ export class SessionCookie {
   constructor(private readonly config: Config) {
     this.sealer = new Sealer(config.secrets, 'session');
     this.name = config.session.name;
-    this.attrs = { path: config.basePath || '/', secure: config.secureCookies, domain: config.session.domain };
+    this.attrs = { path: config.cookiePath, secure: config.secureCookies, domain: config.session.domain };
     this.opened = new LRUCache({ max: config.cache.max });
     this.soleNames = Object.freeze([this.name]);
   }

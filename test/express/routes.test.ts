@@ -47,8 +47,12 @@ describe.each(EXPRESS_VERSIONS)('routes (%s)', (_name, express) => {
       expect(Buffer.from(state, 'base64url').length * 8).toBeGreaterThanOrEqual(128);
       // The transaction cookie, and the slot index (issue 10: bounded transactions).
       expect(setCookie).toHaveLength(2);
-      expect(setCookie[0]).toMatch(/^sso_session_txn\.0=[\w-]+; Max-Age=600; Path=\/callback; HttpOnly; SameSite=Lax$/);
-      expect(setCookie[1]).toMatch(/^sso_session_txn_slots=0-\d+; Max-Age=600; Path=\/; HttpOnly; SameSite=Lax$/);
+      expect(setCookie[0]).toMatch(
+        /^sso_session_txn\.[\w-]{8}=[\w-]+; Max-Age=600; Path=\/callback; HttpOnly; SameSite=Lax$/,
+      );
+      expect(setCookie[1]).toMatch(
+        /^sso_session_txn_slots=[\w-]{8}-\d+; Max-Age=600; Path=\/; HttpOnly; SameSite=Lax$/,
+      );
       expect(setCookie.join()).not.toContain(state);
       const again = await beginLogin(app, '/profile');
       expect(again.url.searchParams.get('state')).not.toBe(state);
