@@ -30,6 +30,16 @@ function warnInsecureSso(ssoBaseUrl: string): void {
   );
 }
 
+/** Warns once, through the logger, when the cloud API is reached over plain http on another host (keys and STS tokens sign its calls). */
+function warnInsecureApi(apiBaseUrl: string | undefined, warn: (message: string) => void): void {
+  if (apiBaseUrl === undefined) return;
+  const url = new URL(apiBaseUrl);
+  if (url.protocol !== 'http:' || LOOPBACK.has(url.hostname)) return;
+  warn(
+    `express-sso-guard: the cloud API (${url.origin}) is reached over http://: signed calls and their STS tokens travel in clear. Use https://.`,
+  );
+}
+
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown }).then === 'function';
 }
@@ -47,6 +57,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   const core = createCore(options);
   const { config } = core;
   warnInsecureSso(config.ssoBaseUrl);
+  warnInsecureApi(config.cloud.apiBaseUrl, (m) => config.telemetry.log.warn(m));
   const { login: loginRoute, callback: callbackRoute, logout: logoutRoute } = config.routes;
   const realm = config.appOrigin;
   const noStore = config.noStore;
