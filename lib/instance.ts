@@ -48,7 +48,13 @@ export function createCore(options: SsoGuardOptions | undefined): Core {
   const config = resolveConfig(options);
   const sso = new SsoClient(config);
   const sessions = new SessionCookie(config);
-  const shared = config.store === undefined ? undefined : new Shared(config.store, config.secrets, config.telemetry);
+  const shared =
+    config.store === undefined
+      ? undefined
+      : new Shared(config.store, config.secrets, config.telemetry, {
+          clock: config.clock,
+          maxLifetimeMs: config.session.absoluteDuration * 1000,
+        });
   const cache = new CredentialCache(config, sso, shared);
   const refresher = new RefreshCoordinator(config, sso, shared);
   // Revocations outlive cache entries (they last a whole session), so they get more room.

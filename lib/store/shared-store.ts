@@ -81,6 +81,11 @@ export class Shared {
     private readonly store: SsoStore & SsoStoreTuning,
     secrets: readonly string[],
     private readonly telemetry?: Telemetry,
+    /** A revocation heard is kept at most `maxLifetimeMs` (the longest session) from `clock()`. */
+    private readonly limits: { clock: () => number; maxLifetimeMs: number } = {
+      clock: Date.now,
+      maxLifetimeMs: Infinity,
+    },
   ) {
     this.sealer = new Sealer(secrets, 'store');
     this.timeout = store.timeout ?? 250;
@@ -188,11 +193,37 @@ export class Shared {
     await this.run('unlock', () => this.store.deleteIfEquals(key, owner), undefined);
   }
 
-  /** Tells every instance (this one included). Resolves whether the store took the message. */
+  /** Authenticated data of a pub/sub message: its purpose and the channel's prefix. */
+  private eventContext(): string {
+    return `store event\0${this.prefix}`;
+  }
+
+  /**
+   * Tells every instance (this one included), sealed like store values: anyone who can PUBLISH on
+   * the channel but lacks the secret cannot sign a user out. Resolves whether the store took it.
+   */
   async publish(event: SharedEvent): Promise<boolean> {
     if (event.kind === 'resync') return true;
-    const msg = event.kind === 'revoke' ? `r ${event.sessionId} ${event.until}` : `d ${event.hash}`;
+    const plain = event.kind === 'revoke' ? `r ${event.sessionId} ${event.until}` : `d ${event.hash}`;
+    const msg = this.sealer.seal(plain, this.eventContext());
     return this.run('publish', async () => (await this.store.publish(msg), true), false);
+  }
+
+  /** A message heard on the channel; `undefined` (logged) when it does not open or is not one of ours. */
+  private readEvent(msg: string): SharedEvent | undefined {
+    const plain = this.sealer.open(msg, this.eventContext());
+    if (plain === undefined) {
+      debug('a pub/sub message did not open (unsealed, forged or another secret): ignored');
+      return undefined;
+    }
+    const [kind, a, b] = plain.split(' ');
+    if (kind === 'r' && a && b && Number.isFinite(Number(b))) {
+      // Never longer than a session can live, whatever the message says.
+      const until = Math.min(Number(b), this.limits.clock() + this.limits.maxLifetimeMs);
+      return { kind: 'revoke', sessionId: a, until };
+    }
+    if (kind === 'd' && a) return { kind: 'drop', hash: a };
+    return undefined;
   }
 
   /**
@@ -203,10 +234,8 @@ export class Shared {
     await this.store
       .subscribe(
         (msg) => {
-          const [kind, a, b] = msg.split(' ');
-          if (kind === 'r' && a && b && Number.isFinite(Number(b)))
-            listener({ kind: 'revoke', sessionId: a, until: Number(b) });
-          else if (kind === 'd' && a) listener({ kind: 'drop', hash: a });
+          const event = this.readEvent(msg);
+          if (event !== undefined) listener(event);
         },
         () => {
           debug('subscription restored: dropping first-level entries (events may have been missed)');
