@@ -163,16 +163,22 @@ export class Shared {
    */
   async writeDurably(writes: readonly DurableWrite[]): Promise<boolean> {
     const now = performance.now();
+    // Keys name what a write does, value included: only an identical write is a duplicate.
     const queued = writes.map((w) => {
       if ('put' in w) {
         const deadline = now + w.ttlMs;
-        return { deadline, attempt: () => this.put(w.put, w.value, deadline - performance.now()) };
+        return {
+          deadline,
+          key: `put:${w.put}:${JSON.stringify(w.value)}`,
+          attempt: () => this.put(w.put, w.value, deadline - performance.now()),
+        };
       }
       // A deletion or an event matters as long as any session could: keep it up to a day.
       const deadline = now + 86_400_000;
-      return 'delete' in w
-        ? { deadline, attempt: () => this.delete(w.delete) }
-        : { deadline, attempt: () => this.publish(w.publish) };
+      if ('delete' in w) return { deadline, key: `delete:${w.delete}`, attempt: () => this.delete(w.delete) };
+      const e = w.publish;
+      const key = e.kind === 'revoke' ? `r ${e.sessionId} ${e.until}` : e.kind === 'drop' ? `d ${e.hash}` : undefined;
+      return { deadline, key: key && `publish:${key}`, attempt: () => this.publish(e) };
     });
     return this.queue.add(queued);
   }
