@@ -56,7 +56,7 @@ export function sessionCookieOptions(config: Config): SessionCookieOptions {
   return {
     secrets: config.secrets,
     name: config.session.name,
-    path: config.basePath || '/',
+    path: config.cookiePath,
     secure: config.secureCookies,
     domain: config.session.domain,
     rollingDuration: config.session.rollingDuration,
@@ -71,8 +71,8 @@ export function transactionCookieOptions(config: Config): TransactionCookieOptio
   return {
     secrets: config.secrets,
     name: config.transactionCookieName,
-    callbackPath: config.basePath + config.routes.callback,
-    indexPath: config.basePath || '/',
+    callbackPath: config.transactionCookiePath,
+    indexPath: config.cookiePath,
     secure: config.secureCookies,
     maxAge: config.transactionMaxAge,
     max: config.cache.max,
@@ -128,7 +128,10 @@ export function createCore(options: SsoGuardOptions | undefined, parts: CorePart
   const shared =
     config.store === undefined
       ? undefined
-      : new Shared(config.store, config.secrets, (what, first, why) => telemetry.storeFallback(what, first, why));
+      : new Shared(config.store, config.secrets, (what, first, why) => telemetry.storeFallback(what, first, why), {
+          clock,
+          maxLifetimeMs: config.session.absoluteDuration * 1000,
+        });
   const { max, ttl, invalidTtl } = config.cache;
   const cache = new CheckTokenCache({ sso, telemetry, clock, shared, max, ttl, invalidTtl });
   const refresher = new RefreshCoordinator({

@@ -185,6 +185,14 @@ export interface SsoGuardOptions {
    */
   renderPage?: RenderPage;
   /**
+   * Send `Cache-Control: no-store` on every response to an authenticated request (set before your
+   * route runs, so a route may set its own), so that after sign-out the browser's Back button
+   * cannot show a signed-in page from the HTTP cache. `false` leaves caching headers to the app.
+   * Logout always answers with `Clear-Site-Data: "cache"`.
+   * @default true
+   */
+  noStore?: boolean;
+  /**
    * A shared store for several instances, e.g. `redisStore({ client })`: the check_token cache,
    * refresh coordination and logout revocation are then shared, with the in-process cache kept in
    * front. By default none (in-process only).

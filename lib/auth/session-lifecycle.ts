@@ -115,6 +115,9 @@ export class SessionLifecycle {
    * (with a shared store) on every instance, and its cached check_token answer is dropped.
    */
   async revoke(s: SessionData): Promise<void> {
+    // Already logged out (here, or heard from another instance): nothing to write or tell again,
+    // so replaying a revoked cookie at /logout cannot fill the queue of writes kept for an outage.
+    if (this.revocations.has(s.id, this.clock())) return;
     this.telemetry.sessionEnded('logout', this.cache.userOf(tokenHash(s.accessToken), this.clock()));
     await this.revokeId(s.id, this.policy.absoluteEnd(s) * 1000);
     await this.cache.forget(tokenHash(s.accessToken));

@@ -152,20 +152,19 @@ export class CloudClient {
     // At most one re-signed retry for clock skew and one with fresh credentials, in any order.
     let skewRetried = false;
     let credentialsRetried = false;
-    let attempt = await this.attempt(action, method, callParams, creds);
+    // The offset this call signs with: the shared one, or what this call's own 1300 answer said.
+    let offset: number | undefined;
+    let attempt = await this.attempt(action, method, callParams, creds, offset);
     for (;;) {
       const refusal = refusalOf(attempt.res);
-      if (
-        refusal === 'clock_skew' &&
-        !skewRetried &&
-        this.config.clockSkew.learn(attempt.res.headers.date, clock(), attempt.offset)
-      ) {
+      const learned =
+        refusal === 'clock_skew' && !skewRetried
+          ? this.config.clockSkew.learn(attempt.res.headers.date, clock(), attempt.offset)
+          : undefined;
+      if (learned !== undefined) {
         skewRetried = true;
-        debug(
-          '%s: ret_code 1300, re-signing with the API clock (offset %d ms) and retrying once',
-          action,
-          this.config.clockSkew.offsetMs,
-        );
+        offset = learned;
+        debug('%s: ret_code 1300, re-signing with the API clock (offset %d ms) and retrying once', action, learned);
       } else if (refusal === 'credentials' && !credentialsRetried) {
         // The token expired (or was revoked) between check and use: one fresh set, one retry.
         credentialsRetried = true;
@@ -174,7 +173,7 @@ export class CloudClient {
       } else {
         break;
       }
-      attempt = await this.attempt(action, method, callParams, creds);
+      attempt = await this.attempt(action, method, callParams, creds, offset);
     }
     const redact = [creds.secretKey, creds.token, attempt.signature];
     return interpret<T>(action, attempt.res, redact);
@@ -197,9 +196,10 @@ export class CloudClient {
     method: CloudHttpMethod,
     params: Record<string, unknown>,
     creds: SsoCredentials,
+    offsetOfCall: number | undefined,
   ): Promise<{ res: AxiosResponse<string>; signature: string; offset: number }> {
     const { origin, http, timeout, signatureVersion, clock, clockSkew } = this.config;
-    const offset = clockSkew.offsetMs;
+    const offset = offsetOfCall ?? clockSkew.offsetMs;
     const now = clock() + offset;
     const signed = signRequest(creds, { method, path: API_PATH, params: { action, ...params }, now, signatureVersion });
     const url = `${origin}${signed.path}`;

@@ -1,7 +1,7 @@
 import { HttpException, Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { requiresAuth } from '../express/middleware';
-import type { GuardContext } from '../express/context';
+import { GuardContext } from '../express/context';
 import { SsoGuardError, isSsoGuardError } from '../errors';
 import type { RequiresAuthOptions } from '../options';
 import type { SsoUser } from '../sso/types';
@@ -104,7 +104,7 @@ export class SsoAuthGuard implements CanActivate {
     const ctx = req.sso as GuardContext;
     return settle(
       (next) =>
-        ctx.hooks.refuse(
+        GuardContext.hooks(ctx).refuse(
           req,
           res,
           next,

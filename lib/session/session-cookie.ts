@@ -140,11 +140,16 @@ function soleCookie(header: string | undefined, name: string): string | undefine
   const len = header.length;
   let value: string | undefined;
   let pos = 0;
+  // As in readCookies: the next "=" is searched again only once passed (linear in every header).
+  let eq = -1;
   while (pos < len) {
     let end = header.indexOf(';', pos);
     if (end === -1) end = len;
-    const eq = header.indexOf('=', pos);
-    if (eq !== -1 && eq < end) {
+    if (eq < pos && eq !== len) {
+      eq = header.indexOf('=', pos);
+      if (eq === -1) eq = len;
+    }
+    if (eq < end) {
       let ns = pos;
       while (ns < eq && (header.charCodeAt(ns) === 32 || header.charCodeAt(ns) === 9)) ns++;
       let ne = eq;

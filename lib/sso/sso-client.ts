@@ -52,6 +52,9 @@ function bearerSafe(token: string): boolean {
   return /^[A-Za-z0-9\-._~+/]+=*$/.test(token);
 }
 
+/** Optional check_token user fields that must be strings when present. */
+const USER_STRING_FIELDS = ['user_name', 'email', 'phone', 'lang'] as const;
+
 /** The check_token fields of a body, when all are there and well-formed. */
 function checkResult(b: Record<string, unknown>): CheckResult | undefined {
   const user = b.user;
@@ -67,6 +70,11 @@ function checkResult(b: Record<string, unknown>): CheckResult | undefined {
     Array.isArray(user)
   )
     return undefined;
+  // The documented user fields are strings (user_id never empty): anything else is malformed, so
+  // no log line, event or page ever formats an object the SSO sent as if it were a name.
+  const u = user as Record<string, unknown>;
+  if (str(u.user_id) === undefined) return undefined;
+  for (const field of USER_STRING_FIELDS) if (u[field] !== undefined && typeof u[field] !== 'string') return undefined;
   return { user: user as SsoUser, credentials: { accessKey, secretKey, token } };
 }
 

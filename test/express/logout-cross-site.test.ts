@@ -57,6 +57,8 @@ describe.each(EXPRESS_VERSIONS)('logout from another site (%s)', (_name, express
     ['no Sec-Fetch-Site, a foreign Origin', { Origin: 'https://evil.test' }],
     ['no Sec-Fetch-Site, a foreign Referer', { Referer: 'https://evil.test/page' }],
     ['no Sec-Fetch-Site, Origin null', { Origin: 'null' }],
+    // Plain http (no Fetch Metadata) with Referrer-Policy: no-referrer: nothing says where it came from.
+    ['no Sec-Fetch-Site, Origin or Referer at all', {}],
   ])('%s: confirmation page, session kept', async (_label, headers) => {
     const { cookie } = await signIn(app, sso);
     const res = await request(app)
@@ -99,6 +101,16 @@ describe.each(EXPRESS_VERSIONS)('logout from another site (%s)', (_name, express
     await stillSignedIn(cookie);
   });
 
+  it('a GET with no browser signal that is not a navigation (an <img> on plain http, curl) gets 403, session kept', async () => {
+    const { cookie } = await signIn(app, sso);
+    for (const accept of ['image/avif,image/webp,*/*', '*/*']) {
+      const res = await request(app).get('/logout').set('Cookie', cookie).set('Accept', accept).expect(403);
+      expect(res.body.error).toBe('invalid_request');
+      expect(clearsSession(res)).toBe(false);
+    }
+    await stillSignedIn(cookie);
+  });
+
   it('a cross-site API GET (not a navigation) gets 403 JSON, session kept', async () => {
     const { cookie } = await signIn(app, sso);
     const res = await request(app)
@@ -115,9 +127,9 @@ describe.each(EXPRESS_VERSIONS)('logout from another site (%s)', (_name, express
     ['GET, Sec-Fetch-Site: same-origin', 'get', { 'Sec-Fetch-Site': 'same-origin', ...NAVIGATE }],
     ['GET, Sec-Fetch-Site: none (typed in the address bar)', 'get', { 'Sec-Fetch-Site': 'none', ...NAVIGATE }],
     ['GET, same-origin Referer', 'get', { Referer: `${APP_ORIGIN}/profile` }],
-    ['GET without any browser header (curl)', 'get', {}],
     ['POST, same Origin', 'post', { Origin: APP_ORIGIN }],
-    ['POST without any browser header', 'post', {}],
+    // Browsers send Origin on every POST (null when hidden): a POST without one is not browser-sent.
+    ['POST without any browser header (curl)', 'post', {}],
   ] as const)('%s signs out as before', async (_label, method, headers) => {
     const { cookie } = await signIn(app, sso);
     const res = await request(app)[method]('/logout').set('Cookie', cookie).set(headers).expect(302);

@@ -272,7 +272,7 @@ describe.each(EXPRESS_VERSIONS)('secrets stay out of logs, errors and answers (%
         ).toBe(400);
 
         // Logout, and the logged-out cookie replayed.
-        await s.get('/logout?returnTo=/bye', { cookie });
+        await s.get('/logout?returnTo=/bye', { cookie, 'sec-fetch-site': 'same-origin' });
         await s.get('/api/me', { cookie });
       });
     },

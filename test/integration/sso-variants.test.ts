@@ -93,7 +93,7 @@ describe.each(cases)('%s, SSO variant: %s', (_name, _label, express, variant) =>
     expect(sso.counts.check_token).toBe(withKeys ? 0 : 1);
 
     // Logout: the cookie is refused afterwards.
-    await request(app).get('/logout').set('Cookie', next).expect(302);
+    await request(app).get('/logout').set('Sec-Fetch-Site', 'same-origin').set('Cookie', next).expect(302);
     await request(app).get('/api/me').set('Cookie', next).expect(401);
 
     // A refused refresh (revoked refresh token) ends the session in this variant's error style.

@@ -234,6 +234,21 @@ describe('SsoClient against a raw HTTP server', () => {
       });
     });
 
+    it.each([
+      ['a numeric user_id', { user_id: 42 }],
+      ['an object user_id', { user_id: { toString: null } }],
+      ['an empty user_id', { user_id: '' }],
+      ['no user_id', { user_name: 'x' }],
+      ['a non-string user_name', { user_id: 'u', user_name: ['x'] }],
+      ['a non-string email', { user_id: 'u', email: 7 }],
+      ['a non-string phone', { user_id: 'u', phone: {} }],
+      ['a non-string lang', { user_id: 'u', lang: false }],
+    ])('check_token with %s is a malformed answer (upstream_error, 502)', async (_name, user) => {
+      answer(json(200, { access_key: 'AK', secret_key: 'SK', token: 'a.b.c', user }));
+      const err = await failure(c.checkToken('at'));
+      expect({ code: err.code, status: err.status }).toEqual({ code: 'upstream_error', status: 502 });
+    });
+
     it('does not follow a redirect (a token request must not be replayed elsewhere)', async () => {
       answer({ kind: 'http', status: 307, body: '', headers: { location: `${raw.url}/sso/token/` } });
       expect((await failure(c.exchangeCode('x'))).code).toBe('upstream_error');
