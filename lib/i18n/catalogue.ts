@@ -74,7 +74,8 @@ export const MESSAGES_ZH: Readonly<Record<string, string>> = {
   'The SSO refused the refresh token': 'SSO 拒绝了刷新令牌，请重新登录',
   'The SSO did not accept the access token it just issued': 'SSO 不接受它刚签发的访问令牌',
   'The session store is unavailable': '会话存储暂时不可用',
-  'The session store is unavailable; the refresh could not be coordinated': '会话存储暂时不可用，无法协调刷新',
+  'The SSO refused the refresh token, which another instance may have just used; retry shortly':
+    'SSO 拒绝了刷新令牌（可能刚被另一个实例使用），请稍后重试',
   'Timed out waiting for another instance to refresh the session': '等待其他实例刷新会话超时',
   'Too many unknown Bearer tokens being checked; retry shortly': '待校验的未知 Bearer 令牌过多，请稍后重试',
 };

@@ -105,7 +105,7 @@ describe.each(EXPRESS_VERSIONS)('logout from another site (%s)', (_name, express
     const { cookie } = await signIn(app, sso);
     for (const accept of ['image/avif,image/webp,*/*', '*/*']) {
       const res = await request(app).get('/logout').set('Cookie', cookie).set('Accept', accept).expect(403);
-      expect(res.body.error).toBe('invalid_request');
+      expect(res.body.error).toBe('cross_site_request');
       expect(clearsSession(res)).toBe(false);
     }
     await stillSignedIn(cookie);
