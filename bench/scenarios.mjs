@@ -302,6 +302,63 @@ export async function floorSetup(expressName) {
   return { handler: app, signIn: async () => ({ cookie: SAME_SIZE_COOKIE }), close: async () => {} };
 }
 
+/**
+ * Request shape (a): `sso` and `user` as accessors on the app's request prototype (`app.request`),
+ * backed by one slot per request kept outside the request (a WeakMap), so the middleware adds no
+ * property to `req`. A write (`req.user = …`, passport's login) turns the name into an ordinary own
+ * property from then on, so `delete req.user` (passport's logout) leaves it undefined.
+ */
+export function defineSlotAccessors(app, slots) {
+  const define = (name, read) =>
+    Object.defineProperty(app.request, name, {
+      configurable: true,
+      enumerable: false,
+      get() {
+        const slot = slots.get(this);
+        return slot === undefined ? undefined : read(slot);
+      },
+      set(value) {
+        slots.delete(this);
+        Object.defineProperty(this, name, { value, writable: true, enumerable: true, configurable: true });
+      },
+    });
+  define('sso', (slot) => slot);
+  define('user', (slot) => slot.user);
+}
+
+/** The floor with shape (a): the same answer, the constants reached through prototype accessors. */
+async function floorAccessorSetup(expressName) {
+  const express = await load(expressName);
+  const app = express();
+  const user = Object.freeze({ user_id: 'bench-user' });
+  const sso = Object.freeze({ user, isAuthenticated: () => true });
+  const slots = new WeakMap();
+  defineSlotAccessors(app, slots);
+  app.use((req, res, next) => {
+    slots.set(req, sso);
+    next();
+  });
+  app.get('/api/me', (req, res) => res.json({ user: req.sso.user.user_id }));
+  return { handler: app, signIn: async () => ({ cookie: SAME_SIZE_COOKIE }), close: async () => {} };
+}
+
+/**
+ * Request shape (b): the server builds its requests from an IncomingMessage subclass that declares
+ * `sso` and `user` in its constructor, so every request is born with them (what Fastify's request
+ * decorators do): `http.createServer({ IncomingMessage: DeclaredRequest }, app)`.
+ */
+async function declaredRequestServer() {
+  const http = await import('node:http');
+  class DeclaredRequest extends http.IncomingMessage {
+    constructor(socket) {
+      super(socket);
+      this.sso = undefined;
+      this.user = undefined;
+    }
+  }
+  return { IncomingMessage: DeclaredRequest };
+}
+
 async function rawSetup() {
   const body = JSON.stringify({ user: 'bench-user' });
   const handler = (req, res) => {
@@ -355,6 +412,29 @@ export const SCENARIOS = [
     setup: () => floorSetup('express'),
   },
   {
+    name: 'floor, shape (a): req.sso/req.user as app.request accessors over a WeakMap slot, express 5',
+    id: 'floor5-proto',
+    major: 5,
+    user: 'bench-user',
+    setup: () => floorAccessorSetup('express'),
+  },
+  {
+    name: 'floor, shape (b): IncomingMessage subclass declaring sso/user, express 5',
+    id: 'floor5-declared',
+    major: 5,
+    user: 'bench-user',
+    serverOptions: declaredRequestServer,
+    setup: () => floorSetup('express'),
+  },
+  {
+    name: 'floor, shape (b): IncomingMessage subclass declaring sso/user, express 4',
+    id: 'floor4-declared',
+    major: 4,
+    user: 'bench-user',
+    serverOptions: declaredRequestServer,
+    setup: () => floorSetup('express4'),
+  },
+  {
     name: 'express-sso-guard, express 4',
     id: 'sso4',
     major: 4,
@@ -371,6 +451,24 @@ export const SCENARIOS = [
     anonymous: 401,
     guard: true,
     setup: (o) => ssoGuardSetup('express', o),
+  },
+  {
+    name: 'express-sso-guard, shape (b): IncomingMessage subclass declaring sso/user, express 5',
+    id: 'sso5-declared',
+    major: 5,
+    user: 'usr-alice',
+    anonymous: 401,
+    serverOptions: declaredRequestServer,
+    setup: (o) => ssoGuardSetup('express', o),
+  },
+  {
+    name: 'express-sso-guard, shape (b): IncomingMessage subclass declaring sso/user, express 4',
+    id: 'sso4-declared',
+    major: 4,
+    user: 'usr-alice',
+    anonymous: 401,
+    serverOptions: declaredRequestServer,
+    setup: (o) => ssoGuardSetup('express4', o),
   },
   {
     name: 'express-sso-guard + OpenTelemetry SDK (in-memory), express 5',
