@@ -42,6 +42,12 @@ async function load(name) {
 }
 
 const SECRET = 'bench-session-secret-at-least-32-characters';
+/**
+ * Deadline of the guard's SSO calls: long, so the sign-in of a scenario run under valgrind
+ * (bench/inprocess.mjs --instructions, ~50x slower) does not time out. Loaded requests are cache
+ * hits and make no SSO call.
+ */
+const SIGN_IN_TIMEOUT = 120_000;
 
 /**
  * The package under test: the build in dist/ (through the package's self-reference), or another
@@ -89,6 +95,7 @@ async function ssoGuardSetup(expressName, { base, guardMode }) {
         clientId: 'bench-client',
         clientSecret: 'bench-client-secret',
         secret: SECRET,
+        httpTimeout: SIGN_IN_TIMEOUT,
         authRequired: false,
       }),
     );
@@ -102,6 +109,7 @@ async function ssoGuardSetup(expressName, { base, guardMode }) {
         clientId: 'bench-client',
         clientSecret: 'bench-client-secret',
         secret: SECRET,
+        httpTimeout: SIGN_IN_TIMEOUT,
         store: redis?.store,
         ...(guardMode === 'server' ? { session: { serverSide: true } } : {}),
       }),
