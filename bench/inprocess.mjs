@@ -16,6 +16,9 @@
  *       each is a property read or write the JIT could not serve from its caches and did in the
  *       runtime (state N->N: megamorphic, the stub cache missed). Per scenario, then per property
  *       name where each scenario differs from the first of `--ids`.
+ *   node bench/inprocess.mjs --spaces [--ids=…] [--requests=2000]
+ *       bytes allocated per request in each V8 heap space (young generation, old space, code),
+ *       from the used size of each space before and after N requests among which no GC ran.
  *   node bench/inprocess.mjs --cpu [--ids=…] [--requests=20000] [--rounds=7]
  *       CPU µs per request (process.cpuUsage: this process only) and GC µs per request, scenarios
  *       interleaved round by round in one process; medians and min-max.
@@ -34,6 +37,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { scenarioById } from './scenarios.mjs';
 
 const args = Object.fromEntries(
@@ -89,7 +93,10 @@ async function driveOnly(id, n) {
   const gcs = [];
   const observer = new PerformanceObserver((list) => gcs.push(...list.getEntries()));
   observer.observe({ entryTypes: ['gc'] });
+  const spaces = () => new Map(getHeapSpaceStatistics().map((x) => [x.space_name, x.space_used_size]));
+  const before = spaces();
   drive(n);
+  const after = spaces();
   await new Promise((resolve) => setTimeout(resolve, 20));
   observer.disconnect();
   await close();
@@ -97,6 +104,13 @@ async function driveOnly(id, n) {
     console.error(`${gcs.length} GC(s) ran during the ${n} requests: lower --requests`);
     process.exit(3);
   }
+  if (args['print-spaces'])
+    console.log(
+      `  ${id.padEnd(16)} ${[...after]
+        .filter(([k, v]) => v !== before.get(k))
+        .map(([k, v]) => `${k} ${Math.round((v - before.get(k)) / n)}`)
+        .join(', ')} B/request`,
+    );
   process.exit(0);
 }
 
@@ -245,6 +259,23 @@ else if (args.instructions) {
 } else if (args.ics) {
   console.log(`Inline-cache misses per request (node --log-ic, ${process.version}):`);
   ics(ids, Number(args.requests ?? 1000));
+} else if (args.spaces) {
+  console.log(`Bytes allocated per request by heap space (no GC among the requests, ${process.version}):`);
+  for (const id of ids)
+    execFileSync(
+      process.execPath,
+      [
+        '--expose-gc',
+        '--min-semi-space-size=256',
+        '--max-semi-space-size=256',
+        fileURLToPath(import.meta.url),
+        `--drive=${id}`,
+        `--requests=${args.requests ?? 2000}`,
+        `--warmup=${WARMUP}`,
+        '--print-spaces',
+      ],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
 } else if (args.cpu) {
   console.log(`CPU per request in-process (${args.rounds ?? 7} rounds interleaved, ${process.version}):`);
   await cpu(ids, Number(args.requests ?? 20000), Number(args.rounds ?? 7));
