@@ -18,7 +18,7 @@ export type {
   Seconds,
   Milliseconds,
 } from './options';
-export type { SsoUser, SsoCredentials } from './sso/sso-client';
+export type { SsoUser, SsoCredentials } from './sso/types';
 export type {
   SsoGuardEvents,
   LoginEvent,
@@ -33,6 +33,16 @@ export type {
   CacheResult,
 } from './telemetry/events';
 export type { SsoGuardLogger } from './telemetry/logger';
+export type { Language, LanguageSetting } from './i18n/language';
+export type {
+  PageKind,
+  PageContexts,
+  PageContextBase,
+  ErrorPageContext,
+  FormPageContext,
+  RenderPage,
+  RenderPageArgs,
+} from './i18n/pages';
 export { safeReturnTo } from './express/return-to';
 export { CloudClient } from './cloud/client';
 export type { CloudClientOptions, CloudCallOptions, CloudCredentials } from './cloud/client';

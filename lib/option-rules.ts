@@ -1,6 +1,5 @@
 import type { AxiosInstance } from 'axios';
 import { SsoGuardError } from './errors';
-import type { SsoStore, SsoStoreTuning } from './store/types';
 
 /**
  * The one place option tables, validators, typo suggestions and option messages are defined.
@@ -314,18 +313,3 @@ export function instanceOf<C extends abstract new (...args: never[]) => unknown>
     return v as InstanceType<C>;
   };
 }
-
-const STORE_METHODS = ['get', 'set', 'delete', 'deleteIfEquals', 'publish', 'subscribe'] as const;
-
-/** A shared store such as `redisStore({ client })`: an object with the store methods. */
-export const storeObject: Check<SsoStore & SsoStoreTuning> = (v, at) => {
-  const o = v as Record<string, unknown> | null;
-  if (o === null || typeof o !== 'object' || STORE_METHODS.some((m) => typeof o[m] !== 'function')) {
-    throw optionError(
-      at.name,
-      `a store such as redisStore({ client }) (an object with ${STORE_METHODS.join(', ')})`,
-      v,
-    );
-  }
-  return v as SsoStore & SsoStoreTuning;
-};

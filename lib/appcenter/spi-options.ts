@@ -1,10 +1,10 @@
+import { storeObject } from '../store/store-option';
 import {
   fn,
   optionError,
   positiveInteger,
   positiveNumber,
   resolveOptions,
-  storeObject,
   type Check,
   type OptionTable,
   type Resolved,

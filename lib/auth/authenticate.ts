@@ -1,6 +1,6 @@
 import createDebug from 'debug';
 import { SsoGuardError } from '../errors';
-import type { CacheEntry, CredentialCache } from '../sso/check-token-cache';
+import type { CacheEntry, CheckTokenCache } from '../sso/check-token-cache';
 import type { SessionCookie, SessionData, SessionPointer, SessionRead } from '../session/session-cookie';
 import type { StoredTokens } from '../session/server-sessions';
 import { tokenHash } from '../util/crypto';
@@ -9,7 +9,7 @@ import { anonymous, authenticated, failed, ANONYMOUS, type Outcome } from './out
 import type { SessionLifecycle } from './session-lifecycle';
 import type { RewriteCause } from './session-policy';
 import type { BearerAuthorizer } from './bearer-authorize';
-import type { CheckResult } from '../sso/sso-client';
+import type { CheckResult } from '../sso/types';
 
 export type { Outcome } from './outcome';
 
@@ -28,6 +28,15 @@ export interface AuthenticatorOptions {
   readonly bearerTtl: number;
   /** The `authorize` option for Bearer tokens, when set. */
   readonly authorizer: BearerAuthorizer | undefined;
+}
+
+/** The options and parts request authentication works with. */
+export interface AuthenticatorParts {
+  readonly options: AuthenticatorOptions;
+  readonly cookies: SessionCookie;
+  readonly cache: CheckTokenCache;
+  readonly renewal: CredentialRenewal;
+  readonly lifecycle: SessionLifecycle;
 }
 
 /**
@@ -50,13 +59,19 @@ export class Authenticator {
    */
   private readonly joined = new WeakMap<StoredTokens, { pointer: SessionPointer; session: SessionData }>();
 
-  constructor(
-    private readonly options: AuthenticatorOptions,
-    private readonly cookies: SessionCookie,
-    private readonly cache: CredentialCache,
-    private readonly renewal: CredentialRenewal,
-    private readonly lifecycle: SessionLifecycle,
-  ) {}
+  private readonly options: AuthenticatorOptions;
+  private readonly cookies: SessionCookie;
+  private readonly cache: CheckTokenCache;
+  private readonly renewal: CredentialRenewal;
+  private readonly lifecycle: SessionLifecycle;
+
+  constructor(parts: AuthenticatorParts) {
+    this.options = parts.options;
+    this.cookies = parts.cookies;
+    this.cache = parts.cache;
+    this.renewal = parts.renewal;
+    this.lifecycle = parts.lifecycle;
+  }
 
   run(cookieHeader: string | undefined, authorization: string | undefined, req?: unknown): Outcome | Promise<Outcome> {
     const now = this.options.clock();
@@ -68,8 +83,9 @@ export class Authenticator {
       return this.check(this.join(tokens, read.pointer), read, now);
     }
     const clear = read.names.length > 0 ? this.cookies.clear(read.names) : undefined;
-    if (authorization !== undefined && this.options.bearer) return this.bearer(authorization, now, clear, req);
-    return anonymous(clear);
+    if (authorization !== undefined && this.options.bearer)
+      return this.bearer(authorization, now, read.names, clear, req);
+    return anonymous(clear, read.names);
   }
 
   /** The session of a server-side pointer and its tokens, the same object while both are unchanged. */
@@ -88,7 +104,7 @@ export class Authenticator {
     try {
       tokens = await this.lifecycle.loadTokens(pointer, now);
     } catch (err) {
-      if (err instanceof SsoGuardError) return failed(err);
+      if (err instanceof SsoGuardError) return failed(err, read.names);
       throw err;
     }
     if (tokens === undefined) return this.lifecycle.end(read.names, 'server-side session not found', 'not_found');
@@ -153,7 +169,7 @@ export class Authenticator {
       if (err instanceof SsoGuardError) {
         if (err.code === 'refresh_rejected') return this.lifecycle.end(names, 'refresh token rejected', 'refused');
         debug('upstream failure, session kept: %s', err.code);
-        return failed(err);
+        return failed(err, names);
       }
       throw err;
     }
@@ -162,26 +178,27 @@ export class Authenticator {
   private bearer(
     authorization: string,
     now: number,
+    names: readonly string[],
     clear: string[] | undefined,
     req: unknown,
   ): Outcome | Promise<Outcome> {
     if (authorization.length < 8 || authorization.length > 8192 || !/^bearer /i.test(authorization))
-      return anonymous(clear);
+      return anonymous(clear, names);
     const token = authorization.slice(7).trim();
     const hash = tokenHash(token);
     const hit = this.cache.peek(hash, now);
     const done = (entry: CacheEntry): Outcome =>
       entry.kind === 'valid'
-        ? { ...authenticated(entry.result, undefined, clear), bearerToken: token }
-        : { ...ANONYMOUS, setCookie: clear, reason: 'invalid_token' };
+        ? { ...authenticated(entry.result, undefined, names, clear), bearerToken: token }
+        : { ...ANONYMOUS, cookieNames: names, setCookie: clear, reason: 'invalid_token' };
     const { authorizer } = this.options;
-    const forbidden = (): Outcome => ({ ...ANONYMOUS, setCookie: clear, reason: 'forbidden' });
+    const forbidden = (): Outcome => ({ ...ANONYMOUS, cookieNames: names, setCookie: clear, reason: 'forbidden' });
     if (hit !== undefined) return authorizer?.refused(hash, now) === true ? forbidden() : done(hit);
     const decide = authorizer === undefined ? done : authorizer.gate(hash, req, done, forbidden);
     return this.cache
-      .lookup(hash, token, now + this.options.bearerTtl * 1000, false, true)
+      .lookup(hash, token, now + this.options.bearerTtl * 1000, { bearer: true })
       .then(decide, (err: unknown) => {
-        if (err instanceof SsoGuardError) return failed(err, clear);
+        if (err instanceof SsoGuardError) return failed(err, names, clear);
         throw err;
       });
   }

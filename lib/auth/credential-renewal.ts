@@ -1,11 +1,12 @@
 import createDebug from 'debug';
 import { SsoGuardError } from '../errors';
-import type { CacheEntry, CredentialCache } from '../sso/check-token-cache';
+import type { CacheEntry, CheckTokenCache } from '../sso/check-token-cache';
 import type { RefreshCoordinator } from '../sso/refresh-coordinator';
-import type { CheckResult } from '../sso/sso-client';
+import type { CheckResult } from '../sso/types';
 import type { SessionData } from '../session/session-cookie';
 import { tokenHash } from '../util/crypto';
 import type { SessionLifecycle } from './session-lifecycle';
+import { sessionFromTokens } from './session-from-tokens';
 
 const debug = createDebug('express-sso-guard:session');
 
@@ -22,42 +23,52 @@ export interface Recheck {
   readonly setCookie?: string[];
 }
 
+/** The parts credential renewal works with. */
+export interface CredentialRenewalParts {
+  readonly refresher: RefreshCoordinator;
+  readonly cache: CheckTokenCache;
+  readonly lifecycle: SessionLifecycle;
+  readonly clock: () => number;
+  /** How long an answer about a token of unknown expiry is kept (`cache.ttl`, seconds). */
+  readonly unknownExpiryTtl: number;
+}
+
 /**
  * Credential renewal: new tokens for a session (refresh, see the glossary in session-policy.ts)
  * and check_token answers for its access token. Rejections surface as SsoGuardErrors
  * (`refresh_rejected`, upstream failures); what they mean for the request is the caller's call.
  */
 export class CredentialRenewal {
-  constructor(
-    private readonly refresher: RefreshCoordinator,
-    private readonly cache: CredentialCache,
-    private readonly lifecycle: SessionLifecycle,
-    private readonly clock: () => number,
-    /** How long an answer about a token of unknown expiry is kept (`cache.ttl`, seconds). */
-    private readonly unknownExpiryTtl: number,
-  ) {}
+  private readonly refresher: RefreshCoordinator;
+  private readonly cache: CheckTokenCache;
+  private readonly lifecycle: SessionLifecycle;
+  private readonly clock: () => number;
+  private readonly unknownExpiryTtl: number;
+
+  constructor(parts: CredentialRenewalParts) {
+    this.refresher = parts.refresher;
+    this.cache = parts.cache;
+    this.lifecycle = parts.lifecycle;
+    this.clock = parts.clock;
+    this.unknownExpiryTtl = parts.unknownExpiryTtl;
+  }
 
   /** Refreshes (or adopts a remembered refresh of) a session's tokens, and keeps them. */
   async renew(s: SessionData, nowSec: number): Promise<SessionData> {
     const refreshToken = s.refreshToken!;
     const { tokens, issuedAt } = await this.refresher.refresh(tokenHash(refreshToken), s.accessToken, refreshToken);
-    const issuedSec = Math.floor(issuedAt / 1000);
-    const next: SessionData = {
-      id: s.id,
-      accessToken: tokens.accessToken,
-      // No refresh token in the answer: the SSO did not rotate it, the old one stays valid.
-      refreshToken: tokens.refreshToken ?? refreshToken,
-      tokenType: tokens.tokenType,
-      expiresAt: issuedSec + tokens.expiresIn,
-      lifetime: tokens.expiresIn,
-      createdAt: s.createdAt,
-      touchedAt: nowSec,
-    };
+    const renewed = sessionFromTokens(this.lifecycle, tokens, {
+      entry: 'refresh',
+      now: nowSec * 1000,
+      issuedAt,
+      renews: s,
+    });
+    const next = renewed.session;
     // A refresh answer that carried the keys and user stands for the new token's check_token.
     if (tokens.check !== undefined)
       await this.cache.seed(tokenHash(next.accessToken), tokens.check, next.expiresAt * 1000);
     // Tokens the SSO already issued: kept even through a store outage (written behind).
-    await this.lifecycle.keep(next, true);
+    await renewed.commit();
     return next;
   }
 
@@ -94,7 +105,7 @@ export class CredentialRenewal {
   async recheck(accessToken: string, session: SessionData | undefined, names: readonly string[]): Promise<Recheck> {
     const now = this.clock();
     const expiresAt = session === undefined ? now + this.unknownExpiryTtl * 1000 : session.expiresAt * 1000;
-    const entry = await this.cache.lookup(tokenHash(accessToken), accessToken, expiresAt, true);
+    const entry = await this.cache.lookup(tokenHash(accessToken), accessToken, expiresAt, { force: true });
     if (entry.kind === 'valid') return { result: entry.result };
     if (session?.refreshToken === undefined)
       throw new SsoGuardError('unauthenticated', 'Session expired; sign in again');

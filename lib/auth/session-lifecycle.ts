@@ -1,6 +1,6 @@
 import createDebug from 'debug';
-import type { CredentialCache } from '../sso/check-token-cache';
-import type { CheckResult } from '../sso/sso-client';
+import type { CheckTokenCache } from '../sso/check-token-cache';
+import type { CheckResult } from '../sso/types';
 import type { Revocations } from '../session/revocations';
 import type { ServerSessions, StoredTokens } from '../session/server-sessions';
 import type { SessionCookie, SessionData, SessionPointer, SessionRead } from '../session/session-cookie';
@@ -13,6 +13,20 @@ import type { Telemetry } from '../telemetry/telemetry';
 
 const debug = createDebug('express-sso-guard:session');
 
+/** The parts a session's lifecycle works with. */
+export interface SessionLifecycleParts {
+  readonly policy: SessionPolicy;
+  readonly cookies: SessionCookie;
+  readonly cache: CheckTokenCache;
+  readonly revocations: Revocations;
+  readonly clock: () => number;
+  readonly telemetry: Telemetry;
+  /** The shared store's view (revocations on every instance), when a store is configured. */
+  readonly shared?: Shared;
+  /** Server-side tokens (option `session.serverSide`). */
+  readonly server?: ServerSessions;
+}
+
 /**
  * A session from sign-in to logout: starts it, writes its cookie when the policy says so (touch,
  * reseal, renewal), keeps server-side tokens, ends and revokes it, here and (with a store) on
@@ -22,29 +36,32 @@ export class SessionLifecycle {
   /** The last unchanged-session outcome of each session object, reused while its check_token answer is. */
   private readonly settled = new WeakMap<SessionData, Outcome>();
 
-  constructor(
-    readonly policy: SessionPolicy,
-    private readonly cookies: SessionCookie,
-    private readonly cache: CredentialCache,
-    private readonly revocations: Revocations,
-    private readonly clock: () => number,
-    private readonly telemetry: Telemetry,
-    private readonly shared?: Shared,
-    private readonly server?: ServerSessions,
-  ) {}
+  readonly policy: SessionPolicy;
+  readonly cookies: SessionCookie;
+  readonly telemetry: Telemetry;
+  private readonly cache: CheckTokenCache;
+  private readonly revocations: Revocations;
+  private readonly clock: () => number;
+  private readonly shared: Shared | undefined;
+  private readonly server: ServerSessions | undefined;
 
-  /** Starts a session (after the code exchange): its Set-Cookie lines; the tokens go to the store with server-side sessions. */
-  async begin(s: SessionData, names: readonly string[]): Promise<string[]> {
-    await this.keep(s);
-    return this.cookies.serialize(s, s.createdAt, names);
+  constructor(parts: SessionLifecycleParts) {
+    this.policy = parts.policy;
+    this.cookies = parts.cookies;
+    this.telemetry = parts.telemetry;
+    this.cache = parts.cache;
+    this.revocations = parts.revocations;
+    this.clock = parts.clock;
+    this.shared = parts.shared;
+    this.server = parts.server;
   }
 
   /**
    * Keeps a server-side session's (new) tokens in the store until its absolute end; `writeBehind`
    * (refreshed tokens) queues the write while the store is unreachable (the request still fails).
    */
-  async keep(s: SessionData, writeBehind = false): Promise<void> {
-    await this.server?.save(s, this.clock(), this.policy.absoluteEnd(s) * 1000, writeBehind);
+  async keep(s: SessionData, options: { writeBehind: boolean }): Promise<void> {
+    await this.server?.save(s, this.clock(), this.policy.absoluteEnd(s) * 1000, options.writeBehind);
   }
 
   /**
@@ -55,20 +72,20 @@ export class SessionLifecycle {
     if (!this.policy.needsRewrite(s, nowSec, cause)) {
       // Nothing to write: the same frozen outcome for the same session and check_token answer.
       const known = this.settled.get(s);
-      if (known !== undefined && known.result === result) return known;
-      const outcome = Object.freeze(authenticated(result, s));
+      if (known !== undefined && known.result === result && known.cookieNames === names) return known;
+      const outcome = Object.freeze(authenticated(result, s, names));
       this.settled.set(s, outcome);
       return outcome;
     }
     const touched = { ...s, touchedAt: nowSec };
-    return authenticated(result, touched, this.cookies.serialize(touched, nowSec, names));
+    return authenticated(result, touched, names, this.cookies.serialize(touched, nowSec, names));
   }
 
   /** Ends a session for this request: its cookies cleared. */
   end(names: readonly string[], why: string, reason: SessionEndReason): Outcome {
     debug('session ended: %s', why);
     this.telemetry.sessionEnded(reason);
-    return { ...ANONYMOUS, setCookie: this.cookies.clear(names), reason: 'ended' };
+    return { ...ANONYMOUS, cookieNames: names, setCookie: this.cookies.clear(names), reason: 'ended' };
   }
 
   /** Server-side tokens from the in-process first level, without a store call. */
@@ -98,6 +115,9 @@ export class SessionLifecycle {
    * (with a shared store) on every instance, and its cached check_token answer is dropped.
    */
   async revoke(s: SessionData): Promise<void> {
+    // Already logged out (here, or heard from another instance): nothing to write or tell again,
+    // so replaying a revoked cookie at /logout cannot fill the queue of writes kept for an outage.
+    if (this.revocations.has(s.id, this.clock())) return;
     this.telemetry.sessionEnded('logout', this.cache.userOf(tokenHash(s.accessToken), this.clock()));
     await this.revokeId(s.id, this.policy.absoluteEnd(s) * 1000);
     await this.cache.forget(tokenHash(s.accessToken));

@@ -1,11 +1,12 @@
 import { LRUCache } from 'lru-cache';
 import createDebug from 'debug';
-import type { Config } from '../config';
+import type { Telemetry } from '../telemetry/telemetry';
 import { jwtExpiry } from '../util/crypto';
 import { Inflight } from '../util/inflight';
 import { SsoGuardError } from '../errors';
 import type { Shared } from '../store/shared-store';
-import type { CheckResult, SsoClient } from './sso-client';
+import type { SsoClient } from './sso-client';
+import type { CheckResult } from './types';
 
 const debug = createDebug('express-sso-guard:cache');
 
@@ -13,6 +14,29 @@ const debug = createDebug('express-sso-guard:cache');
 export type CacheEntry =
   | { readonly kind: 'valid'; readonly until: number; readonly result: CheckResult }
   | { readonly kind: 'invalid'; readonly until: number };
+
+/** What the check_token cache works with (`cache.max`, `cache.ttl`, `cache.invalidTtl`). */
+export interface CheckTokenCacheOptions {
+  readonly sso: SsoClient;
+  readonly telemetry: Telemetry;
+  readonly clock: () => number;
+  /** The shared store's view (the second level), when a store is configured. */
+  readonly shared?: Shared;
+  /** Most entries, valid and invalid each. */
+  readonly max: number;
+  /** Longest a valid answer is kept (seconds). */
+  readonly ttl: number;
+  /** How long a rejection is kept (seconds). */
+  readonly invalidTtl: number;
+}
+
+/** How a lookup treats the cache and the SSO. */
+export interface LookupOptions {
+  /** Skip the cached answer (fresh credentials). */
+  readonly force?: boolean;
+  /** A token the cache does not know, from an Authorization header: the call passes the bounded gate. */
+  readonly bearer?: boolean;
+}
 
 /** Shortest time an answer is cached, so an STS token that expires right now cannot cause a stampede. */
 const MIN_TTL_MS = 1000;
@@ -57,21 +81,22 @@ class Gate {
  * unknown tokens never evicts signed-in sessions; check_token calls for unknown Bearer tokens are
  * bounded ({@link BEARER_CHECKS_IN_FLIGHT} at once, {@link BEARER_CHECKS_QUEUED} waiting).
  */
-export class CredentialCache {
+export class CheckTokenCache {
   private readonly lru: LRUCache<string, CacheEntry>;
   private readonly negative: LRUCache<string, CacheEntry>;
   private readonly bearerGate = new Gate(BEARER_CHECKS_IN_FLIGHT, BEARER_CHECKS_QUEUED);
   private readonly inflight = new Inflight<CacheEntry>();
   private readonly clock: () => number;
+  private readonly options: CheckTokenCacheOptions;
+  private readonly sso: SsoClient;
+  private readonly telemetry: Telemetry;
+  private readonly shared: Shared | undefined;
 
-  constructor(
-    private readonly config: Config,
-    private readonly sso: SsoClient,
-    private readonly shared?: Shared,
-  ) {
-    this.lru = new LRUCache({ max: config.cache.max });
-    this.negative = new LRUCache({ max: config.cache.max });
-    this.clock = config.clock;
+  constructor(options: CheckTokenCacheOptions) {
+    this.options = options;
+    ({ sso: this.sso, telemetry: this.telemetry, shared: this.shared, clock: this.clock } = options);
+    this.lru = new LRUCache({ max: options.max });
+    this.negative = new LRUCache({ max: options.max });
   }
 
   /** The live entry for a token hash, without calling the SSO. */
@@ -79,7 +104,7 @@ export class CredentialCache {
     const entry = this.lru.get(hash) ?? this.negative.get(hash);
     if (entry === undefined) return undefined;
     if (entry.until > now) {
-      this.config.telemetry.checkTokenCache('hit');
+      this.telemetry.checkTokenCache('hit');
       return entry;
     }
     this.delete(hash);
@@ -88,23 +113,17 @@ export class CredentialCache {
 
   /**
    * Calls check_token (once for any number of concurrent callers) and caches the answer.
-   * `tokenExpiresAt` (ms) caps the TTL. `force` skips the cached answer (fresh credentials).
-   * Upstream failures reject with an SsoGuardError and are not cached. `bearer` (a token the
-   * cache does not know, from an Authorization header) passes the bounded gate: past it, an
-   * `upstream_unavailable` error (503, Retry-After).
+   * `tokenExpiresAt` (ms) caps the TTL. Upstream failures reject with an SsoGuardError and are
+   * not cached. A `bearer` lookup past the bounded gate rejects with `upstream_unavailable` (503,
+   * Retry-After).
    */
-  lookup(
-    hash: string,
-    accessToken: string,
-    tokenExpiresAt: number,
-    force = false,
-    bearer = false,
-  ): Promise<CacheEntry> {
+  lookup(hash: string, accessToken: string, tokenExpiresAt: number, options: LookupOptions = {}): Promise<CacheEntry> {
+    const { force = false, bearer = false } = options;
     if (!force) {
       const hit = this.peek(hash, this.clock());
       if (hit !== undefined) return Promise.resolve(hit);
     }
-    this.config.telemetry.checkTokenCache(this.inflight.has(hash) ? 'coalesced' : 'miss');
+    this.telemetry.checkTokenCache(this.inflight.has(hash) ? 'coalesced' : 'miss');
     return this.inflight.run(hash, () => this.fetch(hash, accessToken, tokenExpiresAt, force, bearer));
   }
 
@@ -135,8 +154,8 @@ export class CredentialCache {
     const now = this.clock();
     let entry: CacheEntry;
     if (result === undefined) {
-      entry = { kind: 'invalid', until: now + this.config.cache.invalidTtl * 1000 };
-      debug('check_token: token rejected (cached %ds)', this.config.cache.invalidTtl);
+      entry = { kind: 'invalid', until: now + this.options.invalidTtl * 1000 };
+      debug('check_token: token rejected (cached %ds)', this.options.invalidTtl);
     } else {
       entry = this.validEntry(result, tokenExpiresAt, now);
       debug('check_token: valid, cached %dms', entry.until - now);
@@ -149,7 +168,7 @@ export class CredentialCache {
   private validEntry(result: CheckResult, tokenExpiresAt: number, now: number): CacheEntry {
     const stsExp = jwtExpiry(result.credentials.token);
     let until = Math.min(
-      now + this.config.cache.ttl * 1000,
+      now + this.options.ttl * 1000,
       tokenExpiresAt,
       stsExp === undefined ? Infinity : stsExp * 1000,
     );

@@ -1,12 +1,13 @@
 import { LRUCache } from 'lru-cache';
 import createDebug from 'debug';
-import type { Config } from '../config';
+import type { Telemetry } from '../telemetry/telemetry';
 import { SsoGuardError } from '../errors';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inflight } from '../util/inflight';
 import type { Shared } from '../store/shared-store';
-import type { SsoClient, TokenSet } from './sso-client';
+import type { SsoClient } from './sso-client';
+import type { TokenSet } from './types';
 
 const debug = createDebug('express-sso-guard:refresh');
 
@@ -18,7 +19,7 @@ const LOCK_MARGIN_MS = 1000;
 const POLL_MS = 50;
 
 /** New tokens and when the SSO issued them (ms), so every adopter computes the same expiry. */
-export interface RefreshOutcome {
+export interface RefreshedTokens {
   readonly tokens: TokenSet;
   readonly issuedAt: number;
 }
@@ -29,7 +30,7 @@ export interface RefreshOutcome {
  * ends the session. A refusal without `definiteAt` (written by an older version) is definitive.
  */
 type Remembered =
-  { ok: true; outcome: RefreshOutcome; until: number } | { ok: false; until: number; definiteAt?: number };
+  { ok: true; outcome: RefreshedTokens; until: number } | { ok: false; until: number; definiteAt?: number };
 
 /**
  * The refusal grace window (ms): how long a refusal of a refresh token stays tentative when a
@@ -62,6 +63,22 @@ function isOwnOutcome(known: Remembered, accessToken: string): boolean {
   return known.ok && known.outcome.tokens.accessToken === accessToken;
 }
 
+/** What the refresh coordinator works with (`cache.max`, `cache.invalidTtl`, `httpTimeout`, `session.serverSide`). */
+export interface RefreshCoordinatorOptions {
+  readonly sso: SsoClient;
+  readonly telemetry: Telemetry;
+  readonly clock: () => number;
+  /** The shared store's view (one refresh across instances), when a store is configured. */
+  readonly shared?: Shared;
+  /** Most remembered outcomes. */
+  readonly max: number;
+  /** How long a refused refresh is remembered (seconds). */
+  readonly invalidTtl: number;
+  /** The SSO timeout (ms): a refresh lock outlives it. */
+  readonly httpTimeout: number;
+  readonly serverSide: boolean;
+}
+
 /**
  * One refresh per refresh token. Concurrent callers share one in-flight call (cleared in
  * `finally`); the outcome is remembered for a minute, keyed by the hash of the old refresh token,
@@ -70,17 +87,18 @@ function isOwnOutcome(known: Remembered, accessToken: string): boolean {
  * tentative (see {@link refusalGraceMs}): new tokens another instance publishes meanwhile win.
  */
 export class RefreshCoordinator {
-  private readonly inflight = new Inflight<RefreshOutcome>();
+  private readonly inflight = new Inflight<RefreshedTokens>();
   private readonly outcomes: LRUCache<string, Remembered>;
   private readonly clock: () => number;
+  private readonly options: RefreshCoordinatorOptions;
+  private readonly sso: SsoClient;
+  private readonly telemetry: Telemetry;
+  private readonly shared: Shared | undefined;
 
-  constructor(
-    private readonly config: Config,
-    private readonly sso: SsoClient,
-    private readonly shared?: Shared,
-  ) {
-    this.outcomes = new LRUCache({ max: config.cache.max });
-    this.clock = config.clock;
+  constructor(options: RefreshCoordinatorOptions) {
+    this.options = options;
+    ({ sso: this.sso, telemetry: this.telemetry, shared: this.shared, clock: this.clock } = options);
+    this.outcomes = new LRUCache({ max: options.max });
   }
 
   /**
@@ -89,7 +107,7 @@ export class RefreshCoordinator {
    * only once the refusal grace window is over: `upstream_unavailable` until then), or with an
    * upstream error (not remembered: the next request tries again).
    */
-  refresh(refreshHash: string, accessToken: string, refreshToken: string): Promise<RefreshOutcome> {
+  refresh(refreshHash: string, accessToken: string, refreshToken: string): Promise<RefreshedTokens> {
     const known = this.remembered(refreshHash, accessToken);
     // With a store, a remembered refusal is checked against it first: new tokens written since win.
     if (known !== undefined && (known.ok || this.shared === undefined)) return this.settle(known);
@@ -116,10 +134,10 @@ export class RefreshCoordinator {
     refreshHash: string,
     accessToken: string,
     refreshToken: string,
-  ): Promise<RefreshOutcome> {
+  ): Promise<RefreshedTokens> {
     const key = `refresh:${refreshHash}` as const;
-    const lockTtl = this.config.httpTimeout + LOCK_MARGIN_MS;
-    const deadline = performance.now() + lockTtl + this.config.httpTimeout;
+    const lockTtl = this.options.httpTimeout + LOCK_MARGIN_MS;
+    const deadline = performance.now() + lockTtl + this.options.httpTimeout;
     for (;;) {
       // The store's word first; when it has none (or cannot answer), this process's own refusal.
       const known = (await shared.get<Remembered>(key)) ?? this.remembered(refreshHash, accessToken);
@@ -128,7 +146,7 @@ export class RefreshCoordinator {
       if (lock.kind === 'unavailable') {
         // No coordination: another instance may refresh this very token meanwhile. A server-side
         // session is not refreshed at all then (its new tokens could not be stored).
-        if (this.config.session.serverSide)
+        if (this.options.serverSide)
           throw new SsoGuardError('upstream_unavailable', 'The session store is unavailable');
         return this.call(refreshHash, accessToken, refreshToken, false);
       }
@@ -143,7 +161,7 @@ export class RefreshCoordinator {
       }
       // Held by another instance: wait for its outcome.
       if (performance.now() >= deadline) {
-        this.config.telemetry.refresh('failed');
+        this.telemetry.refresh('failed');
         throw new SsoGuardError('upstream_timeout', 'Timed out waiting for another instance to refresh the session');
       }
       await sleep(POLL_MS);
@@ -151,14 +169,14 @@ export class RefreshCoordinator {
   }
 
   /** Takes over an outcome another instance stored (or this process remembered). */
-  private adopt(refreshHash: string, known: Remembered): Promise<RefreshOutcome> {
+  private adopt(refreshHash: string, known: Remembered): Promise<RefreshedTokens> {
     debug('adopting a remembered refresh outcome');
     const now = this.clock();
     this.outcomes.set(
       refreshHash,
       known.ok
         ? { ...known, until: now + OUTCOME_TTL_MS }
-        : { ...known, until: Math.max(now, known.definiteAt ?? now) + this.config.cache.invalidTtl * 1000 },
+        : { ...known, until: Math.max(now, known.definiteAt ?? now) + this.options.invalidTtl * 1000 },
     );
     return this.settle(known);
   }
@@ -167,17 +185,17 @@ export class RefreshCoordinator {
    * A remembered outcome's answer: its tokens, or its refusal: tentative (503, the session kept)
    * until `definiteAt`, then `refresh_rejected` (the session ends). `since`: when the SSO call started.
    */
-  private async settle(known: Remembered, since?: number): Promise<RefreshOutcome> {
+  private async settle(known: Remembered, since?: number): Promise<RefreshedTokens> {
     if (known.ok) {
-      this.config.telemetry.refresh('adopted');
+      this.telemetry.refresh('adopted');
       return known.outcome;
     }
     if (known.definiteAt !== undefined && this.clock() < known.definiteAt) {
       debug('refresh token refused, not yet definitively: session kept');
-      this.config.telemetry.refresh('pending', since);
+      this.telemetry.refresh('pending', since);
       throw tentativeRefusal();
     }
-    this.config.telemetry.refresh('refused', since);
+    this.telemetry.refresh('refused', since);
     throw new SsoGuardError('refresh_rejected', 'The SSO refused the refresh token');
   }
 
@@ -192,7 +210,7 @@ export class RefreshCoordinator {
     accessToken: string,
     refreshToken: string,
     coordinated = true,
-  ): Promise<RefreshOutcome> {
+  ): Promise<RefreshedTokens> {
     debug('refreshing');
     const started = performance.now();
     let tokens: TokenSet;
@@ -203,11 +221,11 @@ export class RefreshCoordinator {
       if (refused && coordinated) return this.refused(refreshHash, accessToken, started);
       if (refused) {
         debug('refresh refused while the store was unavailable: session kept');
-        this.config.telemetry.refresh('pending', started);
+        this.telemetry.refresh('pending', started);
         throw tentativeRefusal(err);
       }
       debug('refresh failed: %s', err instanceof SsoGuardError ? err.code : 'error');
-      this.config.telemetry.refresh('failed', started);
+      this.telemetry.refresh('failed', started);
       throw err;
     }
     const issuedAt = this.clock();
@@ -218,7 +236,7 @@ export class RefreshCoordinator {
     // back. A plain write: new tokens replace a tentative refusal another instance wrote meanwhile.
     await this.shared?.writeDurably([{ put: `refresh:${refreshHash}`, value: remembered, ttlMs: OUTCOME_TTL_MS }]);
     debug('refreshed: new token valid %ds', tokens.expiresIn);
-    this.config.telemetry.refresh('refreshed', started);
+    this.telemetry.refresh('refreshed', started);
     return outcome;
   }
 
@@ -228,10 +246,10 @@ export class RefreshCoordinator {
    * window, remembered here and in the store, but never over new tokens another instance wrote
    * (those are adopted instead).
    */
-  private async refused(refreshHash: string, accessToken: string, started: number): Promise<RefreshOutcome> {
+  private async refused(refreshHash: string, accessToken: string, started: number): Promise<RefreshedTokens> {
     const now = this.clock();
-    const definiteAt = this.shared === undefined ? now : now + refusalGraceMs(this.config.httpTimeout, this.shared);
-    const refusal: Remembered = { ok: false, definiteAt, until: definiteAt + this.config.cache.invalidTtl * 1000 };
+    const definiteAt = this.shared === undefined ? now : now + refusalGraceMs(this.options.httpTimeout, this.shared);
+    const refusal: Remembered = { ok: false, definiteAt, until: definiteAt + this.options.invalidTtl * 1000 };
     this.outcomes.set(refreshHash, refusal);
     const key = `refresh:${refreshHash}` as const;
     if (this.shared !== undefined && !(await this.shared.put(key, refusal, refusal.until - now, true))) {

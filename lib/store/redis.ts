@@ -1,7 +1,7 @@
 import createDebug from 'debug';
 import { SsoGuardError } from '../errors';
 import type { SsoStore, SsoStoreTuning } from './types';
-import { refuseUnknown } from '../option-rules';
+import { optionError, positiveNumber, refuseUnknown } from '../option-rules';
 import { adaptRedisClient } from './redis-adapters';
 
 const debug = createDebug('express-sso-guard:store');
@@ -33,18 +33,11 @@ export function redisStore(options: RedisStoreOptions): SsoStore & SsoStoreTunin
     throw new SsoGuardError('invalid_option', '"redisStore" options must be an object { client, prefix? }');
   const { client, prefix = 'sso-guard:', timeout, localTtl } = options;
   refuseUnknown(options, ['client', 'prefix', 'timeout', 'localTtl'], 'redisStore');
-  if (typeof prefix !== 'string')
-    throw new SsoGuardError('invalid_option', `"redisStore.prefix" must be a string; received ${typeof prefix}`);
-  if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0))
-    throw new SsoGuardError(
-      'invalid_option',
-      `"redisStore.timeout" must be a positive number of milliseconds; received ${String(timeout)}`,
-    );
-  if (localTtl !== undefined && !(typeof localTtl === 'number' && localTtl > 0))
-    throw new SsoGuardError(
-      'invalid_option',
-      `"redisStore.localTtl" must be a positive number of seconds; received ${String(localTtl)}`,
-    );
+  // The shared rules describe a bad value (never echo it: a Redis URL put in the wrong option
+  // carries a password).
+  if (typeof prefix !== 'string') throw optionError('redisStore.prefix', 'a string', prefix);
+  if (timeout !== undefined) positiveNumber(timeout, { name: 'redisStore.timeout', unit: 'milliseconds' });
+  if (localTtl !== undefined) positiveNumber(localTtl, { name: 'redisStore.localTtl', unit: 'seconds' });
 
   const redis = adaptRedisClient(client);
   const send = redis.send;

@@ -71,7 +71,16 @@ export const EVENT_NAMES = ['login', 'logout', 'refresh', 'sessionEnd', 'ssoErro
 type EventName = (typeof EVENT_NAMES)[number];
 type Payload<K extends EventName> = Parameters<NonNullable<SsoGuardEvents[K]>>[0];
 
-/** Calls a listener, if any, and keeps its failure (thrown or rejected) away from the caller. */
+/** What a listener threw, for the log: its message, or a description that cannot itself throw. */
+function describeThrown(err: unknown): string {
+  try {
+    return err instanceof Error ? String(err.message) : String(err);
+  } catch {
+    return 'a value that cannot be printed';
+  }
+}
+
+/** Calls a listener, if any, and keeps its failure (thrown or rejected, whatever the value) away from the caller. */
 export function emit<K extends EventName>(
   events: SsoGuardEvents,
   logger: SsoGuardLogger,
@@ -80,8 +89,7 @@ export function emit<K extends EventName>(
 ): void {
   const listener = events[name] as ((e: Payload<K>) => unknown) | undefined;
   if (listener === undefined) return;
-  const failed = (err: unknown): void =>
-    logger.error(`"${name}" listener failed: ${err instanceof Error ? err.message : String(err)}`);
+  const failed = (err: unknown): void => logger.error(`"${name}" listener failed: ${describeThrown(err)}`);
   try {
     const result = listener(Object.freeze(payload) as Payload<K>);
     if (result !== null && typeof (result as Promise<unknown>)?.then === 'function')

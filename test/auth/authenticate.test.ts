@@ -1,13 +1,13 @@
 import { SsoGuardError } from '../../lib/errors';
 import { memoryStore } from '../../lib/store/memory';
-import { authWorld, downStore } from './helpers';
+import { coreWorld, downStore } from '../helpers/core';
 
 const upstreamDown = (): Promise<never> => Promise.reject(new SsoGuardError('upstream_unavailable', 'SSO unreachable'));
 const refused = (): Promise<never> => Promise.reject(new SsoGuardError('refresh_rejected', 'refused'));
 
 describe('Authenticator: the hot path', () => {
   it('answers synchronously from the cached check, without writing the cookie', async () => {
-    const w = authWorld();
+    const w = coreWorld();
     const cookie = w.cookieOf(w.session());
     const first = await w.authenticator.run(cookie, undefined);
     expect(first.result?.user.user_id).toBe('u-at-1');
@@ -18,7 +18,7 @@ describe('Authenticator: the hot path', () => {
   });
 
   it('ends a session whose rolling lifetime is over', async () => {
-    const w = authWorld();
+    const w = coreWorld();
     const cookie = w.cookieOf(w.session({ touchedAt: w.nowSec() - w.config.session.rollingDuration }));
     expect(await w.authenticator.run(cookie, undefined)).toMatchObject({
       result: undefined,
@@ -30,7 +30,7 @@ describe('Authenticator: the hot path', () => {
 
 describe('Authenticator: a returning request reuses what did not change', () => {
   it('answers the same frozen outcome for the same cookie, and still checks revocation and lifetimes each time', async () => {
-    const w = authWorld();
+    const w = coreWorld();
     const s = w.session();
     const cookie = w.cookieOf(s);
     await w.authenticator.run(cookie, undefined);
@@ -48,10 +48,10 @@ describe('Authenticator: a returning request reuses what did not change', () => 
   });
 
   it('gives a server-side session the same session object and outcome on each request', async () => {
-    const w = authWorld({ store: memoryStore(), serverSide: true });
+    const w = coreWorld({ store: memoryStore(), serverSide: true });
     const s = w.session();
-    const set = await w.lifecycle.begin(s, []);
-    const cookie = set.map((line) => line.split(';')[0]).join('; ');
+    await w.lifecycle.keep(s, { writeBehind: false });
+    const cookie = w.cookieOf(s);
     const first = await w.authenticator.run(cookie, undefined);
     expect(first.session).toEqual(s);
     const second = w.authenticator.run(cookie, undefined);
@@ -64,7 +64,7 @@ describe('Authenticator: a returning request reuses what did not change', () => 
 
 describe('Authenticator: early refresh failure', () => {
   it('keeps using a still-valid token when the refresh ahead of expiry fails upstream', async () => {
-    const w = authWorld();
+    const w = coreWorld();
     const cookie = w.cookieOf(w.session({ expiresAt: w.nowSec() + 30 })); // inside the 60 s refresh window
     w.sso.refreshAnswer = upstreamDown;
     const outcome = await w.authenticator.run(cookie, undefined);
@@ -75,7 +75,7 @@ describe('Authenticator: early refresh failure', () => {
   });
 
   it('fails the request (session kept, no second refresh) when check_token then rejects the token', async () => {
-    const w = authWorld();
+    const w = coreWorld();
     const cookie = w.cookieOf(w.session({ expiresAt: w.nowSec() + 30 }));
     w.sso.refreshAnswer = upstreamDown;
     w.sso.check = async () => undefined;
@@ -85,7 +85,7 @@ describe('Authenticator: early refresh failure', () => {
   });
 
   it('fails the request when the token has already expired and the refresh fails upstream', async () => {
-    const w = authWorld();
+    const w = coreWorld();
     const cookie = w.cookieOf(w.session({ expiresAt: w.nowSec() - 1 }));
     w.sso.refreshAnswer = upstreamDown;
     expect(await w.authenticator.run(cookie, undefined)).toMatchObject({
@@ -97,7 +97,7 @@ describe('Authenticator: early refresh failure', () => {
   });
 
   it('ends the session when the early refresh is refused', async () => {
-    const w = authWorld();
+    const w = coreWorld();
     w.sso.refreshAnswer = refused;
     const outcome = await w.authenticator.run(w.cookieOf(w.session({ expiresAt: w.nowSec() + 30 })), undefined);
     expect(outcome).toMatchObject({ result: undefined, reason: 'ended', error: undefined });
@@ -106,7 +106,7 @@ describe('Authenticator: early refresh failure', () => {
 
 describe('Authenticator: rejected token, then refresh', () => {
   it('refreshes once when check_token rejects a token outside its refresh window, and writes the new session', async () => {
-    const w = authWorld();
+    const w = coreWorld();
     w.sso.check = async (token) =>
       token === 'at-1'
         ? undefined
@@ -123,7 +123,7 @@ describe('Authenticator: rejected token, then refresh', () => {
   });
 
   it('ends the session when the refreshed token is rejected too', async () => {
-    const w = authWorld();
+    const w = coreWorld();
     w.sso.check = async () => undefined;
     expect(await w.authenticator.run(w.cookieOf(w.session()), undefined)).toMatchObject({
       result: undefined,
@@ -133,7 +133,7 @@ describe('Authenticator: rejected token, then refresh', () => {
   });
 
   it('ends a session without a refresh token whose token is rejected', async () => {
-    const w = authWorld();
+    const w = coreWorld();
     w.sso.check = async () => undefined;
     const { refreshToken: _none, ...noRefresh } = w.session();
     expect(await w.authenticator.run(w.cookieOf(noRefresh), undefined)).toMatchObject({
@@ -146,7 +146,7 @@ describe('Authenticator: rejected token, then refresh', () => {
 
 describe('Authenticator: store down', () => {
   it('answers 503 for a server-side session missing from the first level, and keeps the cookie', async () => {
-    const w = authWorld({ store: downStore(), serverSide: true });
+    const w = coreWorld({ store: downStore(), serverSide: true });
     const outcome = await w.authenticator.run(w.cookieOf(w.session()), undefined);
     expect(outcome).toMatchObject({
       result: undefined,
@@ -157,7 +157,7 @@ describe('Authenticator: store down', () => {
   });
 
   it('still authenticates and refreshes a cookie session in-process (revocation check and refresh lock fall back)', async () => {
-    const w = authWorld({ store: downStore() });
+    const w = coreWorld({ store: downStore() });
     const outcome = await w.authenticator.run(w.cookieOf(w.session({ expiresAt: w.nowSec() + 30 })), undefined);
     expect(outcome.error).toBeUndefined();
     expect(outcome.session?.accessToken).toBe('at-from-rt-1');
@@ -166,33 +166,27 @@ describe('Authenticator: store down', () => {
 
   it('refuses a session another instance logged out, as the store says', async () => {
     const store = memoryStore();
-    const w = authWorld({ store });
-    const other = authWorld({ store });
+    const w = coreWorld({ store });
+    const other = coreWorld({ store });
     const s = w.session();
     await other.lifecycle.revoke(s);
     expect(await w.authenticator.run(w.cookieOf(s), undefined)).toMatchObject({ result: undefined, reason: 'ended' });
   });
 });
 
-describe('CredentialRenewal.recheck', () => {
-  it('renews the session when the forced recheck rejects the token, and returns the new cookie', async () => {
-    const w = authWorld();
-    w.sso.check = async (token) =>
-      token === 'at-1'
-        ? undefined
-        : {
-            user: { user_id: `u-${token}` },
-            credentials: { accessKey: 'AK2', secretKey: 'SK2', token: 'e30.e30.sig' },
-          };
-    const s = w.session();
-    const answer = await w.renewal.recheck(s.accessToken, s, []);
-    expect(answer.result.credentials.accessKey).toBe('AK2');
-    expect(w.sessionIn(answer.setCookie)?.accessToken).toBe('at-from-rt-1');
+describe('Authenticator: the outcome keeps the cookie names the request carried', () => {
+  it('for a session, a stale chunk included (what a renewal or revocation later overwrites)', async () => {
+    const w = coreWorld();
+    const outcome = await w.authenticator.run(`${w.cookieOf(w.session())}; sso_session.1=left-over`, undefined);
+    expect(outcome.result?.user.user_id).toBe('u-at-1');
+    expect(outcome.cookieNames).toEqual(['sso_session', 'sso_session.1']);
   });
 
-  it('refuses with unauthenticated when the token is rejected and there is no refresh token', async () => {
-    const w = authWorld();
-    w.sso.check = async () => undefined;
-    await expect(w.renewal.recheck('at-1', undefined, [])).rejects.toMatchObject({ code: 'unauthenticated' });
+  it('for a cookie that does not open, and for an ended session', async () => {
+    const w = coreWorld();
+    expect((await w.authenticator.run('sso_session=garbage', undefined)).cookieNames).toEqual(['sso_session']);
+    const over = w.cookieOf(w.session({ createdAt: w.nowSec() - w.config.session.absoluteDuration }));
+    expect(await w.authenticator.run(over, undefined)).toMatchObject({ reason: 'ended', cookieNames: ['sso_session'] });
+    expect(w.authenticator.run(undefined, undefined)).toMatchObject({ cookieNames: [] });
   });
 });

@@ -1,7 +1,7 @@
 import { parseCli } from '../../lib/emulator/cli';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../lib/testing';
 
-// The documented variants of the real SSO the emulator plays (issue 11): ret_code written as a
+// The documented variants of the real SSO the emulator plays: ret_code written as a
 // string or a number, present or absent on success; refresh answers carrying the check_token
 // fields; every documented token_issuer; and the faults the session contract is tested with.
 

@@ -13,6 +13,9 @@ import { startInstance, type Instance } from './instances';
 
 export const HTTP_TIMEOUT = 1500;
 
+/** What the app's own sign-out link sends (a GET /logout that says nothing of its origin is refused). */
+export const SAME_ORIGIN = { 'sec-fetch-site': 'same-origin' };
+
 /** Where the instances keep their store: the client settings, and a way to read and clean a prefix. */
 export interface StoreTarget {
   readonly env: ClientEnv;
@@ -31,8 +34,16 @@ export async function signIn(inst: Instance): Promise<string> {
   return cookiesFrom(cb.headers.getSetCookie());
 }
 
-export function get(inst: Instance, path: string, cookie: string): Promise<Response> {
-  return fetch(`${inst.url}${path}`, { headers: { cookie, accept: 'application/json' }, redirect: 'manual' });
+export function get(
+  inst: Instance,
+  path: string,
+  cookie: string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${inst.url}${path}`, {
+    headers: { cookie, accept: 'application/json', ...headers },
+    redirect: 'manual',
+  });
 }
 
 /** A browser navigation (fetch() cannot send `Sec-Fetch-Mode: navigate`, so plain node:http). */
@@ -134,7 +145,7 @@ export function sharedInstanceTests(
   it('3. logout on instance 2: the old cookie replayed on instances 1 and 3 (which had it cached) gets 401 / login redirect', async () => {
     const cookie = await signIn(instances[0]!);
     for (const inst of instances) expect((await get(inst, '/api/me', cookie)).status).toBe(200);
-    expect((await get(instances[1]!, '/logout', cookie)).status).toBe(302);
+    expect((await get(instances[1]!, '/logout', cookie, SAME_ORIGIN)).status).toBe(302);
     await new Promise((r) => setTimeout(r, 200));
     // Instances 1 and 3 answer from their first level: only the pub/sub message tells them.
     expect((await get(instances[0]!, '/api/me', cookie)).status).toBe(401);
@@ -183,7 +194,7 @@ export function sharedInstanceTests(
     await new Promise((r) => setTimeout(r, 2100));
     const refreshed = await get(instances[2]!, '/api/me', cookie);
     const newCookie = cookiesFrom(refreshed.headers.getSetCookie());
-    await get(instances[1]!, '/logout', newCookie);
+    await get(instances[1]!, '/logout', newCookie, SAME_ORIGIN);
     const dump = await store.dump(prefix);
     expect(dump.size).toBeGreaterThan(2);
     const secrets = [
@@ -214,7 +225,7 @@ export function sharedInstanceTests(
       expect(me.status).toBe(200);
       expect(((await me.json()) as { user: { user_name: string } }).user.user_name).toBeTruthy();
       expect(sso.counts.check_token).toBe(1);
-      expect((await get(b, '/logout', cookie)).status).toBe(302);
+      expect((await get(b, '/logout', cookie, SAME_ORIGIN)).status).toBe(302);
       await new Promise((r) => setTimeout(r, 200));
       expect((await get(a, '/api/me', cookie)).status).toBe(401);
       expect((await get(b, '/api/me', cookie)).status).toBe(401);
@@ -241,7 +252,7 @@ export function sharedInstanceTests(
         if (!shared) await new Promise((r) => setTimeout(r, 500));
       }
       expect(shared).toBe(true);
-      expect((await get(instances[1]!, '/logout', before)).status).toBe(302);
+      expect((await get(instances[1]!, '/logout', before, SAME_ORIGIN)).status).toBe(302);
       await new Promise((r) => setTimeout(r, 200));
       expect((await get(instances[0]!, '/api/me', before)).status).toBe(401);
       expect((await get(instances[2]!, '/api/me', before)).status).toBe(401);

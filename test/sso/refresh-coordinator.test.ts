@@ -1,4 +1,6 @@
 import { resolveConfig } from '../../lib/config';
+import { createCore } from '../../lib/instance';
+import { createTelemetry } from '../../lib/telemetry/telemetry';
 import { SsoGuardError } from '../../lib/errors';
 import { OUTCOME_TTL_MS, RefreshCoordinator, refusalGraceMs } from '../../lib/sso/refresh-coordinator';
 import { memoryStore } from '../../lib/store/memory';
@@ -11,7 +13,7 @@ import { testOptions } from '../helpers/options';
 function setup() {
   const clock = fakeClock();
   const sso = new FakeSso();
-  const r = new RefreshCoordinator(resolveConfig(testOptions({ clock }), {}), sso.asClient());
+  const r = createCore(testOptions(), { sso: sso.asClient(), clock }).refresher;
   return { clock, sso, r };
 }
 
@@ -84,7 +86,19 @@ function cluster(sso = rotatingSso()) {
   const config = resolveConfig(testOptions({ clock, store }), {});
   const on = (s: SsoStore & SsoStoreTuning) => {
     const shared = new Shared(s, config.secrets);
-    return { shared, r: new RefreshCoordinator(config, sso.asClient(), shared) };
+    return {
+      shared,
+      r: new RefreshCoordinator({
+        sso: sso.asClient(),
+        telemetry: createTelemetry({ logger: config.logger, events: config.events, ssoHost: 'sso.test' }),
+        clock,
+        shared,
+        max: config.cache.max,
+        invalidTtl: config.cache.invalidTtl,
+        httpTimeout: config.httpTimeout,
+        serverSide: config.session.serverSide,
+      }),
+    };
   };
   let failing = false;
   /** The shared store, as seen through a connection that can fail (`down()`/`up()`). */

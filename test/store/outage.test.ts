@@ -1,5 +1,5 @@
 /**
- * Issue 10 section 5: store outages lose nothing. Two instances (separate in-process caches, each
+ * Store outages lose nothing. Two instances (separate in-process caches, each
  * with its own Redis connections) reach the real Redis through a TCP proxy that the test cuts
  * (every connection destroyed, new ones refused: writes are really lost) and restores.
  */
@@ -90,7 +90,7 @@ describeRedis('store outages lose nothing (real Redis behind a TCP proxy that is
     await me(b, cookie).expect(200);
 
     await cut();
-    await request(a).get('/logout').set('Cookie', cookie).expect(302);
+    await request(a).get('/logout').set('Sec-Fetch-Site', 'same-origin').set('Cookie', cookie).expect(302);
     await me(a, cookie).expect(401);
     expect(a.mw.storeStats!.queued).toBeGreaterThan(0);
     // Still unreachable: the queued logout is retried on a timer, and stays queued.

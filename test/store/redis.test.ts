@@ -89,4 +89,27 @@ describe('redisStore options', () => {
     expect(() => redisStore({ client: node, localTtl: 0 })).toThrow(/"redisStore.localTtl"/);
     expect(() => redisStore({ client: node, prefx: 'x' } as never)).toThrow(/Unknown option "redisStore.prefx"/);
   });
+
+  it('describes a bad value, never echoes a secret it may hold (a Redis URL with a password put in the wrong option)', () => {
+    const fake = { sendCommand: async () => null, duplicate: () => fake };
+    const messageOf = (options: object): string => {
+      try {
+        redisStore({ client: fake, ...options } as never);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error('expected a throw');
+    };
+    for (const option of ['timeout', 'localTtl', 'prefix']) {
+      const message = messageOf({
+        [option]: option === 'prefix' ? { url: 'redis://:hunter2@h' } : 'redis://:hunter2@h',
+      });
+      expect(message).toMatch(new RegExp(`^"redisStore.${option}" must be`));
+      expect(message).not.toContain('hunter2');
+    }
+    expect(messageOf({ timeout: 'redis://:hunter2@h' })).toBe(
+      '"redisStore.timeout" must be a positive number of milliseconds; received a URL (redis://h) with credentials (not shown)',
+    );
+    expect(messageOf({ localTtl: -3 })).toBe('"redisStore.localTtl" must be a positive number of seconds; received -3');
+  });
 });

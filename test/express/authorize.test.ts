@@ -1,7 +1,7 @@
 import type { Express, NextFunction, Request, Response } from 'express';
 import request from 'supertest';
 import type { SsoGuardOptions } from '../../lib/options';
-import type { SsoUser } from '../../lib/sso/sso-client';
+import type { SsoUser } from '../../lib/sso/types';
 import type { Emulator } from '../../lib/testing';
 import {
   EXPRESS_VERSIONS,

@@ -89,28 +89,42 @@ function transportError(raw: unknown, what: string, deadlinePassed: boolean): Ss
   return new SsoGuardError('upstream_error', `${what} failed`, { cause: err });
 }
 
-/**
- * Parses an upstream JSON object body. Anything that is not a JSON object is an upstream error.
- */
-export function parseJsonObject(res: AxiosResponse<string>, what: string): Record<string, unknown> {
-  let body: unknown;
+/** The JSON object a body holds, or `undefined` when it holds anything else (not JSON, an array, a string, ...). */
+export function jsonObject(text: unknown): Record<string, unknown> | undefined {
+  if (typeof text !== 'string') return undefined;
+  let value: unknown;
   try {
-    body = JSON.parse(typeof res.data === 'string' ? res.data : '');
+    value = JSON.parse(text);
   } catch {
-    throw new SsoGuardError('upstream_error', `${what} answered with non-JSON (HTTP ${res.status})`);
+    return undefined;
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new SsoGuardError('upstream_error', `${what} answered with an unexpected body (HTTP ${res.status})`);
-  }
-  return body as Record<string, unknown>;
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
-/** `ret_code` of a body, when it carries a non-zero one (the server's HTTP-200 error channel). */
-export function nonZeroRetCode(body: Record<string, unknown>): number | undefined {
-  const rc = body.ret_code;
-  if (rc === undefined || rc === null) return undefined;
-  const n = typeof rc === 'number' ? rc : Number(rc);
-  // Zero however it is written ("0", "00", 0.0) is success, not an error "ret_code 0".
-  if (n === 0) return undefined;
-  return Number.isFinite(n) ? n : -1;
+/** Parses an upstream JSON object body. Anything that is not a JSON object is an upstream error. */
+export function parseJsonObject(res: AxiosResponse<string>, what: string): Record<string, unknown> {
+  const body = jsonObject(res.data);
+  if (body === undefined)
+    throw new SsoGuardError(
+      'upstream_error',
+      `${what} answered with non-JSON or an unexpected body (HTTP ${res.status})`,
+    );
+  return body;
+}
+
+/**
+ * The `ret_code` of a JSON body (the servers' HTTP-200 error channel), the one reading of it for
+ * the SSO and the cloud API: `undefined` when absent, null or zero in any integer form (`0`,
+ * `"0"`, `"00"`); the number for an integer (or a string of up to nine digits); `'malformed'`
+ * for anything else.
+ */
+export function retCode(value: unknown): number | 'malformed' | undefined {
+  if (value === undefined || value === null) return undefined;
+  let n: number;
+  if (typeof value === 'number' && Number.isInteger(value)) n = value;
+  else if (typeof value === 'string' && /^-?\d{1,9}$/.test(value)) n = Number(value);
+  else return 'malformed';
+  return n === 0 ? undefined : n;
 }
