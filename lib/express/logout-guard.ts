@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { escapeHtml, sendGuardPage } from './page';
 
 /**
  * Where a request comes from, as the browser tells: `same` (same origin, or typed by the user),
@@ -22,9 +23,6 @@ export function requestSite(req: IncomingMessage, appOrigin: string): 'same' | '
   return 'unknown';
 }
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
-
 /**
  * Answers a cross-site `GET /logout` navigation with a page asking to confirm: its button POSTs
  * (same-origin) to `action`. No script, no secret, not framable, not cached.
@@ -33,15 +31,5 @@ export function sendLogoutConfirmation(req: IncomingMessage, res: ServerResponse
   const body =
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign out?</title></head>' +
     `<body><h1>Sign out?</h1><form method="post" action="${escapeHtml(action)}"><button type="submit">Sign out</button> <a href="${escapeHtml(home)}">Cancel</a></form></body></html>\n`;
-  res.statusCode = 200;
-  res.setHeader('content-type', 'text/html; charset=utf-8');
-  res.setHeader('cache-control', 'no-store');
-  res.setHeader(
-    'content-security-policy',
-    "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  );
-  res.setHeader('x-frame-options', 'DENY');
-  res.setHeader('x-content-type-options', 'nosniff');
-  res.setHeader('content-length', Buffer.byteLength(body));
-  res.end(req.method === 'HEAD' ? undefined : body);
+  sendGuardPage(res, req.method, body);
 }

@@ -9,6 +9,7 @@ import type { StoreStats } from '../store/shared-store';
 import type { SsoCredentials } from '../sso/sso-client';
 import { isNavigation, redirect, sendError } from './respond';
 import { callback, login, logout } from './routes';
+import { launchRoute } from './launch';
 import { isPublicPath } from './public-path';
 import { requestPaths, routePath } from './base-path';
 
@@ -111,6 +112,8 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
     },
   };
 
+  const launch = config.launch ? launchRoute(core, (returnTo) => hooks.loginUrl(returnTo)) : undefined;
+
   /** The context's credentials; fresh ones (renewing the session if needed) when forced. */
   async function credentialsFor(ctx: GuardContext, forceRefresh: boolean): Promise<SsoCredentials> {
     const current = ctx.outcome;
@@ -149,6 +152,11 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
     }
     if (path === logoutRoute && (method === 'GET' || method === 'POST')) {
       logout(core, req, res, (err) => fail(req, res, next, err, { json: true })).catch(next);
+      return;
+    }
+    const launched = launch?.read(req, path);
+    if (launched !== undefined) {
+      launch!.handle(req, res, launched, (err) => fail(req, res, next, err)).catch(next);
       return;
     }
 

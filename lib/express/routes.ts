@@ -73,6 +73,12 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
     const shown = /^[a-z_]{1,64}$/.test(error) ? ` (${error})` : '';
     return fail(new SsoGuardError('access_denied', `Sign-in was not completed${shown}`));
   }
+  if (txn === undefined && core.config.launch && query.has('code')) {
+    // No login in progress for this code (a link or another site's redirect): exchanging it
+    // would sign the browser in to whichever account the code belongs to (login CSRF).
+    debug('callback: unsolicited code not exchanged; a fresh sign-in');
+    return redirect(res, core.loginPath);
+  }
   if (state === undefined) return fail(new SsoGuardError('invalid_state', 'Missing state parameter'));
   if (txn === undefined)
     return fail(
