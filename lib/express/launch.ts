@@ -41,10 +41,12 @@ export interface LaunchRoute {
 /** Reads the confirmation's `launch` field: from a body parser's `req.body`, else the urlencoded body itself. */
 async function formField(req: IncomingMessage & { body?: unknown }): Promise<string | undefined> {
   const parsed = req.body;
-  if (parsed !== null && typeof parsed === 'object' && !Buffer.isBuffer(parsed)) {
+  if (parsed !== null && typeof parsed === 'object' && Object.hasOwn(parsed, 'launch')) {
     const v = (parsed as Record<string, unknown>).launch;
     return typeof v === 'string' ? v : undefined;
   }
+  // Not parsed before auth() (or by a parser of another type, e.g. express.json() in Express 4
+  // leaves `{}`): read the form here, unless the body was consumed already.
   if (!/^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '') || req.readableEnded)
     return undefined;
   const chunks: Buffer[] = [];

@@ -18,6 +18,10 @@ import { fakeClock, type FakeClock } from '../helpers/clock';
 import { testOptions } from '../helpers/options';
 import { resolveConfig } from '../../lib/config';
 import { SsoClient } from '../../lib/sso/sso-client';
+import { createClient } from 'redis';
+import { redisStore } from '../../lib/store/redis';
+import { REDIS_URL, cleanPrefix, dumpPrefix, uniquePrefix } from '../helpers/redis';
+import { describeRedis } from '../helpers/describe-redis';
 
 // Issue 19, section 1: launches from the AppCenter console (`/launch?token=`) and the SaaS redirect
 // (`?access_token=&refresh_token=` on the app URL) start a session through check_token, strip the
@@ -389,6 +393,53 @@ describe.each(EXPRESS_VERSIONS)('launch (%s)', (_name, express) => {
     });
   });
 
+  it('a user `authorize` refuses: 403, no session, no token on the page', async () => {
+    const strict = make({ authorize: (user) => user.user_id !== 'usr-bob' });
+    const { access_token } = sso.issueTokens('usr-bob');
+    const res = await request(strict).get(`/launch?token=${access_token}`).set(NAVIGATE).expect(403);
+    expect(res.text).not.toContain(access_token);
+    expect(sessionCookie(res)).toBe(false);
+    expect(logins).toEqual([]);
+  });
+
+  it('under a base path: the launch route and the redirect keep the base path', async () => {
+    const based = createTestApp(express, sso, { launch: true, clock, appBaseUrl: `${APP_BASE_URL}/base` });
+    const a = sso.issueTokens('usr-alice');
+    const res = await request(based).get(`/base/launch?token=${a.access_token}&returnTo=%2Freports`).set(NAVIGATE);
+    expect([res.status, res.headers.location]).toEqual([303, '/base/reports']);
+    const b = sso.issueTokens('usr-alice');
+    const page = await request(based).get(`/base/docs?access_token=${b.access_token}&v=2`).set(NAVIGATE);
+    expect([page.status, page.headers.location]).toEqual([303, '/base/docs?v=2']);
+    const bad = await request(based).get('/base/launch?token=nope').set(NAVIGATE);
+    expect([bad.status, bad.headers.location]).toEqual([303, '/base/login?returnTo=%2Fbase%2F']);
+  });
+
+  it('a returnTo carrying tokens loses them too', async () => {
+    const { access_token } = sso.issueTokens('usr-alice');
+    const returnTo = encodeURIComponent('/x?access_token=abc&k=1&refresh_token=def');
+    const res = await request(app).get(`/launch?token=${access_token}&returnTo=${returnTo}`).set(NAVIGATE);
+    expect([res.status, res.headers.location]).toEqual([303, '/x?k=1']);
+  });
+
+  it('the confirmation works behind body parsers mounted before auth()', async () => {
+    // express.json() alone (Express 4 sets req.body = {} without reading a form), then a form parser.
+    const parsed = express();
+    parsed.use(express.json());
+    parsed.use(createTestApp(express, sso, { launch: true, clock }));
+    const { cookie } = await signIn(parsed, sso);
+    const { access_token } = sso.issueTokens('usr-bob');
+    const page = await request(parsed).get(`/p?access_token=${access_token}`).set('Cookie', cookie).set(NAVIGATE);
+    expect(page.status).toBe(200);
+    const res = await request(parsed)
+      .post('/launch')
+      .type('form')
+      .send(formFields(page.text))
+      .set('Cookie', cookie)
+      .set(SAME_ORIGIN)
+      .expect(303);
+    expect(await me(cookiesFrom(setCookieOf(res), cookie))).toBe('usr-bob');
+  });
+
   describe('an unsolicited /callback?code= (no login in progress)', () => {
     it.each([
       ['code only', '/callback?code=abc'],
@@ -485,5 +536,52 @@ describe('launch: tokens never leak', () => {
     expect(lines.some((l) => l.includes('launch'))).toBe(true);
     const everything = [...seen, ...lines, ...payloads.map((p) => JSON.stringify(p))].join('\n');
     for (const t of tokens) expect(everything).not.toContain(t);
+  });
+});
+
+describeRedis('launch with server-side sessions on Redis', () => {
+  let sso: Emulator;
+  let client: ReturnType<typeof createClient>;
+  const prefix = uniquePrefix();
+
+  beforeAll(async () => {
+    sso = await startTestEmulator();
+    client = createClient({ url: REDIS_URL });
+    await client.connect();
+  });
+  afterAll(async () => {
+    await cleanPrefix(prefix);
+    await client.quit();
+    await sso.close();
+  });
+
+  it('keeps the launch tokens in the store, the cookie only a pointer; a switch works the same', async () => {
+    const store = redisStore({ client, prefix });
+    const app = createTestApp(EXPRESS_VERSIONS[1][1], sso, { launch: true, store, session: { serverSide: true } });
+    const a = sso.issueTokens('usr-alice');
+    const res = await request(app).get(`/launch?token=${a.access_token}`).set(NAVIGATE).expect(303);
+    const cookie = cookiesFrom(setCookieOf(res));
+    const me = await request(app).get('/api/me').set('Cookie', cookie).expect(200);
+    expect((me.body as { user: { user_id: string } }).user.user_id).toBe('usr-alice');
+    const stored = [...(await dumpPrefix(REDIS_URL, prefix)).values()];
+    expect(stored.length).toBeGreaterThan(0);
+    expect(stored.join('\n')).not.toContain(a.access_token);
+
+    const b = sso.issueTokens('usr-bob');
+    const page = await request(app).get(`/p?access_token=${b.access_token}`).set('Cookie', cookie).set(NAVIGATE);
+    const sw = await request(app)
+      .post('/launch')
+      .type('form')
+      .send(formFields(page.text))
+      .set('Cookie', cookie)
+      .set(SAME_ORIGIN)
+      .expect(303);
+    const bob = await request(app)
+      .get('/api/me')
+      .set('Cookie', cookiesFrom(setCookieOf(sw), cookie))
+      .expect(200);
+    expect((bob.body as { user: { user_id: string } }).user.user_id).toBe('usr-bob');
+    await request(app).get('/api/me').set('Cookie', cookie).expect(401);
+    await store.close?.();
   });
 });
