@@ -5,7 +5,7 @@ const { createClient } = require('redis');
 const { parseCloudInfo, redisStore } = require('express-sso-guard');
 const { startEmulator } = require('express-sso-guard/testing');
 const { createApp } = require('./app');
-const { jsonLogger, startMetrics } = require('./observability');
+const { accessLog, jsonLogger, startMetrics } = require('./observability');
 
 const DEV_SECRET = 'development-only-secret-do-not-deploy-0123456789';
 
@@ -113,7 +113,9 @@ async function start({ env = process.env, port = portFrom(env.PORT || undefined)
       ...(cloudApiUrl && { cloud: { apiBaseUrl: cloudApiUrl } }),
       ...(store && { store }),
     };
-    server.on('request', createApp(options));
+    // ACCESS_LOG=1: one JSON line per request (tokens redacted), through pino like LOG_FORMAT=json.
+    const access = env.ACCESS_LOG === '1' ? accessLog(logger ?? jsonLogger('json')) : undefined;
+    server.on('request', createApp(options, { accessLog: access }));
     return { appUrl, port: actualPort, ssoUrl, emulator, metricsUrl: metrics?.url, close };
   } catch (err) {
     await close();
