@@ -67,10 +67,8 @@ interface Pending {
   e: number;
 }
 
-type Verified =
-  | { readonly kind: 'valid'; readonly result: CheckResult; readonly expiresIn: number }
-  | { readonly kind: 'invalid' }
-  | { readonly kind: 'forbidden' };
+type Valid = { readonly kind: 'valid'; readonly result: CheckResult; readonly expiresIn: number };
+type Verified = Valid | { readonly kind: 'invalid' } | { readonly kind: 'forbidden' };
 
 /**
  * Launches from the AppCenter console and the SaaS redirect, framework-agnostic: a launch's tokens
@@ -129,22 +127,48 @@ export class Launcher {
     };
   }
 
+  /**
+   * The confirmation page of a sealed launch (`sealed`: kept in a cookie while the browser leaves
+   * the URL that carried the tokens): `confirm` again, with both accounts as they are now.
+   */
+  async view(sealed: string, cookieHeader: string | undefined, req: unknown): Promise<LaunchDecision> {
+    const opened = await this.reopen(sealed, cookieHeader, req);
+    if ('kind' in opened) return opened;
+    const { current, verified, pending } = opened;
+    return { kind: 'confirm', current: current.result!.user, next: verified.result.user, sealed, target: pending.t };
+  }
+
   /** Decides the confirmation's POST (`sealed`: the form field); the caller checked it is same-origin. */
   async confirm(sealed: string, cookieHeader: string | undefined, req: unknown): Promise<LaunchDecision> {
+    const opened = await this.reopen(sealed, cookieHeader, req);
+    if ('kind' in opened) return opened;
+    const { current, verified, pending } = opened;
+    await this.parts.lifecycle.revoke(current.session!);
+    debug('account switch confirmed: previous session logged out');
+    const tokens: LaunchTokens = { accessToken: pending.a, refreshToken: pending.r };
+    return this.start(tokens, verified, pending.k, current, pending.t);
+  }
+
+  /**
+   * Opens a confirmation and checks it still stands: not expired, shown to the session the request
+   * carries, the tokens still valid and still the pending user's.
+   */
+  private async reopen(
+    sealed: string,
+    cookieHeader: string | undefined,
+    req: unknown,
+  ): Promise<LaunchDecision | { pending: Pending; current: Outcome; verified: Valid }> {
     const pending = this.open(sealed);
     if (pending === undefined) return { kind: 'refused', why: 'forged or expired' };
     const current = await this.parts.authenticator.run(cookieHeader, undefined, req);
     if (current.error !== undefined) throw current.error;
-    if (current.session === undefined || !safeEqual(current.session.id, pending.s))
+    if (current.result === undefined || current.session === undefined || !safeEqual(current.session.id, pending.s))
       return { kind: 'refused', why: 'shown to another session' };
-    const tokens: LaunchTokens = { accessToken: pending.a, refreshToken: pending.r };
-    const verified = await this.verify(tokens, req);
+    const verified = await this.verify({ accessToken: pending.a, refreshToken: pending.r }, req);
     if (verified.kind === 'invalid') return { kind: 'sign-in', target: pending.t };
     if (verified.kind === 'forbidden') return { kind: 'forbidden' };
     if (verified.result.user.user_id !== pending.u) return { kind: 'refused', why: 'the tokens changed hands' };
-    await this.parts.lifecycle.revoke(current.session);
-    debug('account switch confirmed: previous session logged out');
-    return this.start(tokens, verified, pending.k, current, pending.t);
+    return { pending, current, verified };
   }
 
   private open(sealed: string): Pending | undefined {
@@ -176,7 +200,7 @@ export class Launcher {
   /** A new session from the launch's tokens: the one way sessions are made (cookie or server-side, `login` event). */
   private async start(
     tokens: LaunchTokens,
-    verified: Extract<Verified, { kind: 'valid' }>,
+    verified: Valid,
     entry: LaunchEntry,
     current: Outcome,
     target: string,
@@ -196,12 +220,7 @@ export class Launcher {
    * Signed in as the launch's user already: the session goes on, adopting the launch's tokens when
    * they are newer (they expire later, and do not drop the session's refresh token).
    */
-  private async same(
-    tokens: LaunchTokens,
-    verified: Extract<Verified, { kind: 'valid' }>,
-    current: Outcome,
-    target: string,
-  ): Promise<LaunchDecision> {
+  private async same(tokens: LaunchTokens, verified: Valid, current: Outcome, target: string): Promise<LaunchDecision> {
     const s = current.session!;
     const now = this.parts.clock();
     const nowSec = Math.floor(now / 1000);
@@ -225,7 +244,7 @@ export class Launcher {
     return { kind: 'go', target, setCookie: settled.setCookie };
   }
 
-  private sessionTokens(tokens: LaunchTokens, verified: Extract<Verified, { kind: 'valid' }>): SessionTokens {
+  private sessionTokens(tokens: LaunchTokens, verified: Valid): SessionTokens {
     return {
       accessToken: tokens.accessToken,
       refreshToken: tokens.refreshToken,

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import createDebug from 'debug';
-import { Launcher, type LaunchDecision } from '../auth/launch';
+import { CONFIRM_TTL_MS, Launcher, type LaunchDecision } from '../auth/launch';
 import { mayCarryTokens, readLaunch, withoutTokens, type LaunchRequest } from '../auth/launch-request';
 import { SsoGuardError } from '../errors';
 import type { Core } from '../instance';
-import { appendSetCookie } from '../session/cookies';
+import { appendSetCookie, readCookies, serializeCookie } from '../session/cookies';
 import { requestPaths, underBase } from './base-path';
 import { sendLaunchConfirmation } from './launch-page';
 import { requestSite } from './logout-guard';
@@ -16,10 +16,16 @@ const debug = createDebug('express-sso-guard:launch');
 
 /** Largest confirmation POST body read (the sealed field holds two tokens of up to 4 KB each). */
 const MAX_FORM = 16 * 1024;
+/** Largest sealed confirmation kept in a cookie (browsers drop cookies over 4 KB). */
+const MAX_CONFIRM_COOKIE = 3800;
 
-/** A launch GET, or the account-switch confirmation's POST. */
+/** A launch GET, the account-switch page, or its POST. */
 export type LaunchCall =
-  { readonly kind: 'launch'; readonly launch: LaunchRequest; readonly onRoute: boolean } | { readonly kind: 'confirm' };
+  | { readonly kind: 'launch'; readonly launch: LaunchRequest; readonly onRoute: boolean }
+  /** `GET routes.launch?confirm`: the account-switch page, from the confirmation cookie. */
+  | { readonly kind: 'view' }
+  /** `POST routes.launch`: the page's button. */
+  | { readonly kind: 'confirm' };
 
 /** The launch route and the SaaS-redirect check, for `auth()` with `launch: true`. */
 export interface LaunchRoute {
@@ -29,6 +35,11 @@ export interface LaunchRoute {
    * the confirmation. HEAD and other POSTs are not.
    */
   read(req: IncomingMessage & { originalUrl?: string }, path: string): LaunchCall | undefined;
+  /**
+   * The request's URL as the browser sees it, without launch tokens: for a sign-in's `returnTo`
+   * when the request is no launch (a HEAD, an API call, a POST) yet carries them.
+   */
+  strip(req: IncomingMessage & { originalUrl?: string }): string;
   /** Answers a launch: a 303 without the tokens, a sign-in, the confirmation page, or a failure. */
   handle(
     req: IncomingMessage & { originalUrl?: string },
@@ -71,6 +82,8 @@ export function launchRoute(core: Core, loginUrl: (returnTo: string) => string):
   const route = config.routes.launch;
   const action = config.basePath + route;
   const home = `${config.basePath}/`;
+  const confirmCookie = `${config.session.name}_launch`;
+  const cookieAttrs = { path: action, secure: config.secureCookies };
   const launcher = new Launcher({
     authenticator: core.authenticator,
     lifecycle: core.lifecycle,
@@ -87,7 +100,14 @@ export function launchRoute(core: Core, loginUrl: (returnTo: string) => string):
     return safe === undefined ? home : withoutTokens(underBase(safe, config.basePath));
   }
 
-  function answer(res: ServerResponse, method: string | undefined, decision: LaunchDecision, fail: Fail): void {
+  /** Answers a decision; `fresh`: a launch GET, whose URL still carries the tokens. */
+  function answer(
+    res: ServerResponse,
+    method: string | undefined,
+    decision: LaunchDecision,
+    fail: Fail,
+    fresh = false,
+  ): void {
     res.setHeader('referrer-policy', 'no-referrer');
     switch (decision.kind) {
       case 'sign-in':
@@ -103,6 +123,13 @@ export function launchRoute(core: Core, loginUrl: (returnTo: string) => string):
           new SsoGuardError('invalid_request', 'This account switch is no longer valid; open the link again'),
         );
       case 'confirm':
+        if (fresh && decision.sealed.length <= MAX_CONFIRM_COOKIE) {
+          // The page is shown at a URL without the tokens (out of the address bar and history):
+          // the sealed confirmation waits in a cookie of the launch route meanwhile.
+          const maxAge = CONFIRM_TTL_MS / 1000;
+          appendSetCookie(res, [serializeCookie(confirmCookie, decision.sealed, { ...cookieAttrs, maxAge })]);
+          return redirect(res, `${action}?confirm`, 303);
+        }
         return sendLaunchConfirmation(method, res, {
           current: decision.current,
           next: decision.next,
@@ -122,7 +149,15 @@ export function launchRoute(core: Core, loginUrl: (returnTo: string) => string):
       } else if (method !== 'GET' || !mayCarryTokens(req.url ?? '') || !isNavigation(req)) return undefined;
       const onRoute = path === route;
       const launch = readLaunch(requestPaths(req, config.basePath).external, onRoute);
-      return launch === undefined ? undefined : { kind: 'launch', launch, onRoute };
+      if (launch === undefined) return undefined;
+      if (onRoute && launch.tokens === undefined && launch.query === '?confirm') return { kind: 'view' };
+      return { kind: 'launch', launch, onRoute };
+    },
+
+    strip(req) {
+      const { route: path, external } = requestPaths(req, config.basePath);
+      const read = readLaunch(external, path === route);
+      return read === undefined ? external : read.path + read.query;
     },
 
     async handle(req, res, call, fail) {
@@ -130,8 +165,18 @@ export function launchRoute(core: Core, loginUrl: (returnTo: string) => string):
         if (call.kind === 'launch') {
           const target = targetOf(call.launch, call.onRoute);
           const decision = await launcher.launch(call.launch, target, req.headers.cookie, req);
+          return answer(res, req.method, decision, fail, true);
+        }
+        const pending = readCookies(req.headers.cookie, confirmCookie)?.get(confirmCookie);
+        if (call.kind === 'view') {
+          const decision =
+            pending === undefined
+              ? ({ kind: 'refused', why: 'no confirmation cookie' } as const)
+              : await launcher.view(pending, req.headers.cookie, req);
           return answer(res, req.method, decision, fail);
         }
+        if (pending !== undefined)
+          appendSetCookie(res, [serializeCookie(confirmCookie, '', { ...cookieAttrs, maxAge: 0 })]);
         if (requestSite(req, config.appOrigin) !== 'same') {
           debug('account switch: cross-site or unmarked POST refused');
           return fail(

@@ -85,7 +85,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
           json,
         });
       if (mode === 'redirect' || (mode === 'auto' && isNavigation(req)))
-        return redirect(res, hooks.loginUrl(requestPaths(req, config.basePath).external));
+        return redirect(res, hooks.loginUrl(launch?.strip(req) ?? requestPaths(req, config.basePath).external));
       const message = ctx.reason === 'ended' ? 'Session expired; sign in again' : 'Sign-in required';
       fail(req, res, next, new SsoGuardError('unauthenticated', message), {
         invalidToken: ctx.reason === 'invalid_token',

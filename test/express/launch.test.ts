@@ -41,6 +41,23 @@ function formFields(html: string): Record<string, string> {
   return out;
 }
 
+/**
+ * A launch as another user than the signed-in one: its 303 to the confirmation page (whose cookie
+ * the browser keeps), then the page. Returns both answers and the browser's cookies after them.
+ */
+async function launchOther(
+  app: Express,
+  url: string,
+  cookie: string,
+  headers: Record<string, string> = {},
+): Promise<{ launched: request.Response; page: request.Response; cookie: string }> {
+  const launched = await request(app).get(url).set('Cookie', cookie).set(NAVIGATE).set(headers);
+  const jar = cookiesFrom(setCookieOf(launched), cookie);
+  if (launched.status !== 303) return { launched, page: launched, cookie: jar };
+  const page = await request(app).get(String(launched.headers.location)).set('Cookie', jar).set(NAVIGATE).set(headers);
+  return { launched, page, cookie: jar };
+}
+
 describe.each(EXPRESS_VERSIONS)('launch (%s)', (_name, express) => {
   let sso: Emulator;
   let clock: FakeClock;
@@ -149,9 +166,12 @@ describe.each(EXPRESS_VERSIONS)('launch (%s)', (_name, express) => {
       const api = await request(app).get(`/api/me?access_token=${access_token}`).set('Accept', 'application/json');
       expect(api.status).toBe(401);
       expect(sessionCookie(api)).toBe(false);
-      const head = await request(app).head(`/page?access_token=${access_token}`).set(NAVIGATE);
-      expect(head.status).toBe(302);
+      // Not a launch, but the sign-in it is sent to does not carry the tokens on either.
+      const head = await request(app).head(`/page?access_token=${access_token}&x=1`).set(NAVIGATE);
+      expect([head.status, head.headers.location]).toEqual([302, '/login?returnTo=%2Fpage%3Fx%3D1']);
       expect(sessionCookie(head)).toBe(false);
+      const headRoute = await request(app).head(`/launch?token=${access_token}&x=1`).set(NAVIGATE);
+      expect([headRoute.status, headRoute.headers.location]).toEqual([302, '/login?returnTo=%2Flaunch%3Fx%3D1']);
       const token = await request(app).get(`/page?token=${access_token}`).set(NAVIGATE).expect(302);
       expect(token.headers.location).toMatch(/^\/login\?returnTo=/);
       expect(sessionCookie(token)).toBe(false);
@@ -298,19 +318,31 @@ describe.each(EXPRESS_VERSIONS)('launch (%s)', (_name, express) => {
     });
 
     describe('as another user', () => {
-      const launchAsBob = async (): Promise<{ cookie: string; page: request.Response; tokens: string[] }> => {
-        const { cookie } = await signIn(app, sso);
+      const launchAsBob = async (): Promise<{
+        cookie: string;
+        launched: request.Response;
+        page: request.Response;
+        tokens: string[];
+      }> => {
+        const signedIn = await signIn(app, sso);
         const { access_token, refresh_token } = sso.issueTokens('usr-bob');
-        const page = await request(app)
-          .get(`/reports?id=7&access_token=${access_token}&refresh_token=${refresh_token!}`)
-          .set('Cookie', cookie)
-          .set(NAVIGATE)
-          .set('Sec-Fetch-Site', 'cross-site');
-        return { cookie, page, tokens: [access_token, refresh_token!] };
+        const url = `/reports?id=7&access_token=${access_token}&refresh_token=${refresh_token!}`;
+        const { launched, page, cookie } = await launchOther(app, url, signedIn.cookie, {
+          'Sec-Fetch-Site': 'cross-site',
+        });
+        return { cookie, launched, page, tokens: [access_token, refresh_token!] };
       };
 
       it('never switches silently: a confirmation page naming both accounts, without the tokens', async () => {
-        const { cookie, page, tokens } = await launchAsBob();
+        const { cookie, launched, page, tokens } = await launchAsBob();
+        // First out of the URL that carried the tokens (address bar, history), to the page.
+        expect(launched.status).toBe(303);
+        expect(launched.headers.location).toBe('/launch?confirm');
+        expect(launched.headers['referrer-policy']).toBe('no-referrer');
+        expect(sessionCookie(launched)).toBe(false);
+        const confirmCookie = setCookieOf(launched).find((c) => c.startsWith('sso_session_launch='));
+        expect(confirmCookie).toMatch(/; Max-Age=300; Path=\/launch; HttpOnly; SameSite=Lax/);
+        for (const t of tokens) expect(confirmCookie).not.toContain(t);
         expect(page.status).toBe(200);
         expect(page.headers['content-type']).toMatch(/^text\/html/);
         expect(page.headers['cache-control']).toBe('no-store');
@@ -341,6 +373,7 @@ describe.each(EXPRESS_VERSIONS)('launch (%s)', (_name, express) => {
         expect(res.headers.location).toBe('/reports?id=7');
         expect(res.headers['cache-control']).toBe('no-store');
         const switched = cookiesFrom(setCookieOf(res), cookie);
+        expect(switched).not.toContain('sso_session_launch=');
         expect(await me(switched)).toBe('usr-bob');
         // The previous session was logged out, not just overwritten.
         expect(await me(cookie)).toBe(null);
@@ -383,9 +416,16 @@ describe.each(EXPRESS_VERSIONS)('launch (%s)', (_name, express) => {
           expect(res.status).toBe(400);
           expect(sessionCookie(res)).toBe(false);
         }
-        // Shown to alice's session: another browser (another session) cannot use it.
+        // Shown to alice's session: another browser (another session) cannot use it, nor see it.
         const other = await signIn(app, sso);
         expect((await post(fields, other.cookie)).status).toBe(400);
+        const pending = cookie.split('; ').find((c) => c.startsWith('sso_session_launch='))!;
+        const view = (c: string): Promise<request.Response> =>
+          request(app).get('/launch?confirm').set('Cookie', c).set(NAVIGATE);
+        expect((await view(`${other.cookie}; ${pending}`)).status).toBe(400);
+        expect((await view(cookie.replace(pending, 'sso_session_launch=garbage'))).status).toBe(400);
+        expect((await view(cookie.replace(pending, ''))).status).toBe(400);
+        expect((await view(cookie)).status).toBe(200);
         clock.advance(6 * 60_000);
         expect((await post(fields)).status).toBe(400);
         expect(await me(cookie)).toBe('usr-alice');
@@ -428,13 +468,13 @@ describe.each(EXPRESS_VERSIONS)('launch (%s)', (_name, express) => {
     parsed.use(createTestApp(express, sso, { launch: true, clock }));
     const { cookie } = await signIn(parsed, sso);
     const { access_token } = sso.issueTokens('usr-bob');
-    const page = await request(parsed).get(`/p?access_token=${access_token}`).set('Cookie', cookie).set(NAVIGATE);
+    const { page, cookie: jar } = await launchOther(parsed, `/p?access_token=${access_token}`, cookie);
     expect(page.status).toBe(200);
     const res = await request(parsed)
       .post('/launch')
       .type('form')
       .send(formFields(page.text))
-      .set('Cookie', cookie)
+      .set('Cookie', jar)
       .set(SAME_ORIGIN)
       .expect(303);
     expect(await me(cookiesFrom(setCookieOf(res), cookie))).toBe('usr-bob');
@@ -505,12 +545,9 @@ describe('launch: tokens never leak', () => {
     const first = keep(await request(app).get(`/launch?token=${a.access_token}&returnTo=%2Fx`).set(NAVIGATE));
     const cookie = cookiesFrom(setCookieOf(first));
     const b = issue('usr-bob');
-    const page = keep(
-      await request(app)
-        .get(`/p?access_token=${b.access_token}&refresh_token=${b.refresh_token!}`)
-        .set('Cookie', cookie)
-        .set(NAVIGATE),
-    );
+    const other = await launchOther(app, `/p?access_token=${b.access_token}&refresh_token=${b.refresh_token!}`, cookie);
+    keep(other.launched);
+    const page = keep(other.page);
     keep(
       await request(app)
         .post('/launch')
@@ -568,12 +605,12 @@ describeRedis('launch with server-side sessions on Redis', () => {
     expect(stored.join('\n')).not.toContain(a.access_token);
 
     const b = sso.issueTokens('usr-bob');
-    const page = await request(app).get(`/p?access_token=${b.access_token}`).set('Cookie', cookie).set(NAVIGATE);
+    const { page, cookie: jar } = await launchOther(app, `/p?access_token=${b.access_token}`, cookie);
     const sw = await request(app)
       .post('/launch')
       .type('form')
       .send(formFields(page.text))
-      .set('Cookie', cookie)
+      .set('Cookie', jar)
       .set(SAME_ORIGIN)
       .expect(303);
     const bob = await request(app)

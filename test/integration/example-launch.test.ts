@@ -34,8 +34,14 @@ describe.each(EXAMPLE_VERSIONS)('example app launch (%s)', (_label, start) => {
         .get(`/profile?access_token=${bob.access_token}&refresh_token=${bob.refresh_token!}`)
         .set('Cookie', cookie)
         .set(NAVIGATE)
+        .expect(303)
+        .expect('Location', '/launch?confirm');
+      const confirm = await request(app.appUrl)
+        .get('/launch?confirm')
+        .set('Cookie', cookieHeader(other.headers['set-cookie'], cookie))
+        .set(NAVIGATE)
         .expect(200);
-      expect(other.text).toContain('Switch account?');
+      expect(confirm.text).toContain('Switch account?');
       const fresh = await request(app.appUrl)
         .get(`/?access_token=${bob.access_token}&refresh_token=${bob.refresh_token!}`)
         .set(NAVIGATE)
@@ -57,7 +63,8 @@ describe.each(EXAMPLE_VERSIONS)('example app launch (%s)', (_label, start) => {
     expect(urls).toEqual([
       ['/launch?token=[redacted]&returnTo=%2Fprofile', 303],
       ['/profile', 200],
-      ['/profile?access_token=[redacted]&refresh_token=[redacted]', 200],
+      ['/profile?access_token=[redacted]&refresh_token=[redacted]', 303],
+      ['/launch?confirm', 200],
       ['/?access_token=[redacted]&refresh_token=[redacted]', 303],
       ['/api/me', 200],
     ]);
