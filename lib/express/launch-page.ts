@@ -15,6 +15,9 @@ export const LAUNCH_CONFIRM_TEXT = {
   stay: 'Stay signed in as {current}',
 } as const;
 
+/** The strings of the account-switch page (another language's catalogue entry has the same keys). */
+export type LaunchConfirmText = Readonly<Record<keyof typeof LAUNCH_CONFIRM_TEXT, string>>;
+
 /** What the page shows and where its form posts. No token: the tokens travel sealed in `sealed`. */
 export interface LaunchConfirmation {
   readonly current: SsoUser;
@@ -33,7 +36,10 @@ function accountName(user: SsoUser): string {
 }
 
 /** The page's HTML: escaped names, a form with one hidden field, no script, no style. */
-export function launchConfirmationHtml(page: LaunchConfirmation, text = LAUNCH_CONFIRM_TEXT): string {
+export function launchConfirmationHtml(
+  page: LaunchConfirmation,
+  text: LaunchConfirmText = LAUNCH_CONFIRM_TEXT,
+): string {
   const fill = (s: string): string =>
     escapeHtml(s)
       .replace('{current}', `<strong>${escapeHtml(accountName(page.current))}</strong>`)
