@@ -3,6 +3,7 @@ import createDebug from 'debug';
 import { appendSetCookie } from '../session/cookies';
 import type { Core } from '../instance';
 import { sessionFromTokens } from '../auth/session-from-tokens';
+import { withoutTokens } from '../auth/launch-request';
 import { SsoGuardError } from '../errors';
 import { isNavigation, redirect } from './respond';
 import { requestSite, sendLogoutConfirmation } from './logout-guard';
@@ -48,6 +49,8 @@ export function login(core: Core, req: IncomingMessage, res: ServerResponse): vo
   const asked = query instanceof Map ? query.get('returnTo') : undefined;
   const safe = safeReturnTo(asked, core.config.appOrigin);
   let returnTo = safe === undefined ? `${core.config.basePath}/` : underBase(safe, core.config.basePath);
+  // With launches on, launch tokens never ride along in the transaction cookie.
+  if (core.config.launch) returnTo = withoutTokens(returnTo);
   // A long returnTo would bloat the transaction cookie (and, piled up, the callback request).
   if (returnTo.length > MAX_TRANSACTION_RETURN_TO) returnTo = `${core.config.basePath}/`;
   if (asked !== undefined && returnTo !== asked) debug('login: returnTo refused, shortened or normalized');

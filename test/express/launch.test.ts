@@ -454,6 +454,16 @@ describe.each(EXPRESS_VERSIONS)('launch (%s)', (_name, express) => {
     expect([bad.status, bad.headers.location]).toEqual([303, '/base/login?returnTo=%2Fbase%2F']);
   });
 
+  it('a login returnTo carrying launch tokens loses them (never in the transaction cookie)', async () => {
+    const returnTo = encodeURIComponent('/x?access_token=abc&k=1');
+    const login = await request(app).get(`/login?returnTo=${returnTo}`).expect(302);
+    const cookie = cookiesFrom(setCookieOf(login));
+    const authorize = await fetch(String(login.headers.location), { redirect: 'manual' });
+    const back = new URL(authorize.headers.get('location')!);
+    const cb = await request(app).get(`${back.pathname}${back.search}`).set('Cookie', cookie).expect(302);
+    expect(cb.headers.location).toBe('/x?k=1');
+  });
+
   it('a returnTo carrying tokens loses them too', async () => {
     const { access_token } = sso.issueTokens('usr-alice');
     const returnTo = encodeURIComponent('/x?access_token=abc&k=1&refresh_token=def');
