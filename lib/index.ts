@@ -21,6 +21,7 @@ export type {
 export type { SsoUser, SsoCredentials } from './sso/sso-client';
 export type {
   SsoGuardEvents,
+  LoginEntry,
   LoginEvent,
   LogoutEvent,
   RefreshEvent,
