@@ -1,16 +1,48 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import layers from './scripts/layers.cjs';
 
-// Layers, lowest first: util -> store -> session, sso, cloud -> auth -> express. A layer never
-// imports one above it, and only lib/express/ (and the emulator, an app of its own) may import
-// express. config/options/errors/instance sit beside the layers and are imported by them.
-const upper = (...layers) => layers.map((l) => `**/${l}/**`);
-const layerRule = (message, ...layers) => ({
-  'no-restricted-imports': [
-    'error',
-    { paths: [{ name: 'express', message }], patterns: [{ group: upper(...layers), message }] },
-  ],
+const { LAYERS, EXPRESS_LAYERS } = layers;
+
+// The layers of lib/, lowest first, from the one table in scripts/layers.cjs (which also checks
+// the import graph): a file may import its own layer and those below it, never one above, and
+// only the express and entry layers may import express (options.ts: its types only).
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** An import specifier naming a module of lib/ (`../store/x`, `./config`), from anywhere in lib/. */
+const importOf = (module) =>
+  module.endsWith('/')
+    ? `^(\\.{1,2}/)+${escape(module.slice(0, -1))}(/|$)`
+    : `^(\\.{1,2}/)+${escape(module.replace(/\.ts$/, ''))}(\\.ts)?$`;
+/** The files of a module, as an eslint glob. */
+const filesOf = (module) => (module.endsWith('/') ? `lib/${module}**/*.ts` : `lib/${module}`);
+const layerRules = LAYERS.flatMap((layer, i) => {
+  const above = LAYERS.slice(i + 1);
+  if (above.length === 0) return [];
+  const message = `lib/ layers (scripts/layers.cjs): ${layer.name} may not import ${above.map((l) => l.name).join(', ')}.`;
+  const patterns = above.flatMap((l) => l.modules).map((m) => ({ regex: importOf(m), message }));
+  const noExpress = !EXPRESS_LAYERS.includes(layer.name);
+  const expressMessage = `Only ${EXPRESS_LAYERS.join(' and ')} may import express.`;
+  return layer.modules.map((module) => {
+    const typesOfExpress = module === 'options.ts';
+    const paths = noExpress && !typesOfExpress ? [{ name: 'express', message: expressMessage }] : [];
+    return {
+      files: [filesOf(module)],
+      rules: {
+        'no-restricted-imports': ['error', { paths, patterns }],
+        ...(typesOfExpress && {
+          '@typescript-eslint/no-restricted-imports': [
+            'error',
+            {
+              paths: [
+                { name: 'express', allowTypeImports: true, message: 'options.ts may only import types from express.' },
+              ],
+            },
+          ],
+        }),
+      },
+    };
+  });
 });
 
 export default tseslint.config(
@@ -24,60 +56,34 @@ export default tseslint.config(
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
+  ...layerRules,
+  // The emulator is an app of its own: of the package it shares only the signers and the option
+  // messages (stricter than its layer, so this block replaces the layer rule for its files).
   {
-    files: ['lib/util/**/*.ts'],
-    rules: layerRule(
-      'lib/util is the lowest layer: no express, no other layer.',
-      'store',
-      'session',
-      'sso',
-      'cloud',
-      'auth',
-      'express',
-      'telemetry',
-      'testing',
-    ),
-  },
-  {
-    files: ['lib/store/**/*.ts'],
-    rules: layerRule(
-      'lib/store knows nothing of sessions, the SSO or Express.',
-      'session',
-      'sso',
-      'cloud',
-      'auth',
-      'express',
-      'testing',
-    ),
-  },
-  {
-    files: ['lib/session/**/*.ts', 'lib/sso/**/*.ts', 'lib/cloud/**/*.ts', 'lib/telemetry/**/*.ts'],
-    rules: layerRule(
-      'session/, sso/, cloud/ and telemetry/ know nothing of Express or the layers above them.',
-      'auth',
-      'express',
-      'testing',
-    ),
-  },
-  {
-    files: ['lib/auth/**/*.ts'],
-    rules: layerRule('lib/auth is framework-agnostic: no express.', 'express', 'testing'),
-  },
-  {
-    files: ['lib/config.ts', 'lib/errors.ts'],
-    rules: layerRule('config and errors sit below every layer.', 'express', 'testing'),
-  },
-  // options.ts is the public options type: it may name express's Request type, nothing else.
-  {
-    files: ['lib/options.ts'],
+    files: ['lib/emulator/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': [
+      'no-restricted-imports': [
         'error',
         {
-          paths: [
-            { name: 'express', allowTypeImports: true, message: 'options.ts may only import types from express.' },
+          patterns: [
+            {
+              group: [
+                '../*',
+                '!../util',
+                '!../cloud',
+                '!../appcenter',
+                '!../option-rules',
+                '!../errors',
+                '../cloud/*',
+                '!../cloud/signer',
+                '../appcenter/*',
+                '!../appcenter/spi-signature',
+                '!../appcenter/spi-actions',
+              ],
+              message:
+                'lib/emulator imports only util/, cloud/signer, appcenter/spi-signature and spi-actions, option-rules and errors from the package.',
+            },
           ],
-          patterns: [{ group: upper('express', 'testing'), message: 'options.ts sits below every layer.' }],
         },
       ],
     },

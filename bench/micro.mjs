@@ -3,7 +3,7 @@
  * Signs in once through the real routes (emulator, /login, /callback), warms the cache, then calls
  * the `auth()` middleware on real IncomingMessage/ServerResponse objects carrying the session
  * cookie: alone, and inside an Express 5 app against the same app without it (median of 7
- * batches). The loaded request of the bench minus the socket: use it to see a hot-path change at
+ * batches), and the extra cost of a pathological Cookie header (16 KB of ";"). The loaded request of the bench minus the socket: use it to see a hot-path change at
  * once, then confirm it with `npm run bench`.
  */
 import http from 'node:http';
@@ -48,16 +48,24 @@ let user;
 const next = (err) => {
   if (err) throw err;
 };
-function request() {
+function request(cookieHeader = cookie) {
   const req = new http.IncomingMessage(socket);
   req.method = 'GET';
   req.url = '/api/me';
-  req.headers = { host: '127.0.0.1', accept: '*/*', cookie };
+  req.headers = { host: '127.0.0.1', accept: '*/*', cookie: cookieHeader };
   return [req, new http.ServerResponse(req)];
 }
 // The middleware alone, on fresh request objects (their creation measured apart and subtracted).
 function direct() {
   const [req, res] = request();
+  guard(req, res, next);
+  user = req.sso.user;
+}
+// The same request with a pathological Cookie header (16 KB of ";" after the session cookie): the
+// parse must stay linear, so this costs about what reading 16 KB once does.
+const pathological = `${cookie}; ${';'.repeat(16_384)}`;
+function directPathological() {
+  const [req, res] = request(pathological);
   guard(req, res, next);
   user = req.sso.user;
 }
@@ -98,6 +106,11 @@ const show = (label, m) =>
   console.log(
     `${label}: ${(m.diff / 1000).toFixed(2)} µs per request (${(m.a / 1000).toFixed(2)} - ${(m.b / 1000).toFixed(2)}; medians of 7 x ${iterations})`,
   );
-show('auth() middleware alone, authenticated cached request', measure(direct, objectsOnly));
+const alone = measure(direct, objectsOnly);
+show('auth() middleware alone, authenticated cached request', alone);
 if (user?.user_id === undefined) throw new Error('the middleware did not authenticate the request');
+const slow = measure(directPathological, direct);
+console.log(
+  `Cookie header parse: normal header ${(alone.diff / 1000).toFixed(2)} µs per request (whole middleware); 16 KB of ";" appended: +${(slow.diff / 1000).toFixed(2)} µs per parse`,
+);
 show('added to an Express 5 app (guarded app - bare app)', measure(through(guarded), through(bare)));

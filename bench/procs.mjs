@@ -65,10 +65,24 @@ export function stopServer(server) {
   });
 }
 
-/** The server's own CPU time (µs, user + system) and memory, as it reports them. */
+/**
+ * The server's own CPU time (µs, user + system) and memory, as it reports them, and `heap`: bytes
+ * allocated, scavenges, mark-compacts and GC µs since the previous `usage` of the same server.
+ */
 export async function usage(server) {
   const m = await ask(server.child, { type: 'usage' });
-  return { cpuMicros: m.cpu.user + m.cpu.system, memory: m.memory };
+  return { cpuMicros: m.cpu.user + m.cpu.system, memory: m.memory, heap: m.heap };
+}
+
+/** Per-request figures of a measured window between two `usage` answers (`after.heap` covers it). */
+export function perRequest(before, after, requests) {
+  return {
+    cpuPerRequest: (after.cpuMicros - before.cpuMicros) / requests,
+    bytesPerRequest: after.heap.allocatedBytes / requests,
+    gcMicrosPerRequest: after.heap.gcMicros / requests,
+    scavenges: after.heap.scavenges,
+    markCompacts: after.heap.markCompacts,
+  };
 }
 
 /** Forks the identity provider of a scenario (bench/issuer.mjs): `{ url, close() }`. */

@@ -21,7 +21,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { SCENARIOS } from './scenarios.mjs';
-import { startLoader, startServer, stopServer, usage, validate } from './procs.mjs';
+import { perRequest, startLoader, startServer, stopServer, usage, validate } from './procs.mjs';
 
 const args = Object.fromEntries(
   process.argv.slice(2).map((a) => {
@@ -150,7 +150,7 @@ async function measure(loader, scenario) {
       requests: r.total,
       p50: r.latency.p50,
       p99: r.latency.p99,
-      cpuPerRequest: (after.cpuMicros - before.cpuMicros) / r.total,
+      ...perRequest(before, after, r.total),
       rssMB: after.memory.rss / 2 ** 20,
       cookieBytes: sizes.cookieBytes,
       setCookieBytesFirst: sizes.setCookieBytes,
@@ -182,6 +182,10 @@ function summarize(ids, rounds) {
       vsBare: ratios.length ? median(ratios) : undefined,
       vsBareName: bareOf(s.major),
       cpuPerRequest: median(rs.map((r) => r.cpuPerRequest)),
+      bytesPerRequest: median(rs.map((r) => r.bytesPerRequest)),
+      gcMicrosPerRequest: median(rs.map((r) => r.gcMicrosPerRequest)),
+      markCompacts: median(rs.map((r) => r.markCompacts)),
+      scavenges: median(rs.map((r) => r.scavenges)),
       rssMB: median(rs.map((r) => r.rssMB)),
       cookieBytes: rs[0].cookieBytes,
       setCookieBytesPerRequest: median(rs.map((r) => r.setCookieBytesPerRequest)),
@@ -276,6 +280,8 @@ function table(ids, summary) {
     'p99 ms',
     'vs bare Express (same major)',
     'server CPU µs/req',
+    'server heap B/req',
+    'GC µs/req (scavenges, full GCs per round)',
     'RSS MB after load',
     'Cookie B sent',
     'Set-Cookie B/req',
@@ -289,6 +295,8 @@ function table(ids, summary) {
       fmt(s.p99, 2),
       s.vsBare === undefined ? '-' : `${fmt(s.vsBare, 2)}x`,
       fmt(s.cpuPerRequest),
+      fmt(s.bytesPerRequest),
+      `${fmt(s.gcMicrosPerRequest, 1)} (${fmt(s.scavenges)}, ${fmt(s.markCompacts)})`,
       fmt(s.rssMB),
       fmt(s.cookieBytes),
       fmt(s.setCookieBytesPerRequest),
@@ -341,7 +349,7 @@ async function main() {
           );
           results[id] = r;
           console.log(
-            `round ${round}/${opts.rounds}  ${id.padEnd(11)} ${fmt(r.rps).padStart(7)} req/s  p99 ${fmt(r.p99, 2).padStart(6)} ms  ${fmt(r.cpuPerRequest).padStart(4)} µs/req${r.non2xx + r.errors ? `  NON-2XX/ERRORS ${r.non2xx + r.errors}` : ''}`,
+            `round ${round}/${opts.rounds}  ${id.padEnd(11)} ${fmt(r.rps).padStart(7)} req/s  p99 ${fmt(r.p99, 2).padStart(6)} ms  ${fmt(r.cpuPerRequest).padStart(4)} µs/req  ${fmt(r.bytesPerRequest).padStart(6)} B/req  GC ${fmt(r.gcMicrosPerRequest, 1)} µs/req (${r.scavenges} scavenges, ${r.markCompacts} full)${r.non2xx + r.errors ? `  NON-2XX/ERRORS ${r.non2xx + r.errors}` : ''}`,
           );
         }
         rounds.push(results);

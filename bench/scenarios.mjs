@@ -42,6 +42,12 @@ async function load(name) {
 }
 
 const SECRET = 'bench-session-secret-at-least-32-characters';
+/**
+ * Deadline of the guard's SSO calls: long, so the sign-in of a scenario run under valgrind
+ * (bench/inprocess.mjs --instructions, ~50x slower) does not time out. Loaded requests are cache
+ * hits and make no SSO call.
+ */
+const SIGN_IN_TIMEOUT = 120_000;
 
 /**
  * The package under test: the build in dist/ (through the package's self-reference), or another
@@ -89,6 +95,7 @@ async function ssoGuardSetup(expressName, { base, guardMode }) {
         clientId: 'bench-client',
         clientSecret: 'bench-client-secret',
         secret: SECRET,
+        httpTimeout: SIGN_IN_TIMEOUT,
         authRequired: false,
       }),
     );
@@ -102,6 +109,7 @@ async function ssoGuardSetup(expressName, { base, guardMode }) {
         clientId: 'bench-client',
         clientSecret: 'bench-client-secret',
         secret: SECRET,
+        httpTimeout: SIGN_IN_TIMEOUT,
         store: redis?.store,
         ...(guardMode === 'server' ? { session: { serverSide: true } } : {}),
       }),
@@ -112,8 +120,12 @@ async function ssoGuardSetup(expressName, { base, guardMode }) {
     handler: app,
     async signIn() {
       const cookie = await signInSsoGuard(base);
-      // Warm the check_token cache: the loaded requests are all cache hits.
-      expectStatus(await get(`${base}/api/me`, cookie), 200, 'warm-up request');
+      // Warm the check_token cache: the loaded requests are all cache hits. Under valgrind
+      // (bench/inprocess.mjs) the app is so slow that the emulator may close an idle keep-alive
+      // socket the app then reuses (503): such a warm-up is tried again, up to 3 times.
+      let warm = await get(`${base}/api/me`, cookie);
+      for (let i = 0; i < 2 && warm.status >= 500; i++) warm = await get(`${base}/api/me`, cookie);
+      expectStatus(warm, 200, 'warm-up request');
       redis?.mark();
       return { cookie };
     },
@@ -302,6 +314,63 @@ export async function floorSetup(expressName) {
   return { handler: app, signIn: async () => ({ cookie: SAME_SIZE_COOKIE }), close: async () => {} };
 }
 
+/**
+ * Request shape (a): `sso` and `user` as accessors on the app's request prototype (`app.request`),
+ * backed by one slot per request kept outside the request (a WeakMap), so the middleware adds no
+ * property to `req`. A write (`req.user = …`, passport's login) turns the name into an ordinary own
+ * property from then on, so `delete req.user` (passport's logout) leaves it undefined.
+ */
+export function defineSlotAccessors(app, slots) {
+  const define = (name, read) =>
+    Object.defineProperty(app.request, name, {
+      configurable: true,
+      enumerable: false,
+      get() {
+        const slot = slots.get(this);
+        return slot === undefined ? undefined : read(slot);
+      },
+      set(value) {
+        slots.delete(this);
+        Object.defineProperty(this, name, { value, writable: true, enumerable: true, configurable: true });
+      },
+    });
+  define('sso', (slot) => slot);
+  define('user', (slot) => slot.user);
+}
+
+/** The floor with shape (a): the same answer, the constants reached through prototype accessors. */
+async function floorAccessorSetup(expressName) {
+  const express = await load(expressName);
+  const app = express();
+  const user = Object.freeze({ user_id: 'bench-user' });
+  const sso = Object.freeze({ user, isAuthenticated: () => true });
+  const slots = new WeakMap();
+  defineSlotAccessors(app, slots);
+  app.use((req, res, next) => {
+    slots.set(req, sso);
+    next();
+  });
+  app.get('/api/me', (req, res) => res.json({ user: req.sso.user.user_id }));
+  return { handler: app, signIn: async () => ({ cookie: SAME_SIZE_COOKIE }), close: async () => {} };
+}
+
+/**
+ * Request shape (b): the server builds its requests from an IncomingMessage subclass that declares
+ * `sso` and `user` in its constructor, so every request is born with them (what Fastify's request
+ * decorators do): `http.createServer({ IncomingMessage: DeclaredRequest }, app)`.
+ */
+async function declaredRequestServer() {
+  const http = await import('node:http');
+  class DeclaredRequest extends http.IncomingMessage {
+    constructor(socket) {
+      super(socket);
+      this.sso = undefined;
+      this.user = undefined;
+    }
+  }
+  return { IncomingMessage: DeclaredRequest };
+}
+
 async function rawSetup() {
   const body = JSON.stringify({ user: 'bench-user' });
   const handler = (req, res) => {
@@ -355,6 +424,29 @@ export const SCENARIOS = [
     setup: () => floorSetup('express'),
   },
   {
+    name: 'floor, shape (a): req.sso/req.user as app.request accessors over a WeakMap slot, express 5',
+    id: 'floor5-proto',
+    major: 5,
+    user: 'bench-user',
+    setup: () => floorAccessorSetup('express'),
+  },
+  {
+    name: 'floor, shape (b): IncomingMessage subclass declaring sso/user, express 5',
+    id: 'floor5-declared',
+    major: 5,
+    user: 'bench-user',
+    serverOptions: declaredRequestServer,
+    setup: () => floorSetup('express'),
+  },
+  {
+    name: 'floor, shape (b): IncomingMessage subclass declaring sso/user, express 4',
+    id: 'floor4-declared',
+    major: 4,
+    user: 'bench-user',
+    serverOptions: declaredRequestServer,
+    setup: () => floorSetup('express4'),
+  },
+  {
     name: 'express-sso-guard, express 4',
     id: 'sso4',
     major: 4,
@@ -371,6 +463,24 @@ export const SCENARIOS = [
     anonymous: 401,
     guard: true,
     setup: (o) => ssoGuardSetup('express', o),
+  },
+  {
+    name: 'express-sso-guard, shape (b): IncomingMessage subclass declaring sso/user, express 5',
+    id: 'sso5-declared',
+    major: 5,
+    user: 'usr-alice',
+    anonymous: 401,
+    serverOptions: declaredRequestServer,
+    setup: (o) => ssoGuardSetup('express', o),
+  },
+  {
+    name: 'express-sso-guard, shape (b): IncomingMessage subclass declaring sso/user, express 4',
+    id: 'sso4-declared',
+    major: 4,
+    user: 'usr-alice',
+    anonymous: 401,
+    serverOptions: declaredRequestServer,
+    setup: (o) => ssoGuardSetup('express4', o),
   },
   {
     name: 'express-sso-guard + OpenTelemetry SDK (in-memory), express 5',

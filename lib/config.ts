@@ -1,12 +1,12 @@
 import { parseCloudInfo } from './cloud/cloud-info';
+import { storeObject } from './store/store-option';
 import { SsoGuardError } from './errors';
 import type { SsoGuardOptions } from './options';
-import type { SsoStore, SsoStoreTuning } from './store/types';
+import type { RenderPage } from './i18n/pages';
 import { resolveAuthorizationParams, resolveTokenIssuer } from './sso/sso-options';
-import type { SsoUser } from './sso/sso-client';
+import type { SsoUser } from './sso/types';
 import type { SsoGuardEvents } from './telemetry/events';
 import { LOG_LEVELS, type SsoGuardLogger } from './telemetry/logger';
-import { createTelemetry, type Telemetry } from './telemetry/telemetry';
 import {
   axiosInstance,
   bool,
@@ -61,6 +61,14 @@ const domainName: Check<string> = (v, at) => {
   return v;
 };
 
+/** The app's URL: an http(s) URL whose path cannot be read as another host (`//evil.test` redirects off-site). */
+const appUrl: Check<URL> = (v, at) => {
+  const url = httpUrl(v, at);
+  if (url.pathname.startsWith('//'))
+    throw optionError(at.name, 'an http(s) URL whose path does not start with "//"', v, at.env);
+  return url;
+};
+
 const atMost =
   (max: number, check: Check<number>): Check<number> =>
   (v, at) => {
@@ -68,19 +76,6 @@ const atMost =
     if (n > max) throw optionError(at.name, `at most ${max} ${at.unit ?? ''}`.trimEnd(), v);
     return n;
   };
-
-const STORE_METHODS = ['get', 'set', 'delete', 'deleteIfEquals', 'publish', 'subscribe'] as const;
-const storeObject: Check<SsoStore & SsoStoreTuning> = (v, at) => {
-  const o = v as Record<string, unknown> | null;
-  if (o === null || typeof o !== 'object' || STORE_METHODS.some((m) => typeof o[m] !== 'function')) {
-    throw optionError(
-      at.name,
-      `a store such as redisStore({ client }) (an object with ${STORE_METHODS.join(', ')})`,
-      v,
-    );
-  }
-  return v as SsoStore & SsoStoreTuning;
-};
 
 const listener = <K extends keyof SsoGuardEvents>(): Check<NonNullable<SsoGuardEvents[K]>> => fn('a function');
 
@@ -147,7 +142,7 @@ export const OPTIONS = {
   clientId: { env: 'SSO_CLIENT_ID', required: true, check: nonEmptyString },
   clientSecret: { env: 'SSO_CLIENT_SECRET', required: true, secret: true, check: nonEmptyString },
   secret: { env: 'SESSION_SECRET', required: true, secret: true, check: secretList },
-  appBaseUrl: { env: 'APP_BASE_URL', required: true, check: httpUrl },
+  appBaseUrl: { env: 'APP_BASE_URL', required: true, check: appUrl },
   authRequired: { default: true, check: bool },
   publicPaths: { default: [], check: pathList },
   routes: {
@@ -184,6 +179,9 @@ export const OPTIONS = {
   httpTimeout: { default: 5000, unit: 'milliseconds', check: positiveInteger },
   bearer: { default: false, check: bool },
   renderErrors: { default: true, check: bool },
+  language: { default: 'auto', check: oneOf('auto', 'en', 'zh-CN') },
+  renderPage: { check: fn<RenderPage>('a function (kind, context) returning HTML or undefined') },
+  noStore: { default: true, check: bool },
   store: { check: storeObject },
   cloud: {
     group: {
@@ -235,9 +233,11 @@ export interface Config extends Omit<Options, 'ssoBaseUrl' | 'appBaseUrl' | 'sec
   readonly publicPrefixes: readonly string[];
   readonly callbackUrl: string;
   readonly transactionCookieName: string;
+  /** Path of the session cookie and the slot index: the base path, or `/` for a `__Host-` name. */
+  readonly cookiePath: string;
+  /** Path of the transaction cookies: the callback route, or `/` for a `__Host-` name. */
+  readonly transactionCookiePath: string;
   readonly cloud: Options['cloud'] & { readonly timeout: number };
-  /** Metrics, spans, events and log lines of this instance. */
-  readonly telemetry: Telemetry;
 }
 
 /** Resolves and validates the options once; throws `SsoGuardError('invalid_option')` naming the option. */
@@ -263,9 +263,23 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
   if (o.session.serverSide && o.store === undefined) {
     throw optionError('session.serverSide', 'used with a "store" (e.g. redisStore({ client }))', true);
   }
+  // Cookie name prefixes: a browser drops a `__Secure-`/`__Host-` cookie that is not Secure, and a
+  // `__Host-` one with a Domain (or a Path other than `/`, which cookiePath below sees to).
+  const hostPrefix = /^__host-/i.test(o.session.name);
+  if ((hostPrefix || /^__secure-/i.test(o.session.name)) && o.appBaseUrl.protocol !== 'https:')
+    throw optionError(
+      'session.name',
+      'used with an https "appBaseUrl" when it starts with __Host- or __Secure-',
+      o.session.name,
+    );
+  if (hostPrefix && o.session.domain !== undefined)
+    throw optionError(
+      'session.domain',
+      'unset when "session.name" starts with __Host- (no Domain allowed)',
+      o.session.domain,
+    );
 
   const { ssoBaseUrl, appBaseUrl, secret, publicPaths, cloud, ...rest } = o;
-  const telemetry = createTelemetry({ logger: o.logger, events: o.events, ssoHost: ssoBaseUrl.hostname });
   const basePath = appBaseUrl.pathname.replace(/\/+$/, '');
   return Object.freeze({
     ...rest,
@@ -279,7 +293,8 @@ export function resolveConfig(options: SsoGuardOptions = {}, env: NodeJS.Process
     publicPrefixes: Object.freeze(publicPaths.filter((p) => p.endsWith('/*')).map((p) => p.slice(0, -1))),
     callbackUrl: appBaseUrl.origin + basePath + o.routes.callback,
     transactionCookieName: `${o.session.name}_txn`,
+    cookiePath: hostPrefix ? '/' : basePath || '/',
+    transactionCookiePath: hostPrefix ? '/' : basePath + o.routes.callback,
     cloud: Object.freeze({ ...cloud, timeout: cloud.timeout ?? o.httpTimeout }),
-    telemetry,
   });
 }

@@ -17,6 +17,8 @@ export type SsoGuardErrorCode =
   | 'code_rejected'
   /** The `authorize` option refused this user (HTTP 403). */
   | 'forbidden'
+  /** A request from another site that may not act on the session, e.g. a cross-site logout (HTTP 403). */
+  | 'cross_site_request'
   /** The SSO refused the refresh token: the session is over (HTTP 401). */
   | 'refresh_rejected'
   /** The SSO answered with something that is not a valid answer (HTTP 502). */
@@ -36,6 +38,7 @@ const DEFAULT_STATUS: Record<SsoGuardErrorCode, number> = {
   access_denied: 400,
   code_rejected: 400,
   forbidden: 403,
+  cross_site_request: 403,
   refresh_rejected: 401,
   upstream_error: 502,
   upstream_unavailable: 503,

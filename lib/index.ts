@@ -18,7 +18,7 @@ export type {
   Seconds,
   Milliseconds,
 } from './options';
-export type { SsoUser, SsoCredentials } from './sso/sso-client';
+export type { SsoUser, SsoCredentials } from './sso/types';
 export type {
   SsoGuardEvents,
   LoginEntry,
@@ -34,6 +34,16 @@ export type {
   CacheResult,
 } from './telemetry/events';
 export type { SsoGuardLogger } from './telemetry/logger';
+export type { Language, LanguageSetting } from './i18n/language';
+export type {
+  PageKind,
+  PageContexts,
+  PageContextBase,
+  ErrorPageContext,
+  FormPageContext,
+  RenderPage,
+  RenderPageArgs,
+} from './i18n/pages';
 export { safeReturnTo } from './express/return-to';
 export { CloudClient } from './cloud/client';
 export type { CloudClientOptions, CloudCallOptions, CloudCredentials } from './cloud/client';
@@ -48,3 +58,26 @@ export type {
   SignatureVersion,
   CloudHttpMethod,
 } from './cloud/signer';
+export { appCenterSpi } from './express/spi-router';
+export type { AppCenterSpiOptions, SpiHandler, SpiHandlers } from './appcenter/spi-options';
+export type {
+  SpiAction,
+  SpiHandledAction,
+  SpiCommonParams,
+  SpiParams,
+  SpiParamsByAction,
+  CreateAppInstanceParams,
+  RenewAppInstanceParams,
+  UpgradeAppInstanceParams,
+  ExpireAppInstanceParams,
+  DeleteAppInstanceParams,
+  SpiResult,
+  CreateAppInstanceResult,
+  SpiResultByAction,
+  SpiFailure,
+  SpiAppInfo,
+  SpiAccount,
+  SpiAnswer,
+} from './appcenter/spi-params';
+export { signSpiParams, verifySpiSignature, spiStringToSign, SPI_SIGNATURE_FORMS } from './appcenter/spi-signature';
+export type { SpiSignatureForm } from './appcenter/spi-signature';

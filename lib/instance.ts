@@ -5,23 +5,30 @@ import { SessionLifecycle } from './auth/session-lifecycle';
 import { SessionPolicy } from './auth/session-policy';
 import { CloudClockSkew } from './cloud/clock-skew';
 import { cloudClients, type CloudClient, type CloudClientOptions } from './cloud/client';
-import { createHttpClient } from './sso/http';
+import { createHttpClient } from './util/http';
 import { resolveConfig, type Config } from './config';
-import { CredentialCache } from './sso/check-token-cache';
+import { CheckTokenCache } from './sso/check-token-cache';
 import { RefreshCoordinator } from './sso/refresh-coordinator';
 import { Revocations } from './session/revocations';
-import { SessionCookie } from './session/session-cookie';
+import { SessionCookie, type SessionCookieOptions } from './session/session-cookie';
 import { ServerSessions } from './session/server-sessions';
 import { Shared } from './store/shared-store';
-import { SsoClient } from './sso/sso-client';
-import { TransactionCookie } from './session/transaction-cookie';
+import { SsoClient, type SsoClientOptions } from './sso/sso-client';
+import { createTelemetry, type Telemetry } from './telemetry/telemetry';
+import { TransactionCookie, type TransactionCookieOptions } from './session/transaction-cookie';
 import type { SsoGuardOptions } from './options';
 import type { SsoStore, SsoStoreTuning } from './store/types';
 
 /** Everything one `auth()` instance owns, built once at construction. No module-level state. */
 export interface Core {
   readonly config: Config;
+  /** Metrics, spans, events and log lines of this instance. */
+  readonly telemetry: Telemetry;
   readonly sso: SsoClient;
+  /** check_token answers (cached, coalesced, shared through the store). */
+  readonly cache: CheckTokenCache;
+  /** One refresh per refresh token (here and, with a store, across instances). */
+  readonly refresher: RefreshCoordinator;
   readonly sessions: SessionCookie;
   readonly transactions: TransactionCookie;
   /** Request authentication (the per-request decision). */
@@ -42,6 +49,49 @@ export interface Core {
   readonly cloud: ((getCredentials: CloudClientOptions['getCredentials']) => CloudClient) | undefined;
   /** Relative URL of the login route. */
   readonly loginPath: string;
+}
+
+/** The session cookie's options: what of the configuration it is made of. */
+export function sessionCookieOptions(config: Config): SessionCookieOptions {
+  return {
+    secrets: config.secrets,
+    name: config.session.name,
+    path: config.cookiePath,
+    secure: config.secureCookies,
+    domain: config.session.domain,
+    rollingDuration: config.session.rollingDuration,
+    absoluteDuration: config.session.absoluteDuration,
+    serverSide: config.session.serverSide,
+    max: config.cache.max,
+  };
+}
+
+/** The transaction cookies' options. */
+export function transactionCookieOptions(config: Config): TransactionCookieOptions {
+  return {
+    secrets: config.secrets,
+    name: config.transactionCookieName,
+    callbackPath: config.transactionCookiePath,
+    indexPath: config.cookiePath,
+    secure: config.secureCookies,
+    maxAge: config.transactionMaxAge,
+    max: config.cache.max,
+  };
+}
+
+/** The SSO client's options. */
+export function ssoClientOptions(config: Config): SsoClientOptions {
+  return {
+    ssoBaseUrl: config.ssoBaseUrl,
+    clientId: config.clientId,
+    clientSecret: config.clientSecret,
+    callbackUrl: config.callbackUrl,
+    authorizationParams: config.authorizationParams,
+    tokenIssuer: config.tokenIssuer,
+    userVerify: config.userVerify,
+    httpTimeout: config.httpTimeout,
+    httpClient: config.httpClient,
+  };
 }
 
 /**
@@ -67,16 +117,36 @@ export function createCore(options: SsoGuardOptions | undefined, parts: CorePart
       ? options
       : { ...options, clock: parts.clock ?? options?.clock, store: parts.store ?? options?.store };
   const config = resolveConfig(given);
-  const { clock, telemetry } = config;
-  const sso = parts.sso ?? new SsoClient(config);
-  const sessions = new SessionCookie(config);
-  const shared = config.store === undefined ? undefined : new Shared(config.store, config.secrets, telemetry);
-  const cache = new CredentialCache(config, sso, shared);
-  const refresher = new RefreshCoordinator(config, sso, shared);
+  const { clock } = config;
+  const telemetry = createTelemetry({
+    logger: config.logger,
+    events: config.events,
+    ssoHost: new URL(config.ssoBaseUrl).hostname,
+  });
+  const sso = parts.sso ?? new SsoClient(ssoClientOptions(config), telemetry);
+  const sessions = new SessionCookie(sessionCookieOptions(config));
+  const shared =
+    config.store === undefined
+      ? undefined
+      : new Shared(config.store, config.secrets, (what, first, why) => telemetry.storeFallback(what, first, why), {
+          clock,
+          maxLifetimeMs: config.session.absoluteDuration * 1000,
+        });
+  const { max, ttl, invalidTtl } = config.cache;
+  const cache = new CheckTokenCache({ sso, telemetry, clock, shared, max, ttl, invalidTtl });
+  const refresher = new RefreshCoordinator({
+    sso,
+    telemetry,
+    clock,
+    shared,
+    max,
+    invalidTtl,
+    httpTimeout: config.httpTimeout,
+    serverSide: config.session.serverSide,
+  });
   // Revocations outlive cache entries (they last a whole session), so they get more room.
-  const revocations = new Revocations(Math.max(config.cache.max * 10, 100_000));
-  const server =
-    shared !== undefined && config.session.serverSide ? new ServerSessions(shared, config.cache.max) : undefined;
+  const revocations = new Revocations(Math.max(max * 10, 100_000));
+  const server = shared !== undefined && config.session.serverSide ? new ServerSessions(shared, max) : undefined;
   const policy = new SessionPolicy(config.session.absoluteDuration, config.session.rollingDuration);
   const lifecycle = new SessionLifecycle({
     policy,
@@ -116,7 +186,10 @@ export function createCore(options: SsoGuardOptions | undefined, parts: CorePart
     config,
     sso,
     sessions,
-    transactions: new TransactionCookie(config),
+    telemetry,
+    transactions: new TransactionCookie(transactionCookieOptions(config)),
+    cache,
+    refresher,
     authenticator,
     renewal,
     lifecycle,

@@ -1,9 +1,11 @@
 import type { Request } from 'express';
 import type { AxiosInstance } from 'axios';
 import type { SsoStore, SsoStoreTuning } from './store/types';
-import type { SsoUser } from './sso/sso-client';
+import type { SsoUser } from './sso/types';
 import type { SsoGuardEvents } from './telemetry/events';
 import type { SsoGuardLogger } from './telemetry/logger';
+import type { LanguageSetting } from './i18n/language';
+import type { RenderPage } from './i18n/pages';
 
 /** A duration in seconds. */
 export type Seconds = number;
@@ -182,6 +184,29 @@ export interface SsoGuardOptions {
    * @default true
    */
   renderErrors?: boolean;
+  /**
+   * Language of the pages and JSON messages the middleware renders: `auto` picks English or
+   * Simplified Chinese from each request's `Accept-Language` (`zh`, `zh-CN`, `zh-Hans` → `zh-CN`),
+   * `en` or `zh-CN` fixes it.
+   * @default 'auto'
+   */
+  language?: LanguageSetting;
+  /**
+   * Replaces any page the middleware renders (see `PageKind`): called with the kind and its
+   * context (language, status, title, message, code or form; never a token), it returns the HTML
+   * to send, or undefined for the built-in page. A throw is logged and the built-in page sent.
+   * The page keeps its status, `Cache-Control: no-store` and `Content-Security-Policy`.
+   * @default none (the built-in pages)
+   */
+  renderPage?: RenderPage;
+  /**
+   * Send `Cache-Control: no-store` on every response to an authenticated request (set before your
+   * route runs, so a route may set its own), so that after sign-out the browser's Back button
+   * cannot show a signed-in page from the HTTP cache. `false` leaves caching headers to the app.
+   * Logout always answers with `Clear-Site-Data: "cache"`.
+   * @default true
+   */
+  noStore?: boolean;
   /**
    * A shared store for several instances, e.g. `redisStore({ client })`: the check_token cache,
    * refresh coordination and logout revocation are then shared, with the in-process cache kept in

@@ -3,7 +3,7 @@ import { SsoGuardError } from '../lib/errors';
 import type { SsoGuardOptions } from '../lib/options';
 import { testOptions } from './helpers/options';
 
-// Issue 10, section 6: an option error names the option but never echoes a credential.
+// An option error names the option but never echoes a credential.
 
 function messageOf(options: SsoGuardOptions, env: NodeJS.ProcessEnv = {}): string {
   try {

@@ -76,6 +76,22 @@ describe('SSO connection (ssoBaseUrl, clientId, clientSecret)', () => {
     expect(messageOf({ appBaseUrl: 'https://app.test/?x=1' })).toMatch(/"appBaseUrl"/);
   });
 
+  it('refuses an appBaseUrl whose path starts with "//" (redirects to it would leave the site)', () => {
+    for (const url of [
+      'https://app.test//evil.test',
+      'https://app.test//evil.test/base/',
+      'https://app.test/\\evil.test',
+    ]) {
+      expect(messageOf({ appBaseUrl: url })).toMatch(
+        /^"appBaseUrl" must be an http\(s\) URL whose path does not start with "\/\/"/,
+      );
+    }
+    expect(() =>
+      resolveConfig(testOptions({ appBaseUrl: undefined }), { APP_BASE_URL: 'https://app.test//evil.test' }),
+    ).toThrow(/"appBaseUrl"/);
+    expect(resolveConfig(testOptions({ appBaseUrl: 'https://app.test/a//b' }), {}).basePath).toBe('/a//b');
+  });
+
   it('never echoes a query or fragment either (they may carry a token)', () => {
     for (const url of ['https://sso.test/?access_token=s3cr3t', 'https://sso.test/#s3cr3t']) {
       const message = messageOf({ ssoBaseUrl: url });

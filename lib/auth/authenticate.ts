@@ -1,6 +1,6 @@
 import createDebug from 'debug';
 import { SsoGuardError } from '../errors';
-import type { CacheEntry, CredentialCache } from '../sso/check-token-cache';
+import type { CacheEntry, CheckTokenCache } from '../sso/check-token-cache';
 import type { SessionCookie, SessionData, SessionPointer, SessionRead } from '../session/session-cookie';
 import type { StoredTokens } from '../session/server-sessions';
 import { tokenHash } from '../util/crypto';
@@ -9,7 +9,7 @@ import { anonymous, authenticated, failed, ANONYMOUS, type Outcome } from './out
 import type { SessionLifecycle } from './session-lifecycle';
 import type { RewriteCause } from './session-policy';
 import type { BearerAuthorizer } from './bearer-authorize';
-import type { CheckResult } from '../sso/sso-client';
+import type { CheckResult } from '../sso/types';
 
 export type { Outcome } from './outcome';
 
@@ -34,7 +34,7 @@ export interface AuthenticatorOptions {
 export interface AuthenticatorParts {
   readonly options: AuthenticatorOptions;
   readonly cookies: SessionCookie;
-  readonly cache: CredentialCache;
+  readonly cache: CheckTokenCache;
   readonly renewal: CredentialRenewal;
   readonly lifecycle: SessionLifecycle;
 }
@@ -61,7 +61,7 @@ export class Authenticator {
 
   private readonly options: AuthenticatorOptions;
   private readonly cookies: SessionCookie;
-  private readonly cache: CredentialCache;
+  private readonly cache: CheckTokenCache;
   private readonly renewal: CredentialRenewal;
   private readonly lifecycle: SessionLifecycle;
 

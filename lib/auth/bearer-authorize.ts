@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { Config } from '../config';
+import type { SsoUser } from '../sso/types';
 import type { CacheEntry } from '../sso/check-token-cache';
 
 /**
@@ -12,7 +12,7 @@ export class BearerAuthorizer {
   private readonly denied: LRUCache<string, number>;
 
   constructor(
-    private readonly authorize: NonNullable<Config['authorize']>,
+    private readonly authorize: (user: SsoUser, req: unknown) => boolean | Promise<boolean>,
     max: number,
   ) {
     this.denied = new LRUCache({ max });

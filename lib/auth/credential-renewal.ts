@@ -1,8 +1,8 @@
 import createDebug from 'debug';
 import { SsoGuardError } from '../errors';
-import type { CacheEntry, CredentialCache } from '../sso/check-token-cache';
+import type { CacheEntry, CheckTokenCache } from '../sso/check-token-cache';
 import type { RefreshCoordinator } from '../sso/refresh-coordinator';
-import type { CheckResult } from '../sso/sso-client';
+import type { CheckResult } from '../sso/types';
 import type { SessionData } from '../session/session-cookie';
 import { tokenHash } from '../util/crypto';
 import type { SessionLifecycle } from './session-lifecycle';
@@ -26,7 +26,7 @@ export interface Recheck {
 /** The parts credential renewal works with. */
 export interface CredentialRenewalParts {
   readonly refresher: RefreshCoordinator;
-  readonly cache: CredentialCache;
+  readonly cache: CheckTokenCache;
   readonly lifecycle: SessionLifecycle;
   readonly clock: () => number;
   /** How long an answer about a token of unknown expiry is kept (`cache.ttl`, seconds). */
@@ -40,7 +40,7 @@ export interface CredentialRenewalParts {
  */
 export class CredentialRenewal {
   private readonly refresher: RefreshCoordinator;
-  private readonly cache: CredentialCache;
+  private readonly cache: CheckTokenCache;
   private readonly lifecycle: SessionLifecycle;
   private readonly clock: () => number;
   private readonly unknownExpiryTtl: number;
@@ -75,6 +75,7 @@ export class CredentialRenewal {
   /**
    * Renews a session whose token is in its refresh window. An upstream failure while the token
    * is still valid is deferred; a refused refresh token, or any failure of an expired token, rejects.
+   * (With a store, a refusal is first tentative, an `upstream_unavailable`: see `refusalGraceMs`.)
    */
   async renewEarly(s: SessionData, nowSec: number): Promise<EarlyRenewal> {
     try {

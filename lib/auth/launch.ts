@@ -1,5 +1,5 @@
 import createDebug from 'debug';
-import type { CheckResult, SsoUser } from '../sso/sso-client';
+import type { CheckResult, SsoUser } from '../sso/types';
 import { Sealer, jwtExpiry, safeEqual } from '../util/crypto';
 import type { Authenticator } from './authenticate';
 import type { LaunchEntry, LaunchRequest, LaunchTokens } from './launch-request';

@@ -1,6 +1,6 @@
 import type { SsoGuardError } from '../errors';
 import type { SessionData } from '../session/session-cookie';
-import type { CheckResult } from '../sso/sso-client';
+import type { CheckResult } from '../sso/types';
 
 /** The result of authenticating one request. Express-agnostic: the middleware applies it. */
 export interface Outcome {

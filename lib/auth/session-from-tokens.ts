@@ -1,5 +1,5 @@
 import type { SessionCookie, SessionData } from '../session/session-cookie';
-import type { SsoUser, TokenSet } from '../sso/sso-client';
+import type { SsoUser, TokenSet } from '../sso/types';
 import type { LoginEntry } from '../telemetry/events';
 import type { Telemetry } from '../telemetry/telemetry';
 import { randomToken } from '../util/crypto';

@@ -1,6 +1,6 @@
 import createDebug from 'debug';
-import type { CredentialCache } from '../sso/check-token-cache';
-import type { CheckResult } from '../sso/sso-client';
+import type { CheckTokenCache } from '../sso/check-token-cache';
+import type { CheckResult } from '../sso/types';
 import type { Revocations } from '../session/revocations';
 import type { ServerSessions, StoredTokens } from '../session/server-sessions';
 import type { SessionCookie, SessionData, SessionPointer, SessionRead } from '../session/session-cookie';
@@ -17,7 +17,7 @@ const debug = createDebug('express-sso-guard:session');
 export interface SessionLifecycleParts {
   readonly policy: SessionPolicy;
   readonly cookies: SessionCookie;
-  readonly cache: CredentialCache;
+  readonly cache: CheckTokenCache;
   readonly revocations: Revocations;
   readonly clock: () => number;
   readonly telemetry: Telemetry;
@@ -39,7 +39,7 @@ export class SessionLifecycle {
   readonly policy: SessionPolicy;
   readonly cookies: SessionCookie;
   readonly telemetry: Telemetry;
-  private readonly cache: CredentialCache;
+  private readonly cache: CheckTokenCache;
   private readonly revocations: Revocations;
   private readonly clock: () => number;
   private readonly shared: Shared | undefined;
@@ -115,6 +115,9 @@ export class SessionLifecycle {
    * (with a shared store) on every instance, and its cached check_token answer is dropped.
    */
   async revoke(s: SessionData): Promise<void> {
+    // Already logged out (here, or heard from another instance): nothing to write or tell again,
+    // so replaying a revoked cookie at /logout cannot fill the queue of writes kept for an outage.
+    if (this.revocations.has(s.id, this.clock())) return;
     this.telemetry.sessionEnded('logout', this.cache.userOf(tokenHash(s.accessToken), this.clock()));
     await this.revokeId(s.id, this.policy.absoluteEnd(s) * 1000);
     await this.cache.forget(tokenHash(s.accessToken));

@@ -1,7 +1,7 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import createDebug from 'debug';
 import { CloudApiError, SsoGuardError } from '../errors';
-import { createHttpClient, nonZeroRetCode, parseJsonObject, send } from '../sso/http';
+import { createHttpClient, parseJsonObject, retCode, send } from '../util/http';
 import {
   axiosInstance,
   describeValue,
@@ -18,16 +18,12 @@ import { jwtExpiry } from '../util/crypto';
 import { CloudClockSkew } from './clock-skew';
 import { signRequest, type CloudHttpMethod, type SignatureVersion } from './signer';
 import { createTelemetry, type Telemetry } from '../telemetry/telemetry';
+import type { SsoCredentials } from '../sso/types';
 
 const debug = createDebug('express-sso-guard:cloud');
 
-/** Temporary cloud credentials from the SSO's check_token. */
-export interface CloudCredentials {
-  accessKey: string;
-  secretKey: string;
-  /** The STS token (a JWT whose `exp` bounds the credentials' life). */
-  token: string;
-}
+/** @deprecated The same type as {@link SsoCredentials} (one type, one name): use `SsoCredentials`. */
+export type CloudCredentials = SsoCredentials;
 
 /** Options of {@link CloudClient}. */
 export interface CloudClientOptions {
@@ -38,7 +34,7 @@ export interface CloudClientOptions {
    * when the STS token expires within 30 s or the API refuses them (HTTP 401, or ret_code 1200
    * authentication failed / 2000 session expired).
    */
-  getCredentials: (opts: { forceRefresh: boolean }) => Promise<CloudCredentials>;
+  getCredentials: (opts: { forceRefresh: boolean }) => Promise<SsoCredentials>;
   /** Deadline per HTTP attempt, in ms (connect, headers and body). Default 5000. */
   timeout?: number;
   /** `signature_version` sent with the token. Default 2 (the API docs); some official SDKs send 1. */
@@ -156,20 +152,19 @@ export class CloudClient {
     // At most one re-signed retry for clock skew and one with fresh credentials, in any order.
     let skewRetried = false;
     let credentialsRetried = false;
-    let attempt = await this.attempt(action, method, callParams, creds);
+    // The offset this call signs with: the shared one, or what this call's own 1300 answer said.
+    let offset: number | undefined;
+    let attempt = await this.attempt(action, method, callParams, creds, offset);
     for (;;) {
       const refusal = refusalOf(attempt.res);
-      if (
-        refusal === 'clock_skew' &&
-        !skewRetried &&
-        this.config.clockSkew.learn(attempt.res.headers.date, clock(), attempt.offset)
-      ) {
+      const learned =
+        refusal === 'clock_skew' && !skewRetried
+          ? this.config.clockSkew.learn(attempt.res.headers.date, clock(), attempt.offset)
+          : undefined;
+      if (learned !== undefined) {
         skewRetried = true;
-        debug(
-          '%s: ret_code 1300, re-signing with the API clock (offset %d ms) and retrying once',
-          action,
-          this.config.clockSkew.offsetMs,
-        );
+        offset = learned;
+        debug('%s: ret_code 1300, re-signing with the API clock (offset %d ms) and retrying once', action, learned);
       } else if (refusal === 'credentials' && !credentialsRetried) {
         // The token expired (or was revoked) between check and use: one fresh set, one retry.
         credentialsRetried = true;
@@ -178,13 +173,13 @@ export class CloudClient {
       } else {
         break;
       }
-      attempt = await this.attempt(action, method, callParams, creds);
+      attempt = await this.attempt(action, method, callParams, creds, offset);
     }
     const redact = [creds.secretKey, creds.token, attempt.signature];
     return interpret<T>(action, attempt.res, redact);
   }
 
-  private async credentials(forceRefresh: boolean): Promise<CloudCredentials> {
+  private async credentials(forceRefresh: boolean): Promise<SsoCredentials> {
     const c = await this.config.getCredentials({ forceRefresh });
     const ok = (v: unknown): boolean => typeof v === 'string' && v !== '';
     if (!c || !ok(c.accessKey) || !ok(c.secretKey) || !ok(c.token)) {
@@ -200,10 +195,11 @@ export class CloudClient {
     action: string,
     method: CloudHttpMethod,
     params: Record<string, unknown>,
-    creds: CloudCredentials,
+    creds: SsoCredentials,
+    offsetOfCall: number | undefined,
   ): Promise<{ res: AxiosResponse<string>; signature: string; offset: number }> {
     const { origin, http, timeout, signatureVersion, clock, clockSkew } = this.config;
-    const offset = clockSkew.offsetMs;
+    const offset = offsetOfCall ?? clockSkew.offsetMs;
     const now = clock() + offset;
     const signed = signRequest(creds, { method, path: API_PATH, params: { action, ...params }, now, signatureVersion });
     const url = `${origin}${signed.path}`;
@@ -229,17 +225,23 @@ export class CloudClient {
   }
 }
 
+/** A body's non-zero `ret_code` (-1 when it is not an integer), by the one ret_code reading. */
+function errorRetCode(body: Record<string, unknown>): number | undefined {
+  const rc = retCode(body.ret_code);
+  return rc === 'malformed' ? -1 : rc;
+}
+
 /** Why the API refused a call, when a retry can help: its clock disagrees, or the credentials are stale. */
 function refusalOf(res: AxiosResponse<string>): 'clock_skew' | 'credentials' | undefined {
   if (res.status === 401) return 'credentials';
-  let retCode: number | undefined;
+  let rc: number | undefined;
   try {
-    retCode = nonZeroRetCode(parseJsonObject(res, 'cloud API'));
+    rc = errorRetCode(parseJsonObject(res, 'cloud API'));
   } catch {
     return undefined; // not JSON: interpret() reports it
   }
-  if (retCode === RET_CODE_CLOCK_SKEW) return 'clock_skew';
-  return retCode !== undefined && AUTH_RET_CODES.has(retCode) ? 'credentials' : undefined;
+  if (rc === RET_CODE_CLOCK_SKEW) return 'clock_skew';
+  return rc !== undefined && AUTH_RET_CODES.has(rc) ? 'credentials' : undefined;
 }
 
 function interpret<T>(action: string, res: AxiosResponse<string>, redact: string[]): T {
@@ -252,11 +254,11 @@ function interpret<T>(action: string, res: AxiosResponse<string>, redact: string
       throw new CloudApiError(`${action} failed: HTTP 401: credentials refused after a refresh`, { httpStatus: 401 });
     throw err;
   }
-  const retCode = nonZeroRetCode(body);
-  if (retCode !== undefined) {
-    debug('%s: ret_code %d', action, retCode);
-    throw new CloudApiError(`${action} failed: ret_code ${retCode}: ${scrub(body.message, redact)}`, {
-      retCode,
+  const rc = errorRetCode(body);
+  if (rc !== undefined) {
+    debug('%s: ret_code %d', action, rc);
+    throw new CloudApiError(`${action} failed: ret_code ${rc}: ${scrub(body.message, redact)}`, {
+      retCode: rc,
       httpStatus: res.status,
     });
   }

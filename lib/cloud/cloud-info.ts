@@ -81,6 +81,9 @@ function serverOrigin(field: string, raw: string): string {
   } catch {
     throw bad(); // e.g. an invalid IPv6 literal
   }
+  // A label such as "0x7f000001" is read by the URL parser as an IPv4 address (127.0.0.1): an
+  // address is taken only as written, a dotted quad.
+  if (IPV4.test(url.hostname) && url.hostname !== host) throw bad();
   return url.origin;
 }
 

@@ -122,7 +122,7 @@ function scalar(name: string, value: unknown): string {
 }
 
 /** Byte order of the UTF-8 forms, which equals code-point order (plain `sort()` uses UTF-16 units). */
-function byUtf8(a: string, b: string): number {
+export function byUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 

@@ -3,7 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Outcome } from '../auth/authenticate';
 import type { CloudClient } from '../cloud/client';
 import { SsoGuardError } from '../errors';
-import type { SsoCredentials, SsoUser } from '../sso/sso-client';
+import type { SsoCredentials, SsoUser } from '../sso/types';
 
 /** Internal hooks of the `auth()` instance that set a context; not part of the public API. */
 export interface GuardHooks {
@@ -13,6 +13,8 @@ export interface GuardHooks {
   cloud(ctx: GuardContext): CloudClient;
   /** Answers an unauthenticated request (login redirect, 401 or the upstream error). */
   deny(req: Request, res: Response, next: NextFunction, mode?: 'auto' | 'redirect' | '401'): void;
+  /** Answers a request with an error as the middleware renders its own (page, JSON or `next(err)`). */
+  refuse(req: Request, res: Response, next: NextFunction, err: SsoGuardError, mode?: 'auto' | 'redirect' | '401'): void;
   loginUrl(returnTo?: string): string;
 }
 
@@ -64,14 +66,6 @@ export interface AuthenticatedSsoContext extends SsoContext {
   readonly error: undefined;
 }
 
-// Internals live under module-private symbols: not in the published type, not in Object.keys,
-// JSON or a spread's JSON, and hidden from util.inspect by the custom inspector below.
-const HOOKS = Symbol('hooks');
-const OUTCOME = Symbol('outcome');
-const REQ = Symbol('req');
-const RES = Symbol('res');
-const CLOUD = Symbol('cloud');
-
 function signedOut(): SsoGuardError {
   return new SsoGuardError(
     'unauthenticated',
@@ -82,74 +76,75 @@ function signedOut(): SsoGuardError {
 /** @internal The object behind `req.sso`; only the middleware creates it and reads its internals. */
 export class GuardContext implements SsoContext {
   readonly error: SsoGuardError | undefined;
-  private readonly [HOOKS]: GuardHooks;
-  private [OUTCOME]: Outcome;
-  private readonly [REQ]: Request;
-  private readonly [RES]: Response;
-  private [CLOUD]: CloudClient | undefined;
+  // Internals are truly private (#fields): not own keys, so a spread, Object.assign, a deep copy
+  // of own keys or util.inspect without the custom inspector below never reaches a token or key.
+  readonly #hooks: GuardHooks;
+  #outcome: Outcome;
+  readonly #req: Request;
+  readonly #res: Response;
+  #cloud: CloudClient | undefined;
 
   constructor(hooks: GuardHooks, outcome: Outcome, req: Request, res: Response) {
-    this[HOOKS] = hooks;
-    this[OUTCOME] = outcome;
-    this[REQ] = req;
-    this[RES] = res;
-    this[CLOUD] = undefined;
+    this.#hooks = hooks;
+    this.#outcome = outcome;
+    this.#req = req;
+    this.#res = res;
+    this.#cloud = undefined;
     this.error = outcome.error;
   }
 
-  /** The outcome this context was built from; replaced when credentials are renewed or the session revoked. */
-  get outcome(): Outcome {
-    return this[OUTCOME];
+  // The middleware's access to the internals: static, so not on the instance's prototype either
+  // (util.inspect with showHidden lists prototype accessors, and with `getters` calls them).
+  /** The outcome a context was built from; replaced when credentials are renewed or the session revoked. */
+  static outcome(ctx: GuardContext): Outcome {
+    return ctx.#outcome;
   }
-  set outcome(outcome: Outcome) {
-    this[OUTCOME] = outcome;
+  static setOutcome(ctx: GuardContext, outcome: Outcome): void {
+    ctx.#outcome = outcome;
   }
-  get reason(): Outcome['reason'] {
-    return this[OUTCOME].reason;
-  }
-  get hooks(): GuardHooks {
-    return this[HOOKS];
+  static hooks(ctx: GuardContext): GuardHooks {
+    return ctx.#hooks;
   }
   /** The request and response, for renewals that must write the session cookie. */
-  get req(): Request {
-    return this[REQ];
+  static req(ctx: GuardContext): Request {
+    return ctx.#req;
   }
-  get res(): Response {
-    return this[RES];
+  static res(ctx: GuardContext): Response {
+    return ctx.#res;
   }
 
   get user(): SsoUser {
-    const result = this[OUTCOME].result;
+    const result = this.#outcome.result;
     if (result === undefined) throw signedOut();
     return result.user;
   }
 
   get credentials(): SsoCredentials {
-    const result = this[OUTCOME].result;
+    const result = this.#outcome.result;
     if (result === undefined) throw signedOut();
     return result.credentials;
   }
 
   get expiresAt(): number | undefined {
-    const { result, session } = this[OUTCOME];
+    const { result, session } = this.#outcome;
     return result === undefined || session === undefined ? undefined : session.expiresAt * 1000;
   }
 
   get cloud(): CloudClient {
-    this[CLOUD] ??= this[HOOKS].cloud(this);
-    return this[CLOUD];
+    this.#cloud ??= this.#hooks.cloud(this);
+    return this.#cloud;
   }
 
   revokeSession(): Promise<void> {
-    return this[HOOKS].revoke(this);
+    return this.#hooks.revoke(this);
   }
 
   isAuthenticated(): this is AuthenticatedSsoContext {
-    return this[OUTCOME].result !== undefined;
+    return this.#outcome.result !== undefined;
   }
 
   loginUrl(returnTo?: string): string {
-    return this[HOOKS].loginUrl(returnTo);
+    return this.#hooks.loginUrl(returnTo);
   }
 
   /** What `JSON.stringify(req.sso)` writes: who is signed in, never a token, key or secret. */
@@ -159,7 +154,7 @@ export class GuardContext implements SsoContext {
     expiresAt?: number;
     error?: string;
   } {
-    const result = this[OUTCOME].result;
+    const result = this.#outcome.result;
     if (result === undefined)
       return this.error === undefined ? { authenticated: false } : { authenticated: false, error: this.error.code };
     const { user_id, user_name } = result.user;

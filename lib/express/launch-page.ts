@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { SsoUser } from '../sso/sso-client';
+import type { SsoUser } from '../sso/types';
 import { escapeHtml, sendGuardPage } from './page';
 
 /**

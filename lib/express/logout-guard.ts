@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { escapeHtml, sendGuardPage } from './page';
+import { formPageContext } from '../i18n/pages';
+import { answerLanguage, sendPage, type PageSettings } from './send-page';
 
 /**
  * Where a request comes from, as the browser tells: `same` (same origin, or typed by the user),
@@ -24,12 +25,17 @@ export function requestSite(req: IncomingMessage, appOrigin: string): 'same' | '
 }
 
 /**
- * Answers a cross-site `GET /logout` navigation with a page asking to confirm: its button POSTs
- * (same-origin) to `action`. No script, no secret, not framable, not cached.
+ * Answers a cross-site `GET /logout` navigation with a page asking to confirm (kind
+ * `logout-confirm`): its button POSTs (same-origin) to `action`. No script, no secret, not
+ * framable, not cached.
  */
-export function sendLogoutConfirmation(req: IncomingMessage, res: ServerResponse, action: string, home: string): void {
-  const body =
-    '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign out?</title></head>' +
-    `<body><h1>Sign out?</h1><form method="post" action="${escapeHtml(action)}"><button type="submit">Sign out</button> <a href="${escapeHtml(home)}">Cancel</a></form></body></html>\n`;
-  sendGuardPage(res, req.method, body);
+export function sendLogoutConfirmation(
+  req: IncomingMessage,
+  res: ServerResponse,
+  pages: PageSettings,
+  action: string,
+  home: string,
+): void {
+  const lang = answerLanguage(req, res, pages);
+  sendPage(req, res, pages, 'logout-confirm', formPageContext('logout-confirm', lang, { action, cancelUrl: home }));
 }

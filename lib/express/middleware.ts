@@ -1,4 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { pageSettings } from './send-page';
 import type { Outcome } from '../auth/authenticate';
 import { GuardContext, type GuardHooks } from './context';
 import { appendSetCookie } from '../session/cookies';
@@ -6,9 +7,9 @@ import { createCore } from '../instance';
 import { SsoGuardError } from '../errors';
 import type { RequiresAuthOptions, SsoGuardOptions } from '../options';
 import type { StoreStats } from '../store/shared-store';
-import type { SsoCredentials } from '../sso/sso-client';
+import type { SsoCredentials } from '../sso/types';
 import { isNavigation, redirect, sendError } from './respond';
-import { callback, login, logout } from './routes';
+import { callback, clearSiteCache, login, logout } from './routes';
 import { launchRoute } from './launch';
 import { isPublicPath } from './public-path';
 import { requestPaths, routePath } from './base-path';
@@ -39,6 +40,16 @@ interface FailOptions {
   readonly json?: boolean;
 }
 
+/** Warns once, through the logger, when the cloud API is reached over plain http on another host (keys and STS tokens sign its calls). */
+function warnInsecureApi(apiBaseUrl: string | undefined, warn: (message: string) => void): void {
+  if (apiBaseUrl === undefined) return;
+  const url = new URL(apiBaseUrl);
+  if (url.protocol !== 'http:' || LOOPBACK.has(url.hostname)) return;
+  warn(
+    `express-sso-guard: the cloud API (${url.origin}) is reached over http://: signed calls and their STS tokens travel in clear. Use https://.`,
+  );
+}
+
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown }).then === 'function';
 }
@@ -54,10 +65,13 @@ function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
  */
 export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   const core = createCore(options);
+  const pages = pageSettings(core);
   const { config } = core;
   warnInsecureSso(config.ssoBaseUrl);
+  warnInsecureApi(config.cloud.apiBaseUrl, (m) => core.telemetry.log.warn(m));
   const { login: loginRoute, callback: callbackRoute, logout: logoutRoute } = config.routes;
   const realm = config.appOrigin;
+  const noStore = config.noStore;
 
   /**
    * Answers a failure (or hands it to `next` with `renderErrors: false`): `json` for a JSON body
@@ -66,7 +80,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   function fail(req: Request, res: Response, next: NextFunction, err: SsoGuardError, how: FailOptions = {}): void {
     const { invalidToken = false, json = false } = how;
     if (config.renderErrors)
-      sendError(req, res, err, {
+      sendError(req, res, err, pages, {
         realm,
         invalidToken,
         json,
@@ -79,18 +93,26 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
     deny(req, res, next, mode = 'auto') {
       const ctx = req.sso as GuardContext;
       const json = mode === '401';
+      const reason = GuardContext.outcome(ctx).reason;
       if (ctx.error !== undefined) return fail(req, res, next, ctx.error, { json });
-      if (ctx.reason === 'forbidden')
-        return fail(req, res, next, new SsoGuardError('forbidden', 'This account may not use this application'), {
-          json,
-        });
+      if (reason === 'forbidden')
+        return hooks.refuse(
+          req,
+          res,
+          next,
+          new SsoGuardError('forbidden', 'This account may not use this application'),
+          mode,
+        );
       if (mode === 'redirect' || (mode === 'auto' && isNavigation(req)))
         return redirect(res, hooks.loginUrl(launch?.strip(req) ?? requestPaths(req, config.basePath).external));
-      const message = ctx.reason === 'ended' ? 'Session expired; sign in again' : 'Sign-in required';
+      const message = reason === 'ended' ? 'Session expired; sign in again' : 'Sign-in required';
       fail(req, res, next, new SsoGuardError('unauthenticated', message), {
-        invalidToken: ctx.reason === 'invalid_token',
+        invalidToken: reason === 'invalid_token',
         json,
       });
+    },
+    refuse(req, res, next, err, mode = 'auto') {
+      fail(req, res, next, err, { json: mode === '401' });
     },
     cloud(ctx) {
       if (core.cloud === undefined)
@@ -101,11 +123,17 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
       return core.cloud((opts) => credentialsFor(ctx, opts.forceRefresh));
     },
     async revoke(ctx) {
-      const session = ctx.outcome.session;
+      const session = GuardContext.outcome(ctx).session;
       if (session === undefined) return;
       await core.lifecycle.revoke(session);
-      appendSetCookie(ctx.res, core.sessions.clear(ctx.outcome.cookieNames));
-      ctx.outcome = { ...ctx.outcome, result: undefined, session: undefined, reason: 'ended' };
+      clearSiteCache(GuardContext.res(ctx));
+      appendSetCookie(GuardContext.res(ctx), core.sessions.clear(GuardContext.outcome(ctx).cookieNames));
+      GuardContext.setOutcome(ctx, {
+        ...GuardContext.outcome(ctx),
+        result: undefined,
+        session: undefined,
+        reason: 'ended',
+      });
     },
     loginUrl(returnTo) {
       return returnTo === undefined ? core.loginPath : `${core.loginPath}?returnTo=${encodeURIComponent(returnTo)}`;
@@ -116,15 +144,15 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
 
   /** The context's credentials; fresh ones (renewing the session if needed) when forced. */
   async function credentialsFor(ctx: GuardContext, forceRefresh: boolean): Promise<SsoCredentials> {
-    const current = ctx.outcome;
+    const current = GuardContext.outcome(ctx);
     if (current.result === undefined) throw new SsoGuardError('unauthenticated', 'Sign-in required');
     if (!forceRefresh) return current.result.credentials;
     const token = current.session?.accessToken ?? current.bearerToken;
     if (token === undefined) throw new SsoGuardError('unauthenticated', 'Sign-in required');
     const names = current.session === undefined ? [] : current.cookieNames;
     const fresh = await core.renewal.recheck(token, current.session, names);
-    if (fresh.setCookie !== undefined) appendSetCookie(ctx.res, fresh.setCookie);
-    ctx.outcome = { ...current, result: fresh.result, session: fresh.session ?? current.session };
+    if (fresh.setCookie !== undefined) appendSetCookie(GuardContext.res(ctx), fresh.setCookie);
+    GuardContext.setOutcome(ctx, { ...current, result: fresh.result, session: fresh.session ?? current.session });
     return fresh.result.credentials;
   }
 
@@ -135,6 +163,8 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
     const ctx = new GuardContext(hooks, outcome, req, res);
     req.sso = ctx;
     if (outcome.result !== undefined) {
+      // A signed-in page must not come back from the HTTP cache after sign-out (Back button).
+      if (noStore) res.setHeader('cache-control', 'no-store');
       req.user = outcome.result.user;
       return next();
     }
@@ -210,6 +240,6 @@ export function requiresAuth(options: RequiresAuthOptions = {}): RequestHandler 
         new SsoGuardError('invalid_option', 'requiresAuth() needs auth() to be mounted before it', { status: 500 }),
       );
     if (ctx.isAuthenticated()) return next();
-    ctx.hooks.deny(req, res, next, mode);
+    GuardContext.hooks(ctx).deny(req, res, next, mode);
   };
 }

@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import createDebug from 'debug';
 import { SsoGuardError } from '../errors';
+import { localizeMessage } from '../i18n/catalogue';
+import { errorPageContext, errorPageKind } from '../i18n/pages';
+import { answerLanguage, sendPage, type PageSettings } from './send-page';
 
 const debug = createDebug('express-sso-guard');
 
@@ -30,21 +33,17 @@ export function redirect(res: ServerResponse, location: string, status = 302): v
   res.end();
 }
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
-}
-
 /**
  * Answers an SsoGuardError with its status and a short body: JSON `{error, message}` for API
- * calls, a tiny HTML page for navigations. The message is ours (never an upstream body) and holds
- * no secret. 401 answers carry `WWW-Authenticate`.
+ * calls, a page for navigations (the app's `renderPage`, else the built-in one), both in the
+ * request's language. The message is ours (never an upstream body) and holds no secret. 401
+ * answers carry `WWW-Authenticate`.
  */
 export function sendError(
   req: IncomingMessage,
   res: ServerResponse,
   err: SsoGuardError,
+  pages: PageSettings,
   options: { realm: string; invalidToken?: boolean; loginUrl?: string; json?: boolean },
 ): void {
   debug('%s %s -> %d %s: %s', req.method, (req.url ?? '').split('?')[0], err.status, err.code, err.message);
@@ -61,16 +60,14 @@ export function sendError(
     );
   }
   if (err.status === 503) res.setHeader('retry-after', '5');
-  let body: string;
+  const lang = answerLanguage(req, res, pages);
+  const message = localizeMessage(err.code, err.message, lang);
   if (!options.json && isNavigation(req)) {
-    res.setHeader('content-type', 'text/html; charset=utf-8');
-    const link =
-      options.loginUrl === undefined ? '' : `<p><a href="${escapeHtml(options.loginUrl)}">Sign in again</a></p>`;
-    body = `<!doctype html><meta charset="utf-8"><title>${err.status}</title><h1>${err.status}</h1><p>${escapeHtml(err.message)}</p>${link}\n`;
-  } else {
-    res.setHeader('content-type', 'application/json; charset=utf-8');
-    body = JSON.stringify({ error: err.code, message: err.message });
+    const kind = errorPageKind(err.code, err.status);
+    return sendPage(req, res, pages, kind, errorPageContext(kind, lang, err, message, options.loginUrl));
   }
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  const body = JSON.stringify({ error: err.code, message });
   res.setHeader('content-length', Buffer.byteLength(body));
   res.end(req.method === 'HEAD' ? undefined : body);
 }

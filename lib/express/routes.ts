@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pageSettings } from './send-page';
 import createDebug from 'debug';
 import { appendSetCookie } from '../session/cookies';
 import type { Core } from '../instance';
@@ -10,7 +11,7 @@ import { requestSite, sendLogoutConfirmation } from './logout-guard';
 import { safeReturnTo } from './return-to';
 import { underBase } from './base-path';
 import { MAX_TRANSACTION_RETURN_TO } from '../session/transaction-cookie';
-import type { SsoUser } from '../sso/sso-client';
+import type { SsoUser } from '../sso/types';
 
 const debug = createDebug('express-sso-guard:routes');
 
@@ -43,6 +44,14 @@ export function strictQuery(url: string, maxQuery = MAX_QUERY): Map<string, stri
   return out;
 }
 
+/**
+ * Asks the browser to drop this origin's HTTP cache (signed-in pages a Back button would show).
+ * Browsers honour it on https (and localhost) only; `Cache-Control: no-store` covers the rest.
+ */
+export function clearSiteCache(res: ServerResponse): void {
+  if (!res.headersSent) res.setHeader('clear-site-data', '"cache"');
+}
+
 /** `GET /login?returnTo=/path`: a new transaction cookie, then off to the SSO. */
 export function login(core: Core, req: IncomingMessage, res: ServerResponse): void {
   const query = strictQuery(req.url ?? '', MAX_QUERY * 2);
@@ -54,8 +63,8 @@ export function login(core: Core, req: IncomingMessage, res: ServerResponse): vo
   // A long returnTo would bloat the transaction cookie (and, piled up, the callback request).
   if (returnTo.length > MAX_TRANSACTION_RETURN_TO) returnTo = `${core.config.basePath}/`;
   if (asked !== undefined && returnTo !== asked) debug('login: returnTo refused, shortened or normalized');
-  const { state, setCookie, index } = core.transactions.begin(returnTo, core.config.clock(), req.headers.cookie);
-  appendSetCookie(res, [setCookie, index]);
+  const { state, setCookie, index, drop } = core.transactions.begin(returnTo, core.config.clock(), req.headers.cookie);
+  appendSetCookie(res, [setCookie, index, ...drop]);
   redirect(res, core.sso.authorizeUrl(state));
 }
 
@@ -70,7 +79,7 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
     state === undefined
       ? { txn: undefined, clear: undefined, index: undefined }
       : core.transactions.take(req.headers.cookie, state, now);
-  if (clear !== undefined) appendSetCookie(res, index === undefined ? [clear] : [clear, index]);
+  if (clear !== undefined) appendSetCookie(res, index === undefined ? clear : [...clear, index]);
   const error = query.get('error');
   if (error !== undefined) {
     const shown = /^[a-z_]{1,64}$/.test(error) ? ` (${error})` : '';
@@ -92,7 +101,8 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
 
   let tokens;
   let user: SsoUser | undefined;
-  const { authorize, telemetry } = core.config;
+  const { authorize } = core.config;
+  const { telemetry } = core;
   try {
     tokens = await core.sso.exchangeCode(code);
     if (authorize !== undefined || telemetry.listens('login'))
@@ -126,23 +136,27 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
 
 /**
  * `GET|POST /logout?returnTo=/path`: revokes and clears the session locally (the SSO has no
- * logout). A request another site sent never ends the session: a GET navigation gets a page whose
- * button POSTs here from the app's own origin; anything else a 403.
+ * logout). A request another site sent, or a GET that does not say where it comes from, never
+ * ends the session: a GET navigation gets a page whose button POSTs here from the app's own
+ * origin; anything else a 403.
  */
 export async function logout(core: Core, req: IncomingMessage, res: ServerResponse, fail: Fail): Promise<void> {
-  if (requestSite(req, core.config.appOrigin) === 'foreign') {
-    debug('logout: cross-site request, session kept');
+  const site = requestSite(req, core.config.appOrigin);
+  // A GET that says nothing of where it comes from (plain http has no Fetch Metadata, and
+  // `Referrer-Policy: no-referrer` hides the Referer) may be another site's link or <img>: treated
+  // as foreign. A POST is not: browsers send Origin on every POST (`null` when hidden, refused).
+  if (site === 'foreign' || (site === 'unknown' && req.method !== 'POST')) {
+    debug('logout: cross-site or unknown-origin request, session kept');
     if (isNavigation(req)) {
       const q = (req.url ?? '').indexOf('?');
       const action = core.config.basePath + core.config.routes.logout + (q === -1 ? '' : (req.url ?? '').slice(q));
-      return sendLogoutConfirmation(req, res, action, `${core.config.basePath}/`);
+      return sendLogoutConfirmation(req, res, pageSettings(core), action, `${core.config.basePath}/`);
     }
-    return fail(
-      new SsoGuardError('invalid_request', 'Cross-site logout refused; sign out from the app itself', { status: 403 }),
-    );
+    return fail(new SsoGuardError('cross_site_request', 'Cross-site logout refused; sign out from the app itself'));
   }
   const names = await core.lifecycle.revokeCookie(req.headers.cookie);
   if (names.length > 0) appendSetCookie(res, core.sessions.clear(names));
+  clearSiteCache(res);
   const query = strictQuery(req.url ?? '', MAX_QUERY * 2);
   const returnTo = safeReturnTo(query instanceof Map ? query.get('returnTo') : undefined, core.config.appOrigin);
   redirect(res, returnTo === undefined ? `${core.config.basePath}/` : underBase(returnTo, core.config.basePath));

@@ -18,11 +18,17 @@ export function readCookies(header: string | undefined, name: string): Map<strin
   let found: Map<string, string> | undefined;
   const len = header.length;
   let pos = 0;
+  // The next "=" at or after `pos`, searched again only once passed: a header of many ";" and no
+  // "=" (or one far away) is then read in one pass, not once per pair (linear, never quadratic).
+  let eq = -1;
   while (pos < len) {
     let end = header.indexOf(';', pos);
     if (end === -1) end = len;
-    const eq = header.indexOf('=', pos);
-    if (eq !== -1 && eq < end) {
+    if (eq < pos && eq !== len) {
+      eq = header.indexOf('=', pos);
+      if (eq === -1) eq = len;
+    }
+    if (eq < end) {
       let ns = pos;
       while (ns < eq && (header.charCodeAt(ns) === 32 || header.charCodeAt(ns) === 9)) ns++;
       let ne = eq;

@@ -1,5 +1,4 @@
 import { LRUCache } from 'lru-cache';
-import type { Config } from '../config';
 import { readCookies, serializeCookie, type CookieAttributes } from './cookies';
 import { Sealer } from '../util/crypto';
 import { SsoGuardError } from '../errors';
@@ -141,11 +140,16 @@ function soleCookie(header: string | undefined, name: string): string | undefine
   const len = header.length;
   let value: string | undefined;
   let pos = 0;
+  // As in readCookies: the next "=" is searched again only once passed (linear in every header).
+  let eq = -1;
   while (pos < len) {
     let end = header.indexOf(';', pos);
     if (end === -1) end = len;
-    const eq = header.indexOf('=', pos);
-    if (eq !== -1 && eq < end) {
+    if (eq < pos && eq !== len) {
+      eq = header.indexOf('=', pos);
+      if (eq === -1) eq = len;
+    }
+    if (eq < end) {
       let ns = pos;
       while (ns < eq && (header.charCodeAt(ns) === 32 || header.charCodeAt(ns) === 9)) ns++;
       let ne = eq;
@@ -167,6 +171,25 @@ function soleCookie(header: string | undefined, name: string): string | undefine
   return value;
 }
 
+/** What the session cookie is made of (from the options `secret`, `session.*`, `appBaseUrl`, `cache.max`). */
+export interface SessionCookieOptions {
+  /** Secrets, newest first: the first seals, all open. */
+  readonly secrets: readonly string[];
+  /** The cookie name (`session.name`); chunks are `name.0`, `name.1`. */
+  readonly name: string;
+  readonly path: string;
+  readonly secure: boolean;
+  readonly domain?: string;
+  /** Seconds (`session.rollingDuration`). */
+  readonly rollingDuration: number;
+  /** Seconds (`session.absoluteDuration`). */
+  readonly absoluteDuration: number;
+  /** The cookie holds a pointer, the tokens are in the store (`session.serverSide`). */
+  readonly serverSide: boolean;
+  /** Most opened sessions remembered (`cache.max`). */
+  readonly max: number;
+}
+
 /** Seals, opens, chunks and clears the session cookie. */
 export class SessionCookie {
   private readonly sealer: Sealer;
@@ -182,11 +205,11 @@ export class SessionCookie {
   /** `names` of a request carrying the session cookie alone, unchunked (shared, frozen). */
   private readonly soleNames: readonly string[];
 
-  constructor(private readonly config: Config) {
-    this.sealer = new Sealer(config.secrets, 'session');
-    this.name = config.session.name;
-    this.attrs = { path: config.basePath || '/', secure: config.secureCookies, domain: config.session.domain };
-    this.opened = new LRUCache({ max: config.cache.max });
+  constructor(private readonly options: SessionCookieOptions) {
+    this.sealer = new Sealer(options.secrets, 'session');
+    this.name = options.name;
+    this.attrs = { path: options.path, secure: options.secure, domain: options.domain };
+    this.opened = new LRUCache({ max: options.max });
     this.soleNames = Object.freeze([this.name]);
   }
 
@@ -232,7 +255,7 @@ export class SessionCookie {
       return { data: undefined, names, stale: false };
     }
     let opened: SessionRead;
-    if (this.config.session.serverSide && isPointer(data)) {
+    if (this.options.serverSide && isPointer(data)) {
       const pointer = Object.freeze({ id: data.i, createdAt: data.c, touchedAt: data.u });
       opened = Object.freeze({ data: undefined, pointer, names: this.soleNames, stale: this.sealer.isStale(sealed) });
     } else if (isSession(data)) {
@@ -256,14 +279,9 @@ export class SessionCookie {
    * when the sealed session is over {@link MAX_SEALED_SESSION}.
    */
   serialize(data: SessionData, nowSec: number, previous: readonly string[]): string[] {
-    const maxAge = Math.min(
-      this.config.session.rollingDuration,
-      data.createdAt + this.config.session.absoluteDuration - nowSec,
-    );
+    const maxAge = Math.min(this.options.rollingDuration, data.createdAt + this.options.absoluteDuration - nowSec);
     // Server-side sessions keep the tokens in the store; the cookie only points to them.
-    const payload = this.config.session.serverSide
-      ? { i: data.id, c: data.createdAt, u: data.touchedAt, p: 1 }
-      : toWire(data);
+    const payload = this.options.serverSide ? { i: data.id, c: data.createdAt, u: data.touchedAt, p: 1 } : toWire(data);
     const sealed = this.sealer.seal(JSON.stringify(payload));
     // Never write what the reader would refuse (a sign-in loop): fail before any cookie is set.
     if (sealed.length > MAX_SEALED_SESSION) {

@@ -1,11 +1,12 @@
 import { LRUCache } from 'lru-cache';
 import createDebug from 'debug';
-import type { Config } from '../config';
+import type { Telemetry } from '../telemetry/telemetry';
 import { jwtExpiry } from '../util/crypto';
 import { Inflight } from '../util/inflight';
 import { SsoGuardError } from '../errors';
 import type { Shared } from '../store/shared-store';
-import type { CheckResult, SsoClient } from './sso-client';
+import type { SsoClient } from './sso-client';
+import type { CheckResult } from './types';
 
 const debug = createDebug('express-sso-guard:cache');
 
@@ -13,6 +14,21 @@ const debug = createDebug('express-sso-guard:cache');
 export type CacheEntry =
   | { readonly kind: 'valid'; readonly until: number; readonly result: CheckResult }
   | { readonly kind: 'invalid'; readonly until: number };
+
+/** What the check_token cache works with (`cache.max`, `cache.ttl`, `cache.invalidTtl`). */
+export interface CheckTokenCacheOptions {
+  readonly sso: SsoClient;
+  readonly telemetry: Telemetry;
+  readonly clock: () => number;
+  /** The shared store's view (the second level), when a store is configured. */
+  readonly shared?: Shared;
+  /** Most entries, valid and invalid each. */
+  readonly max: number;
+  /** Longest a valid answer is kept (seconds). */
+  readonly ttl: number;
+  /** How long a rejection is kept (seconds). */
+  readonly invalidTtl: number;
+}
 
 /** How a lookup treats the cache and the SSO. */
 export interface LookupOptions {
@@ -65,21 +81,22 @@ class Gate {
  * unknown tokens never evicts signed-in sessions; check_token calls for unknown Bearer tokens are
  * bounded ({@link BEARER_CHECKS_IN_FLIGHT} at once, {@link BEARER_CHECKS_QUEUED} waiting).
  */
-export class CredentialCache {
+export class CheckTokenCache {
   private readonly lru: LRUCache<string, CacheEntry>;
   private readonly negative: LRUCache<string, CacheEntry>;
   private readonly bearerGate = new Gate(BEARER_CHECKS_IN_FLIGHT, BEARER_CHECKS_QUEUED);
   private readonly inflight = new Inflight<CacheEntry>();
   private readonly clock: () => number;
+  private readonly options: CheckTokenCacheOptions;
+  private readonly sso: SsoClient;
+  private readonly telemetry: Telemetry;
+  private readonly shared: Shared | undefined;
 
-  constructor(
-    private readonly config: Config,
-    private readonly sso: SsoClient,
-    private readonly shared?: Shared,
-  ) {
-    this.lru = new LRUCache({ max: config.cache.max });
-    this.negative = new LRUCache({ max: config.cache.max });
-    this.clock = config.clock;
+  constructor(options: CheckTokenCacheOptions) {
+    this.options = options;
+    ({ sso: this.sso, telemetry: this.telemetry, shared: this.shared, clock: this.clock } = options);
+    this.lru = new LRUCache({ max: options.max });
+    this.negative = new LRUCache({ max: options.max });
   }
 
   /** The live entry for a token hash, without calling the SSO. */
@@ -87,7 +104,7 @@ export class CredentialCache {
     const entry = this.lru.get(hash) ?? this.negative.get(hash);
     if (entry === undefined) return undefined;
     if (entry.until > now) {
-      this.config.telemetry.checkTokenCache('hit');
+      this.telemetry.checkTokenCache('hit');
       return entry;
     }
     this.delete(hash);
@@ -106,7 +123,7 @@ export class CredentialCache {
       const hit = this.peek(hash, this.clock());
       if (hit !== undefined) return Promise.resolve(hit);
     }
-    this.config.telemetry.checkTokenCache(this.inflight.has(hash) ? 'coalesced' : 'miss');
+    this.telemetry.checkTokenCache(this.inflight.has(hash) ? 'coalesced' : 'miss');
     return this.inflight.run(hash, () => this.fetch(hash, accessToken, tokenExpiresAt, force, bearer));
   }
 
@@ -137,8 +154,8 @@ export class CredentialCache {
     const now = this.clock();
     let entry: CacheEntry;
     if (result === undefined) {
-      entry = { kind: 'invalid', until: now + this.config.cache.invalidTtl * 1000 };
-      debug('check_token: token rejected (cached %ds)', this.config.cache.invalidTtl);
+      entry = { kind: 'invalid', until: now + this.options.invalidTtl * 1000 };
+      debug('check_token: token rejected (cached %ds)', this.options.invalidTtl);
     } else {
       entry = this.validEntry(result, tokenExpiresAt, now);
       debug('check_token: valid, cached %dms', entry.until - now);
@@ -151,7 +168,7 @@ export class CredentialCache {
   private validEntry(result: CheckResult, tokenExpiresAt: number, now: number): CacheEntry {
     const stsExp = jwtExpiry(result.credentials.token);
     let until = Math.min(
-      now + this.config.cache.ttl * 1000,
+      now + this.options.ttl * 1000,
       tokenExpiresAt,
       stsExp === undefined ? Infinity : stsExp * 1000,
     );

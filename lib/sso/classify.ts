@@ -1,11 +1,12 @@
 import type { AxiosResponse } from 'axios';
+import { jsonObject, retCode } from '../util/http';
 
 /**
  * What an answer of `/sso/token/`, `/sso/check_token/` or `/sso/refresh_token/` means. The ONE
  * place that decides whether the SSO refused (which ends a login or a session) or failed (which
  * must not): the README's "What ends a session" table is this table.
  */
-export type Outcome =
+export type Classification =
   /** A 2xx JSON object without an error `ret_code`: read its fields (missing ones are `upstream_error`). */
   | 'success'
   /** A definitive, well-formed refusal: the code, access token or refresh token is not valid. */
@@ -48,7 +49,7 @@ export interface Row {
   error?: 'refusing' | 'other';
   /** For 401: a `WWW-Authenticate: Bearer error="invalid_token"` header. */
   bearerInvalidToken?: true;
-  outcome: Outcome;
+  outcome: Classification;
   /** Why, for the README. */
   why: string;
 }
@@ -118,12 +119,9 @@ export const CLASSIFICATION: readonly Row[] = Object.freeze([
 
 /** Reads a `ret_code`: absent, `null`, `0` and `"0"` are none; integers and digit strings by value. */
 export function retCodeKind(value: unknown): RetCodeKind {
-  if (value === undefined || value === null) return 'none';
-  let n: number;
-  if (typeof value === 'number' && Number.isInteger(value)) n = value;
-  else if (typeof value === 'string' && /^-?\d{1,9}$/.test(value)) n = Number(value);
-  else return 'malformed';
-  if (n === 0) return 'none';
+  const n = retCode(value);
+  if (n === undefined) return 'none';
+  if (n === 'malformed') return 'malformed';
   if (REFUSING_RET_CODES.includes(n)) return 'refusing';
   if (BUSY_RET_CODES.includes(n)) return 'busy';
   if (n >= 5000 && n <= 5999) return 'server';
@@ -159,23 +157,9 @@ export function classifyRow(answer: Answer): Row {
   throw new Error('unreachable: the last row matches everything');
 }
 
-/** Parses a body into a JSON object, or `undefined` when it is not one. */
-export function jsonObject(text: unknown): Record<string, unknown> | undefined {
-  if (typeof text !== 'string') return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
-}
-
 /** Classifies an HTTP answer of the SSO. */
 export function classify(res: AxiosResponse<string>): {
-  outcome: Outcome;
+  outcome: Classification;
   json: Record<string, unknown> | undefined;
   row: Row;
 } {

@@ -1,56 +1,19 @@
 import type { AxiosInstance } from 'axios';
 import createDebug from 'debug';
-import type { Config } from '../config';
+import type { Telemetry } from '../telemetry/telemetry';
+import type { TokenIssuer } from './sso-options';
 import { SsoGuardError } from '../errors';
-import { REFUSING_ERRORS, classify, retCodeKind, type Outcome } from './classify';
-import { createHttpClient, send } from './http';
+import { REFUSING_ERRORS, classify, retCodeKind, type Classification } from './classify';
+import { createHttpClient, send } from '../util/http';
+import type { CheckResult, SsoUser, TokenSet } from './types';
 
 const debug = createDebug('express-sso-guard:sso');
-
-/** A token answer of the SSO (`/sso/token/` and `/sso/refresh_token/`). */
-export interface TokenSet {
-  accessToken: string;
-  refreshToken: string | undefined;
-  /** seconds */
-  expiresIn: number;
-  tokenType: string;
-  /**
-   * The check_token answer for the new access token, when a refresh answer carried
-   * `access_key`, `secret_key`, `token` and `user` (one documented variant of the SSO).
-   */
-  check?: CheckResult;
-}
-
-/** The user of a check_token answer: documented fields, open to more. */
-export interface SsoUser {
-  user_id: string;
-  user_name?: string;
-  email?: string;
-  phone?: string;
-  lang?: string;
-  user_verify?: unknown;
-  [key: string]: unknown;
-}
-
-/** Temporary credentials of the signed-in identity. */
-export interface SsoCredentials {
-  accessKey: string;
-  secretKey: string;
-  /** The STS token (a JWT, about one hour). */
-  token: string;
-}
-
-/** A valid check_token answer. */
-export interface CheckResult {
-  user: SsoUser;
-  credentials: SsoCredentials;
-}
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
 
 /** The SsoGuardError of an answer the table calls an upstream failure. Never quotes the body. */
 function upstream(
-  outcome: Exclude<Outcome, 'success' | 'refused'>,
+  outcome: Exclude<Classification, 'success' | 'refused'>,
   status: number,
   json: Record<string, unknown> | undefined,
   what: string,
@@ -89,6 +52,9 @@ function bearerSafe(token: string): boolean {
   return /^[A-Za-z0-9\-._~+/]+=*$/.test(token);
 }
 
+/** Optional check_token user fields that must be strings when present. */
+const USER_STRING_FIELDS = ['user_name', 'email', 'phone', 'lang'] as const;
+
 /** The check_token fields of a body, when all are there and well-formed. */
 function checkResult(b: Record<string, unknown>): CheckResult | undefined {
   const user = b.user;
@@ -104,6 +70,11 @@ function checkResult(b: Record<string, unknown>): CheckResult | undefined {
     Array.isArray(user)
   )
     return undefined;
+  // The documented user fields are strings (user_id never empty): anything else is malformed, so
+  // no log line, event or page ever formats an object the SSO sent as if it were a name.
+  const u = user as Record<string, unknown>;
+  if (str(u.user_id) === undefined) return undefined;
+  for (const field of USER_STRING_FIELDS) if (u[field] !== undefined && typeof u[field] !== 'string') return undefined;
   return { user: user as SsoUser, credentials: { accessKey, secretKey, token } };
 }
 
@@ -122,25 +93,45 @@ function tokenSet(body: Record<string, unknown>, what: string): TokenSet {
   return { accessToken, refreshToken: str(rt), expiresIn, tokenType: str(body.token_type) ?? 'Bearer' };
 }
 
+/** What the SSO client is made of (the options of the same names; `callbackUrl` from `appBaseUrl` and `routes.callback`). */
+export interface SsoClientOptions {
+  /** The SSO origin (and path), no trailing slash. */
+  readonly ssoBaseUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** The `redirect_uri` of the authorize URL and the code exchange. */
+  readonly callbackUrl: string;
+  readonly authorizationParams: Readonly<Record<string, string>>;
+  readonly tokenIssuer?: TokenIssuer;
+  readonly userVerify: boolean;
+  /** Milliseconds. */
+  readonly httpTimeout: number;
+  /** Default: a new keep-alive client (`createHttpClient()`). */
+  readonly httpClient?: AxiosInstance;
+}
+
 /** The four SSO calls. Bodies are form-encoded; answers are classified by the table in classify.ts. */
 export class SsoClient {
   private readonly http: AxiosInstance;
 
-  constructor(private readonly config: Config) {
-    this.http = config.httpClient ?? createHttpClient();
+  constructor(
+    private readonly options: SsoClientOptions,
+    private readonly telemetry: Telemetry,
+  ) {
+    this.http = options.httpClient ?? createHttpClient();
   }
 
   /** The URL the browser is sent to for sign-in. */
   authorizeUrl(state: string): string {
     // The protected parameters first; authorizationParams cannot name them (refused at construction).
     const q = new URLSearchParams({
-      client_id: this.config.clientId,
+      client_id: this.options.clientId,
       state,
       response_type: 'code',
-      redirect_uri: this.config.callbackUrl,
+      redirect_uri: this.options.callbackUrl,
     });
-    for (const [name, value] of Object.entries(this.config.authorizationParams)) q.append(name, value);
-    return `${this.config.ssoBaseUrl}/sso/oauth2/?${q.toString()}`;
+    for (const [name, value] of Object.entries(this.options.authorizationParams)) q.append(name, value);
+    return `${this.options.ssoBaseUrl}/sso/oauth2/?${q.toString()}`;
   }
 
   /**
@@ -157,11 +148,11 @@ export class SsoClient {
       bearer === undefined ? FORM : { ...FORM, authorization: `Bearer ${bearer}` };
     const res = await send(
       this.http,
-      { method: 'POST', url: `${this.config.ssoBaseUrl}${path}`, headers, data: new URLSearchParams(form).toString() },
-      this.config.httpTimeout,
+      { method: 'POST', url: `${this.options.ssoBaseUrl}${path}`, headers, data: new URLSearchParams(form).toString() },
+      this.options.httpTimeout,
       what,
     );
-    this.config.telemetry.httpStatus(res.status);
+    this.telemetry.httpStatus(res.status);
     const { outcome, json } = classify(res);
     debug('%s -> HTTP %d: %s', what, res.status, outcome);
     if (outcome === 'refused') return { refused: refusalReason(res.status, json) };
@@ -171,18 +162,18 @@ export class SsoClient {
 
   /** Exchanges an authorization code. A refused code throws `code_rejected`. */
   exchangeCode(code: string): Promise<TokenSet> {
-    return this.config.telemetry.sso('token', () => this.exchange(code));
+    return this.telemetry.sso('token', () => this.exchange(code));
   }
 
   private async exchange(code: string): Promise<TokenSet> {
     const form: Record<string, string> = {
       grant_type: 'authorization_code',
       code,
-      redirect_uri: this.config.callbackUrl,
-      client_id: this.config.clientId,
-      client_secret: this.config.clientSecret,
+      redirect_uri: this.options.callbackUrl,
+      client_id: this.options.clientId,
+      client_secret: this.options.clientSecret,
     };
-    if (this.config.tokenIssuer !== undefined) form.token_issuer = this.config.tokenIssuer;
+    if (this.options.tokenIssuer !== undefined) form.token_issuer = this.options.tokenIssuer;
     const answer = await this.post('/sso/token/', 'SSO token endpoint', form);
     if ('refused' in answer)
       throw new SsoGuardError('code_rejected', `The SSO refused the authorization code (${answer.refused})`);
@@ -191,7 +182,7 @@ export class SsoClient {
 
   /** Checks an access token. `undefined` means the SSO says the token is not valid. */
   checkToken(accessToken: string): Promise<CheckResult | undefined> {
-    return this.config.telemetry.sso(
+    return this.telemetry.sso(
       'check_token',
       () => this.check(accessToken),
       (result) => result === undefined,
@@ -201,7 +192,7 @@ export class SsoClient {
   private async check(accessToken: string): Promise<CheckResult | undefined> {
     // A token that cannot be sent as it is (a Bearer header from a client) is not a valid token.
     if (!bearerSafe(accessToken)) return undefined;
-    const form: Record<string, string> = this.config.userVerify ? { is_filter_user_verify: '1' } : {};
+    const form: Record<string, string> = this.options.userVerify ? { is_filter_user_verify: '1' } : {};
     const answer = await this.post('/sso/check_token/', 'SSO check_token', form, accessToken);
     if ('refused' in answer) return undefined;
     const result = checkResult(answer.body);
@@ -212,7 +203,7 @@ export class SsoClient {
 
   /** Refreshes tokens. A refused refresh token throws `refresh_rejected`: the session is over. */
   refresh(accessToken: string, refreshToken: string): Promise<TokenSet> {
-    return this.config.telemetry.sso('refresh_token', () => this.refreshNow(accessToken, refreshToken));
+    return this.telemetry.sso('refresh_token', () => this.refreshNow(accessToken, refreshToken));
   }
 
   private async refreshNow(accessToken: string, refreshToken: string): Promise<TokenSet> {
@@ -229,7 +220,7 @@ export class SsoClient {
     // cache with them instead of asking check_token. Only a complete set counts (with
     // userVerify, only one whose user carries user_verify, as check_token's would).
     const check = checkResult(answer.body);
-    if (check !== undefined && (!this.config.userVerify || check.user.user_verify !== undefined)) tokens.check = check;
+    if (check !== undefined && (!this.options.userVerify || check.user.user_verify !== undefined)) tokens.check = check;
     return tokens;
   }
 }

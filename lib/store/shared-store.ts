@@ -2,8 +2,7 @@ import { performance } from 'node:perf_hooks';
 import createDebug from 'debug';
 import { Sealer, randomToken } from '../util/crypto';
 import type { SsoStore, SsoStoreTuning } from './types';
-import { WriteQueue } from './write-queue';
-import type { Telemetry } from '../telemetry/telemetry';
+import { RETRY_INTERVAL_MS, WriteQueue } from './write-queue';
 
 const debug = createDebug('express-sso-guard:store');
 
@@ -36,7 +35,7 @@ export type SharedEvent =
   { kind: 'revoke'; sessionId: string; until: number } | { kind: 'drop'; hash: string } | { kind: 'resync' };
 
 /** What a sealed store value is for; the first segment of its key. */
-export type StorePurpose = 'check' | 'session' | 'refresh' | 'revoked';
+export type StorePurpose = 'check' | 'session' | 'refresh' | 'revoked' | 'spi';
 /** A key of a sealed value: its purpose, then an id (a hash or a random session id). */
 export type StoreKey = `${StorePurpose}:${string}`;
 
@@ -80,7 +79,13 @@ export class Shared {
   constructor(
     private readonly store: SsoStore & SsoStoreTuning,
     secrets: readonly string[],
-    private readonly telemetry?: Telemetry,
+    /** Told of each failed call that answered its fallback (`first`: the store just became unavailable). */
+    private readonly onFallback?: (operation: string, first: boolean, why: string) => void,
+    /** A revocation heard is kept at most `maxLifetimeMs` (the longest session) from `clock()`. */
+    private readonly limits: { clock: () => number; maxLifetimeMs: number } = {
+      clock: Date.now,
+      maxLifetimeMs: Infinity,
+    },
   ) {
     this.sealer = new Sealer(secrets, 'store');
     this.timeout = store.timeout ?? 250;
@@ -106,7 +111,7 @@ export class Shared {
     } catch (err) {
       this.stats.failures++;
       this.skipUntil = performance.now() + RETRY_AFTER_MS;
-      this.telemetry?.storeFallback(what, this.stats.available, (err as Error).message);
+      this.onFallback?.(what, this.stats.available, (err as Error).message);
       if (this.stats.available) {
         this.stats.available = false;
         this.stats.fallbacks++;
@@ -139,11 +144,24 @@ export class Shared {
     }
   }
 
-  /** Stores `value` sealed, for `ttlMs`. Resolves whether it was written. */
-  async put(key: StoreKey, value: unknown, ttlMs: number): Promise<boolean> {
+  /**
+   * Stores `value` sealed, for `ttlMs`; with `onlyIfAbsent`, only when `key` holds nothing.
+   * Resolves whether it was written.
+   */
+  async put(key: StoreKey, value: unknown, ttlMs: number, onlyIfAbsent = false): Promise<boolean> {
     if (ttlMs <= 0) return true;
     const sealed = this.sealer.seal(JSON.stringify(value), this.context(key));
+    if (onlyIfAbsent) return this.run('set', () => this.store.set(key, sealed, ttlMs, true), false);
     return this.run('set', async () => (await this.store.set(key, sealed, ttlMs), true), false);
+  }
+
+  /**
+   * How late a durable write may reach the store after a stall shorter than this (ms): its
+   * attempt times out (`timeout`), the store is then skipped for a second, and the queue retries
+   * on its cadence. An instance that reads nothing may be that much ahead of another's write.
+   */
+  get writeLagMs(): number {
+    return this.timeout + RETRY_AFTER_MS + RETRY_INTERVAL_MS;
   }
 
   /** Deletes `key`. Resolves whether the store was reached. */
@@ -158,16 +176,22 @@ export class Shared {
    */
   async writeDurably(writes: readonly DurableWrite[]): Promise<boolean> {
     const now = performance.now();
+    // Keys name what a write does, value included: only an identical write is a duplicate.
     const queued = writes.map((w) => {
       if ('put' in w) {
         const deadline = now + w.ttlMs;
-        return { deadline, attempt: () => this.put(w.put, w.value, deadline - performance.now()) };
+        return {
+          deadline,
+          key: `put:${w.put}:${JSON.stringify(w.value)}`,
+          attempt: () => this.put(w.put, w.value, deadline - performance.now()),
+        };
       }
       // A deletion or an event matters as long as any session could: keep it up to a day.
       const deadline = now + 86_400_000;
-      return 'delete' in w
-        ? { deadline, attempt: () => this.delete(w.delete) }
-        : { deadline, attempt: () => this.publish(w.publish) };
+      if ('delete' in w) return { deadline, key: `delete:${w.delete}`, attempt: () => this.delete(w.delete) };
+      const e = w.publish;
+      const key = e.kind === 'revoke' ? `r ${e.sessionId} ${e.until}` : e.kind === 'drop' ? `d ${e.hash}` : undefined;
+      return { deadline, key: key && `publish:${key}`, attempt: () => this.publish(e) };
     });
     return this.queue.add(queued);
   }
@@ -188,11 +212,37 @@ export class Shared {
     await this.run('unlock', () => this.store.deleteIfEquals(key, owner), undefined);
   }
 
-  /** Tells every instance (this one included). Resolves whether the store took the message. */
+  /** Authenticated data of a pub/sub message: its purpose and the channel's prefix. */
+  private eventContext(): string {
+    return `store event\0${this.prefix}`;
+  }
+
+  /**
+   * Tells every instance (this one included), sealed like store values: anyone who can PUBLISH on
+   * the channel but lacks the secret cannot sign a user out. Resolves whether the store took it.
+   */
   async publish(event: SharedEvent): Promise<boolean> {
     if (event.kind === 'resync') return true;
-    const msg = event.kind === 'revoke' ? `r ${event.sessionId} ${event.until}` : `d ${event.hash}`;
+    const plain = event.kind === 'revoke' ? `r ${event.sessionId} ${event.until}` : `d ${event.hash}`;
+    const msg = this.sealer.seal(plain, this.eventContext());
     return this.run('publish', async () => (await this.store.publish(msg), true), false);
+  }
+
+  /** A message heard on the channel; `undefined` (logged) when it does not open or is not one of ours. */
+  private readEvent(msg: string): SharedEvent | undefined {
+    const plain = this.sealer.open(msg, this.eventContext());
+    if (plain === undefined) {
+      debug('a pub/sub message did not open (unsealed, forged or another secret): ignored');
+      return undefined;
+    }
+    const [kind, a, b] = plain.split(' ');
+    if (kind === 'r' && a && b && Number.isFinite(Number(b))) {
+      // Never longer than a session can live, whatever the message says.
+      const until = Math.min(Number(b), this.limits.clock() + this.limits.maxLifetimeMs);
+      return { kind: 'revoke', sessionId: a, until };
+    }
+    if (kind === 'd' && a) return { kind: 'drop', hash: a };
+    return undefined;
   }
 
   /**
@@ -203,10 +253,8 @@ export class Shared {
     await this.store
       .subscribe(
         (msg) => {
-          const [kind, a, b] = msg.split(' ');
-          if (kind === 'r' && a && b && Number.isFinite(Number(b)))
-            listener({ kind: 'revoke', sessionId: a, until: Number(b) });
-          else if (kind === 'd' && a) listener({ kind: 'drop', hash: a });
+          const event = this.readEvent(msg);
+          if (event !== undefined) listener(event);
         },
         () => {
           debug('subscription restored: dropping first-level entries (events may have been missed)');

@@ -10,6 +10,11 @@ export const RETRY_INTERVAL_MS = 1000;
 export interface QueuedWrite {
   /** Monotonic time (performance.now()) after which the write is pointless and dropped. */
   readonly deadline: number;
+  /**
+   * What the write does (e.g. `put:revoked:<id>:1`): a write whose key is already queued is not
+   * queued again, so repeating one (5,000 logouts with one revoked cookie) takes no room.
+   */
+  readonly key?: string;
   attempt(): Promise<boolean>;
 }
 
@@ -21,6 +26,8 @@ export interface QueuedWrite {
  */
 export class WriteQueue {
   private readonly queue: QueuedWrite[] = [];
+  /** The queued write of each key. */
+  private readonly byKey = new Map<string, QueuedWrite>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private closed = false;
@@ -39,16 +46,25 @@ export class WriteQueue {
    * Resolves true when they were written now, false when they stay queued for the timer.
    */
   async add(writes: readonly QueuedWrite[]): Promise<boolean> {
-    for (const w of writes) {
-      this.queue.push(w);
-      if (this.queue.length > this.max) {
-        this.queue.shift();
-        this.dropped++;
-        debug('write queue full: dropped the oldest queued write');
-      }
-    }
+    // A duplicate stands for the write already queued: it takes no room and pushes nothing out.
+    const effective = writes.map((w) => (w.key === undefined ? undefined : this.byKey.get(w.key)) ?? this.push(w));
     await this.flush();
-    return writes.every((w) => !this.queue.includes(w));
+    return effective.every((w) => !this.queue.includes(w));
+  }
+
+  private push(w: QueuedWrite): QueuedWrite {
+    this.queue.push(w);
+    if (w.key !== undefined) this.byKey.set(w.key, w);
+    if (this.queue.length > this.max) {
+      this.forget(this.queue.shift()!);
+      this.dropped++;
+      debug('write queue full: dropped the oldest queued write');
+    }
+    return w;
+  }
+
+  private forget(w: QueuedWrite): void {
+    if (w.key !== undefined && this.byKey.get(w.key) === w) this.byKey.delete(w.key);
   }
 
   /** Writes what waits, in order, stopping at the first failure (later writes depend on earlier ones). */
@@ -66,6 +82,7 @@ export class WriteQueue {
       if (performance.now() < w.deadline && !(await w.attempt())) return;
       const i = this.queue.indexOf(w);
       if (i >= 0) this.queue.splice(i, 1);
+      this.forget(w);
     }
   }
 

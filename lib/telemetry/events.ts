@@ -9,9 +9,11 @@ export type CacheResult = 'hit' | 'miss' | 'coalesced';
 /**
  * How a refresh ended (`outcome`): `refreshed` by this instance's own SSO call, `adopted` from a
  * refresh already done (the grace window for requests carrying the old cookie, or another
- * instance), `refused` by the SSO (the session ends), `failed` upstream (the session is kept).
+ * instance), `refused` by the SSO (the session ends), `pending`: refused, but another instance
+ * may have just used the refresh token and not yet published its outcome (the session is kept,
+ * 503, until the refusal grace window tells), `failed` upstream (the session is kept).
  */
-export type RefreshOutcome = 'refreshed' | 'adopted' | 'refused' | 'failed';
+export type RefreshOutcome = 'refreshed' | 'adopted' | 'refused' | 'pending' | 'failed';
 /**
  * Why a session ended (`reason`): `logout` (the logout route or `req.sso.revokeSession()`),
  * `refused` (the SSO refused the access and refresh tokens), `expired` (the access token expired
@@ -78,7 +80,16 @@ export const EVENT_NAMES = ['login', 'logout', 'refresh', 'sessionEnd', 'ssoErro
 type EventName = (typeof EVENT_NAMES)[number];
 type Payload<K extends EventName> = Parameters<NonNullable<SsoGuardEvents[K]>>[0];
 
-/** Calls a listener, if any, and keeps its failure (thrown or rejected) away from the caller. */
+/** What a listener threw, for the log: its message, or a description that cannot itself throw. */
+function describeThrown(err: unknown): string {
+  try {
+    return err instanceof Error ? String(err.message) : String(err);
+  } catch {
+    return 'a value that cannot be printed';
+  }
+}
+
+/** Calls a listener, if any, and keeps its failure (thrown or rejected, whatever the value) away from the caller. */
 export function emit<K extends EventName>(
   events: SsoGuardEvents,
   logger: SsoGuardLogger,
@@ -87,8 +98,7 @@ export function emit<K extends EventName>(
 ): void {
   const listener = events[name] as ((e: Payload<K>) => unknown) | undefined;
   if (listener === undefined) return;
-  const failed = (err: unknown): void =>
-    logger.error(`"${name}" listener failed: ${err instanceof Error ? err.message : String(err)}`);
+  const failed = (err: unknown): void => logger.error(`"${name}" listener failed: ${describeThrown(err)}`);
   try {
     const result = listener(Object.freeze(payload) as Payload<K>);
     if (result !== null && typeof (result as Promise<unknown>)?.then === 'function')

@@ -72,7 +72,10 @@ export class Telemetry {
   private readonly fallback: Counter = NOOP;
   private readonly cloudDuration: Histogram = NOOP;
   private readonly cacheAttrs = table<CacheResult>(['hit', 'miss', 'coalesced'], A.result);
-  private readonly refreshAttrs = table<RefreshOutcome>(['refreshed', 'adopted', 'refused', 'failed'], A.outcome);
+  private readonly refreshAttrs = table<RefreshOutcome>(
+    ['refreshed', 'adopted', 'refused', 'pending', 'failed'],
+    A.outcome,
+  );
   private readonly startAttrs = table<LoginEntry>(
     ['callback', 'launch-console', 'launch-redirect', 'testing'],
     A.entry,

@@ -1,8 +1,9 @@
-import { resolveConfig } from '../config';
+import { OPTIONS } from '../config';
+import { resolveOptions } from '../option-rules';
 import { SsoGuardError } from '../errors';
 import { sessionFromTokens } from '../auth/session-from-tokens';
 import { SessionCookie } from '../session/session-cookie';
-import type { IssuedTokens } from './emulator/types';
+import type { IssuedTokens } from '../emulator/types';
 
 /** Options of {@link sessionCookie}: the same values the app gives `auth()`. */
 export interface SessionCookieOptions {
@@ -42,25 +43,30 @@ export function sessionCookie(tokens: IssuedTokens, options: SessionCookieOption
   const { secret, name, now = Date.now() } = options ?? ({} as SessionCookieOptions);
   if (!Number.isFinite(now))
     throw new SsoGuardError('invalid_option', 'sessionCookie(): "now" must be milliseconds since the epoch');
-  // The app's own validation of `secret` and `session.name`; the other values only satisfy it.
-  const config = resolveConfig(
-    {
-      ssoBaseUrl: 'http://sso.invalid',
-      appBaseUrl: 'http://app.invalid',
-      clientId: 'test',
-      clientSecret: 'test',
-      secret,
-      session: name === undefined ? {} : { name },
-    },
+  // The app's own validation of `secret` and `session.name` (same rules, same messages).
+  const valid = resolveOptions(
+    { secret: OPTIONS.secret, session: { group: { name: OPTIONS.session.group.name } } },
+    { secret, session: name === undefined ? {} : { name } },
     {},
   );
+  const cookies = new SessionCookie({
+    secrets: valid.secret,
+    name: valid.session.name,
+    // Only the cookie's name=value is returned: its attributes do not matter here.
+    path: '/',
+    secure: false,
+    rollingDuration: OPTIONS.session.group.rollingDuration.default,
+    absoluteDuration: OPTIONS.session.group.absoluteDuration.default,
+    serverSide: false,
+    max: 1,
+  });
   const tokenSet = {
     accessToken: tokens.access_token,
     refreshToken: tokens.refresh_token,
     tokenType: tokens.token_type,
     expiresIn: tokens.expires_in,
   };
-  return sessionFromTokens({ cookies: new SessionCookie(config) }, tokenSet, { entry: 'testing', now })
+  return sessionFromTokens({ cookies }, tokenSet, { entry: 'testing', now })
     .setCookie!.map((line) => line.slice(0, line.indexOf(';')))
     .join('; ');
 }

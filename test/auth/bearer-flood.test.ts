@@ -1,5 +1,5 @@
 /**
- * Issue 10 section 6 (Bearer): a flood of unknown Bearer tokens neither evicts signed-in sessions
+ * A flood of unknown Bearer tokens neither evicts signed-in sessions
  * from the check_token cache nor opens unbounded concurrent check_token calls.
  */
 import express from 'express';

@@ -2,9 +2,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect, format } from 'node:util';
 import createDebug from 'debug';
-import { CloudClient, type CloudClientOptions, type CloudCredentials } from '../../lib/cloud/client';
+import { CloudClient, type CloudClientOptions } from '../../lib/cloud/client';
+import type { SsoCredentials } from '../../lib/sso/types';
 import { CloudApiError, SsoGuardError } from '../../lib/errors';
-import { createCloudApiHandler, type EmulatedAccessKey } from '../../lib/testing/emulator/cloud-api';
+import { createCloudApiHandler, type EmulatedAccessKey } from '../../lib/emulator/cloud-api';
 
 const T = Date.parse('2024-03-01T12:00:00Z');
 const jwt = (expSeconds: number): string =>
@@ -15,7 +16,7 @@ const USER = { user_id: 'usr-1', user_name: 'alice' };
 
 const keys = new Map<string, EmulatedAccessKey>();
 /** Issues credentials the emulator knows; `live: false` makes the API answer 401 for them. */
-function issue(accessKey: string, o: { jwtExp?: number; live?: boolean; token?: string } = {}): CloudCredentials {
+function issue(accessKey: string, o: { jwtExp?: number; live?: boolean; token?: string } = {}): SsoCredentials {
   const token = o.token ?? jwt(o.jwtExp ?? T / 1000 + 3600);
   const secretKey = `secret-${accessKey}-${'s'.repeat(20)}`;
   keys.set(accessKey, { secretKey, token, expiresAt: o.live === false ? T - 1 : T + 3_600_000, user: USER });
@@ -84,14 +85,14 @@ beforeEach(() => {
 });
 
 /** A client whose getCredentials hands out `sequence` in order (the last one repeats) and records calls. */
-function client(sequence: CloudCredentials[], extra: Partial<CloudClientOptions> = {}) {
+function client(sequence: SsoCredentials[], extra: Partial<CloudClientOptions> = {}) {
   const calls: boolean[] = [];
   const c = new CloudClient({
     apiBaseUrl: base,
     clock: () => T,
     getCredentials: async ({ forceRefresh }) => {
       calls.push(forceRefresh);
-      return sequence[Math.min(calls.length - 1, sequence.length - 1)] as CloudCredentials;
+      return sequence[Math.min(calls.length - 1, sequence.length - 1)] as SsoCredentials;
     },
     ...extra,
   });

@@ -1,23 +1,25 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CloudClient, type CloudClientOptions, type CloudCredentials } from '../../lib/cloud/client';
+import { CloudClient, type CloudClientOptions } from '../../lib/cloud/client';
+import type { SsoCredentials } from '../../lib/sso/types';
 import { CloudClockSkew, MAX_CLOCK_SKEW_OFFSET_MS } from '../../lib/cloud/clock-skew';
 import { CloudApiError } from '../../lib/errors';
 import {
   createCloudApiHandler,
   type CloudApiEmulatorOptions,
   type EmulatedAccessKey,
-} from '../../lib/testing/emulator/cloud-api';
+} from '../../lib/emulator/cloud-api';
 
 // The API refuses a time_stamp more than 60 s off (ret_code 1300). The client learns the offset
-// from the answer's Date header, re-signs once, and keeps the offset for later calls.
+// from the answer's Date header, re-signs once, and keeps the offset for later calls once a
+// second answer agreed.
 
 const T = Date.parse('2024-03-01T12:00:00Z');
 const jwt = (exp: number): string =>
   [{ alg: 'RS256' }, { exp }].map((p) => Buffer.from(JSON.stringify(p)).toString('base64url')).join('.') + '.c2ln';
 const USER = { user_id: 'usr-1' };
 const keys = new Map<string, EmulatedAccessKey>();
-function issue(accessKey: string): CloudCredentials {
+function issue(accessKey: string): SsoCredentials {
   const creds = { accessKey, secretKey: `sk-${accessKey}`, token: jwt(T / 1000 + 3600) };
   keys.set(accessKey, { secretKey: creds.secretKey, token: creds.token, expiresAt: T + 3_600_000, user: USER });
   return creds;
@@ -88,15 +90,17 @@ describe('the app clock 90 s ahead of the API', () => {
     expect(calls).toEqual([false]);
   });
 
-  test('the offset is kept: the next call is signed right the first time', async () => {
+  test('the offset is kept once seen twice: the next call is signed right the first time', async () => {
     const { c } = client(() => T + 90_000);
     await c.call('DescribeUsers');
+    await c.call('DescribeUsers');
     await c.call('DescribeInstances');
-    expect(stamps).toEqual([iso(T + 90_000), iso(T), iso(T)]);
+    expect(stamps).toEqual([iso(T + 90_000), iso(T), iso(T + 90_000), iso(T), iso(T)]);
   });
 
   test('clients sharing one CloudClockSkew (one per auth() instance) share what was learned', async () => {
     const skew = new CloudClockSkew();
+    await client(() => T + 90_000, { clockSkew: skew }).c.call('DescribeUsers');
     await client(() => T + 90_000, { clockSkew: skew }).c.call('DescribeUsers');
     expect(skew.offsetMs).toBe(-90_000);
     stamps = [];
@@ -109,16 +113,20 @@ describe('the app clock 90 s ahead of the API', () => {
     const { c } = client(() => T);
     await expect(c.call('DescribeUsers', {}, { method: 'POST' })).resolves.toMatchObject({ ret_code: 0 });
     await expect(c.call('DescribeUsers')).resolves.toMatchObject({ ret_code: 0 });
-    expect(stamps).toEqual([iso(T), iso(T - 90_000), iso(T - 90_000)]);
+    await expect(c.call('DescribeUsers')).resolves.toMatchObject({ ret_code: 0 });
+    expect(stamps).toEqual([iso(T), iso(T - 90_000), iso(T), iso(T - 90_000), iso(T - 90_000)]);
   });
 
   test('the offset is re-learned on the next 1300 (the API clock moved)', async () => {
     const { c } = client(() => T + 90_000);
     await c.call('DescribeUsers');
+    await c.call('DescribeUsers');
     apiNow = T + 300_000;
     stamps = [];
     await expect(c.call('DescribeUsers')).resolves.toMatchObject({ ret_code: 0 });
-    expect(stamps).toEqual([iso(T), iso(T + 300_000)]);
+    await expect(c.call('DescribeUsers')).resolves.toMatchObject({ ret_code: 0 });
+    await expect(c.call('DescribeUsers')).resolves.toMatchObject({ ret_code: 0 });
+    expect(stamps).toEqual([iso(T), iso(T + 300_000), iso(T), iso(T + 300_000), iso(T + 300_000)]);
   });
 });
 
@@ -129,8 +137,9 @@ test('a call signed before a concurrent call learned the offset still retries (i
   override = (res) => {
     if (first) {
       first = false;
-      // Another request's 1300 taught the shared skew the offset while this one was in flight.
-      expect(skew.learn(new Date(T).toUTCString(), T + 90_000)).toBe(true);
+      // Other requests' 1300s taught the shared skew the offset while this one was in flight.
+      expect(skew.learn(new Date(T).toUTCString(), T + 90_000)).toBe(-90_000);
+      expect(skew.learn(new Date(T).toUTCString(), T + 90_000)).toBe(-90_000);
       answer1300(new Date(T).toUTCString())(res);
       return;
     }
@@ -181,7 +190,7 @@ describe('when the Date header cannot help, the 1300 is a CloudApiError after on
     const { c } = client(() => T, { clockSkew: skew });
     await expect(c.call('DescribeUsers')).rejects.toMatchObject({ retCode: 1300 });
     expect(stamps).toEqual([iso(T), iso(T + MAX_CLOCK_SKEW_OFFSET_MS)]);
-    expect(skew.offsetMs).toBe(MAX_CLOCK_SKEW_OFFSET_MS);
+    expect(skew.offsetMs).toBe(0); // seen once: the failing call only
   });
 });
 
@@ -189,4 +198,36 @@ test('refuses a clockSkew that is not a CloudClockSkew', () => {
   expect(() => client(() => T, { clockSkew: { offsetMs: 5 } as unknown as CloudClockSkew })).toThrow(
     /"cloud.clockSkew" must be a CloudClockSkew/,
   );
+});
+
+describe('one answer cannot move the shared clock (issue 20)', () => {
+  test(`a 1300 whose Date is 23 h ahead is not trusted (the bound is ${MAX_CLOCK_SKEW_OFFSET_MS / 60_000} min)`, async () => {
+    expect(MAX_CLOCK_SKEW_OFFSET_MS).toBe(15 * 60_000);
+    override = answer1300(new Date(T + 23 * 3_600_000).toUTCString());
+    const skew = new CloudClockSkew();
+    const { c } = client(() => T, { clockSkew: skew });
+    await expect(c.call('DescribeUsers')).rejects.toMatchObject({ retCode: 1300 });
+    expect(stamps).toHaveLength(1);
+    expect(skew.offsetMs).toBe(0);
+  });
+
+  test('a single 1300 re-signs the failing call only; the shared offset moves once a second answer agrees', async () => {
+    const skew = new CloudClockSkew();
+    const { c } = client(() => T + 90_000, { clockSkew: skew });
+    await expect(c.call('DescribeUsers')).resolves.toMatchObject({ ret_code: 0 });
+    expect(stamps).toEqual([iso(T + 90_000), iso(T)]);
+    expect(skew.offsetMs).toBe(0);
+    await expect(c.call('DescribeUsers')).resolves.toMatchObject({ ret_code: 0 });
+    expect(skew.offsetMs).toBe(-90_000);
+    stamps = [];
+    await c.call('DescribeUsers');
+    expect(stamps).toEqual([iso(T)]);
+  });
+
+  test('two answers that disagree move nothing', async () => {
+    const skew = new CloudClockSkew();
+    expect(skew.learn(new Date(T + 300_000).toUTCString(), T)).toBe(300_000);
+    expect(skew.learn(new Date(T - 300_000).toUTCString(), T)).toBe(-300_000);
+    expect(skew.offsetMs).toBe(0);
+  });
 });

@@ -130,6 +130,12 @@ describe('refuses, naming cloud_info, never echoing the value', () => {
     '1.2.3',
     '999.1.1.1',
     '0x7f.0.0.1',
+    // One label a URL parser reads as an IPv4 address (127.0.0.1): only dotted quads are addresses.
+    '0x7f000001',
+    '0X7F000001',
+    'https://0x7f000001:8443',
+    '2130706433',
+    '0177.0.0.1',
     '[::g]',
     `${'a'.repeat(64)}.example.com`,
     'https://',

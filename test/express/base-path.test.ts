@@ -8,7 +8,7 @@ import { CookieJar } from '../helpers/cookie-jar';
 import { CLIENT_ID, CLIENT_SECRET, SECRET } from '../helpers/options';
 import { serve, type Served } from '../helpers/serve';
 
-// Issue 10, section 6: `appBaseUrl` with a path (`http://app.test/base`) used to loop on
+// `appBaseUrl` with a path (`http://app.test/base`) used to loop on
 // `/base/login`. Routes, cookie paths and returnTo honour the base path, both when the app sees
 // the full path and when a proxy strips the prefix.
 

@@ -43,6 +43,13 @@ function cloudRoutes(app: Express): void {
   }) as ErrorRequestHandler);
 }
 
+/** Every own property, enumerable or not, symbol-keyed too: what a careless deep copy takes. */
+function structuredCopy(o: object): Record<PropertyKey, unknown> {
+  const out: Record<PropertyKey, unknown> = {};
+  for (const k of Reflect.ownKeys(o)) out[k] = (o as Record<PropertyKey, unknown>)[k];
+  return out;
+}
+
 describe.each(EXPRESS_VERSIONS)('req.sso (%s)', (_name, express) => {
   let sso: Emulator;
   let clock: FakeClock;
@@ -175,6 +182,48 @@ describe.each(EXPRESS_VERSIONS)('req.sso (%s)', (_name, express) => {
       expect(keys).not.toEqual(expect.arrayContaining(['outcome']));
       for (const word of ['outcome', 'req', 'res', 'hooks', 'session'])
         expect(inspected).not.toMatch(new RegExp(`\\b${word}\\b`));
+    });
+
+    it('copies of req.sso (spread, Object.assign, inspect without its custom inspector) hold no token or key', async () => {
+      const app = make({ authRequired: false }, (a) => {
+        a.get('/copies', (req, res) => {
+          const opts = { depth: 10, showHidden: true, customInspect: false } as const;
+          const spread = { ...req.sso };
+          const assigned = Object.assign({}, req.sso);
+          res.json({
+            printed: [
+              inspect(spread, opts),
+              inspect(assigned, opts),
+              inspect(req.sso, opts),
+              inspect(structuredCopy(req.sso), opts),
+            ],
+            user: req.sso.user.user_id,
+            accessKey: req.sso.credentials.accessKey,
+            authenticated: req.sso.isAuthenticated(),
+            copyKeys: Reflect.ownKeys(spread).map(String),
+          });
+        });
+      });
+      const { cookie } = await signIn(app, sso);
+      const session = openSession(cookie);
+      const me = (await request(app).get('/api/me').set('Cookie', cookie).expect(200)).body;
+      const res = await request(app).get('/copies').set('Cookie', cookie).expect(200);
+      const body = res.body as {
+        printed: string[];
+        user: string;
+        accessKey: string;
+        authenticated: boolean;
+        copyKeys: string[];
+      };
+      // The accessors still work on req.sso itself.
+      expect(body).toMatchObject({ user: 'usr-alice', accessKey: me.credentials.accessKey, authenticated: true });
+      const secrets = [session.accessToken, session.refreshToken!, me.credentials.secretKey, me.credentials.token];
+      for (const printed of body.printed) {
+        for (const secret of secrets) expect(printed).not.toContain(secret);
+        // Not even the names of the internals (outcome, hooks, request, response).
+        expect(printed).not.toMatch(/\b(outcome|hooks|req|res)\b/);
+      }
+      expect(body.copyKeys.filter((k) => k !== 'error')).toEqual([]);
     });
 
     it('prints a signed-out context as such', async () => {

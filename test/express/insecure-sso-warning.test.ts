@@ -1,7 +1,7 @@
 import { auth } from '../../lib/express/middleware';
 import { testOptions } from '../helpers/options';
 
-// Issue 10, section 6: an http:// SSO outside the loopback host is warned about once, at construction.
+// An http:// SSO outside the loopback host is warned about once, at construction.
 
 describe('http:// ssoBaseUrl warning', () => {
   let warn: jest.SpyInstance;
@@ -37,6 +37,33 @@ describe('http:// ssoBaseUrl warning', () => {
     (ssoBaseUrl) => {
       auth(testOptions({ ssoBaseUrl }));
       expect(warn).not.toHaveBeenCalled();
+    },
+  );
+});
+
+describe('http:// cloud API warning (issue 20)', () => {
+  const logger = () => ({ debug: jest.fn(), info: jest.fn(), warn: jest.fn(), error: jest.fn() });
+  const cloudInfo = (api: string): string =>
+    Buffer.from(JSON.stringify({ sso_server: 'https://sso.example.test', api_server: api })).toString('base64');
+
+  it('warns once through the logger for an http api_server (cloud_info) or cloud.apiBaseUrl on another host', () => {
+    for (const options of [
+      { ssoBaseUrl: undefined, cloudInfo: cloudInfo('http://api.example.test:7777') },
+      { cloud: { apiBaseUrl: 'http://api.example.test' } },
+    ]) {
+      const log = logger();
+      auth(testOptions({ ...options, logger: log }));
+      expect(log.warn).toHaveBeenCalledTimes(1);
+      expect(log.warn.mock.calls[0]![0]).toMatch(/cloud API .*http:\/\/api\.example\.test.*in clear/);
+    }
+  });
+
+  it.each(['https://api.example.test', 'http://127.0.0.1:9', 'http://localhost:4000'])(
+    'does not warn for %s',
+    (api) => {
+      const log = logger();
+      auth(testOptions({ cloud: { apiBaseUrl: api }, logger: log }));
+      expect(log.warn).not.toHaveBeenCalled();
     },
   );
 });

@@ -16,8 +16,7 @@ import {
 } from '../helpers/app';
 import { fakeClock, type FakeClock } from '../helpers/clock';
 import { testOptions } from '../helpers/options';
-import { resolveConfig } from '../../lib/config';
-import { SsoClient } from '../../lib/sso/sso-client';
+import { createCore } from '../../lib/instance';
 import { createClient } from 'redis';
 import { redisStore } from '../../lib/store/redis';
 import { REDIS_URL, cleanPrefix, dumpPrefix, uniquePrefix } from '../helpers/redis';
@@ -197,7 +196,7 @@ describe.each(EXPRESS_VERSIONS)('launch (%s)', (_name, express) => {
 
     it('a JWT access token (iam_jwt): at its exp', async () => {
       const code = sso.approve({ redirectUri: `${APP_BASE_URL}/callback`, userId: 'usr-bob', tokenIssuer: 'iam_jwt' });
-      const client = new SsoClient(resolveConfig(testOptions({ ssoBaseUrl: sso.url, clock })));
+      const client = createCore(testOptions({ ssoBaseUrl: sso.url, clock })).sso;
       const tokens = await client.exchangeCode(code);
       expect(tokens.refreshToken).toBeUndefined();
       const res = await request(app).get(`/launch?token=${tokens.accessToken}`).set(NAVIGATE).expect(303);

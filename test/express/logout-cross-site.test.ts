@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import type { Emulator } from '../../lib/testing';
 import { EXPRESS_VERSIONS, cookiesFrom, createTestApp, setCookieOf, signIn, startTestEmulator } from '../helpers/app';
 
-// Issue 10, section 3: a cross-site GET /logout must not end the session; it gets a confirmation
+// A cross-site GET /logout must not end the session; it gets a confirmation
 // page whose button POSTs from the app's own origin. Cross-site POSTs are refused (403).
 
 const NAVIGATE = {
@@ -57,6 +57,8 @@ describe.each(EXPRESS_VERSIONS)('logout from another site (%s)', (_name, express
     ['no Sec-Fetch-Site, a foreign Origin', { Origin: 'https://evil.test' }],
     ['no Sec-Fetch-Site, a foreign Referer', { Referer: 'https://evil.test/page' }],
     ['no Sec-Fetch-Site, Origin null', { Origin: 'null' }],
+    // Plain http (no Fetch Metadata) with Referrer-Policy: no-referrer: nothing says where it came from.
+    ['no Sec-Fetch-Site, Origin or Referer at all', {}],
   ])('%s: confirmation page, session kept', async (_label, headers) => {
     const { cookie } = await signIn(app, sso);
     const res = await request(app)
@@ -92,10 +94,20 @@ describe.each(EXPRESS_VERSIONS)('logout from another site (%s)', (_name, express
     const { cookie } = await signIn(app, sso);
     const res = await request(app).post('/logout').set('Cookie', cookie).set(headers).expect(403);
     expect(res.body).toEqual({
-      error: 'invalid_request',
+      error: 'cross_site_request',
       message: 'Cross-site logout refused; sign out from the app itself',
     });
     expect(clearsSession(res)).toBe(false);
+    await stillSignedIn(cookie);
+  });
+
+  it('a GET with no browser signal that is not a navigation (an <img> on plain http, curl) gets 403, session kept', async () => {
+    const { cookie } = await signIn(app, sso);
+    for (const accept of ['image/avif,image/webp,*/*', '*/*']) {
+      const res = await request(app).get('/logout').set('Cookie', cookie).set('Accept', accept).expect(403);
+      expect(res.body.error).toBe('cross_site_request');
+      expect(clearsSession(res)).toBe(false);
+    }
     await stillSignedIn(cookie);
   });
 
@@ -107,7 +119,7 @@ describe.each(EXPRESS_VERSIONS)('logout from another site (%s)', (_name, express
       .set('Sec-Fetch-Site', 'cross-site')
       .set('Accept', 'application/json')
       .expect(403);
-    expect(res.body.error).toBe('invalid_request');
+    expect(res.body.error).toBe('cross_site_request');
     await stillSignedIn(cookie);
   });
 
@@ -115,9 +127,9 @@ describe.each(EXPRESS_VERSIONS)('logout from another site (%s)', (_name, express
     ['GET, Sec-Fetch-Site: same-origin', 'get', { 'Sec-Fetch-Site': 'same-origin', ...NAVIGATE }],
     ['GET, Sec-Fetch-Site: none (typed in the address bar)', 'get', { 'Sec-Fetch-Site': 'none', ...NAVIGATE }],
     ['GET, same-origin Referer', 'get', { Referer: `${APP_ORIGIN}/profile` }],
-    ['GET without any browser header (curl)', 'get', {}],
     ['POST, same Origin', 'post', { Origin: APP_ORIGIN }],
-    ['POST without any browser header', 'post', {}],
+    // Browsers send Origin on every POST (null when hidden): a POST without one is not browser-sent.
+    ['POST without any browser header (curl)', 'post', {}],
   ] as const)('%s signs out as before', async (_label, method, headers) => {
     const { cookie } = await signIn(app, sso);
     const res = await request(app)[method]('/logout').set('Cookie', cookie).set(headers).expect(302);

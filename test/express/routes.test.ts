@@ -45,10 +45,14 @@ describe.each(EXPRESS_VERSIONS)('routes (%s)', (_name, express) => {
       expect(url.searchParams.get('redirect_uri')).toBe('http://app.test/callback');
       const state = url.searchParams.get('state')!;
       expect(Buffer.from(state, 'base64url').length * 8).toBeGreaterThanOrEqual(128);
-      // The transaction cookie, and the slot index (issue 10: bounded transactions).
+      // The transaction cookie, and the slot index (transactions are bounded).
       expect(setCookie).toHaveLength(2);
-      expect(setCookie[0]).toMatch(/^sso_session_txn\.0=[\w-]+; Max-Age=600; Path=\/callback; HttpOnly; SameSite=Lax$/);
-      expect(setCookie[1]).toMatch(/^sso_session_txn_slots=0-\d+; Max-Age=600; Path=\/; HttpOnly; SameSite=Lax$/);
+      expect(setCookie[0]).toMatch(
+        /^sso_session_txn\.[\w-]{8}=[\w-]+; Max-Age=600; Path=\/callback; HttpOnly; SameSite=Lax$/,
+      );
+      expect(setCookie[1]).toMatch(
+        /^sso_session_txn_slots=[\w-]{8}-\d+; Max-Age=600; Path=\/; HttpOnly; SameSite=Lax$/,
+      );
       expect(setCookie.join()).not.toContain(state);
       const again = await beginLogin(app, '/profile');
       expect(again.url.searchParams.get('state')).not.toBe(state);
@@ -207,6 +211,7 @@ describe.each(EXPRESS_VERSIONS)('routes (%s)', (_name, express) => {
       for (const value of malicious) {
         const res = await request(app)
           .get(`/logout?returnTo=${encodeURIComponent(value)}`)
+          .set('Sec-Fetch-Site', 'same-origin')
           .expect(302);
         expect(res.headers.location).toBe('/');
       }
@@ -217,7 +222,11 @@ describe.each(EXPRESS_VERSIONS)('routes (%s)', (_name, express) => {
     it('clears the session, drops its cache entry and refuses the old cookie', async () => {
       const { cookie } = await signIn(app, sso);
       await request(app).get('/api/me').set('Cookie', cookie).expect(200);
-      const out = await request(app).get('/logout?returnTo=/bye').set('Cookie', cookie).expect(302);
+      const out = await request(app)
+        .get('/logout?returnTo=/bye')
+        .set('Sec-Fetch-Site', 'same-origin')
+        .set('Cookie', cookie)
+        .expect(302);
       expect(out.headers.location).toBe('/bye');
       expect(setCookieOf(out).find((c) => c.startsWith('sso_session='))).toMatch(/Max-Age=0/);
       sso.resetCounts();
@@ -231,7 +240,7 @@ describe.each(EXPRESS_VERSIONS)('routes (%s)', (_name, express) => {
     });
 
     it('works without a session and makes no SSO call', async () => {
-      const res = await request(app).get('/logout').expect(302);
+      const res = await request(app).get('/logout').set('Sec-Fetch-Site', 'same-origin').expect(302);
       expect(res.headers.location).toBe('/');
       expect(sso.counts).toEqual({ authorize: 0, token: 0, check_token: 0, refresh_token: 0, iam: 0 });
     });

@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import type { Emulator } from '../../lib/testing';
 import { EXPRESS_VERSIONS, cookiesFrom, createTestApp, setCookieOf, startTestEmulator } from '../helpers/app';
 
-// Issue 10, section 6: a session too large for its cookie is refused at sign-in with a clear 5xx,
+// A session too large for its cookie is refused at sign-in with a clear 5xx,
 // never written in chunks the reader will not read back (a sign-in loop).
 
 describe.each(EXPRESS_VERSIONS)('a token answer too large for the session cookie (%s)', (_name, express) => {

@@ -3,7 +3,7 @@ import { EXPRESS_VERSIONS, createTestApp, startTestEmulator } from '../helpers/a
 import { CookieJar } from '../helpers/cookie-jar';
 import { serve, type Served } from '../helpers/serve';
 
-// Issue 10, section 3: another site starting many logins (each with a long returnTo) must not
+// Another site starting many logins (each with a long returnTo) must not
 // pile up transaction cookies until the victim's /callback request is refused by Node (431).
 
 /** The bound this test holds the transaction cookies of a /callback request to (bytes). */
@@ -50,6 +50,30 @@ describe.each(EXPRESS_VERSIONS)('transaction cookie limits (%s)', (_name, expres
     const me = await served.get('/api/me', { cookie: jar.header('/api/me') });
     expect(me.status).toBe(200);
     expect(JSON.parse(me.body).authenticated).toBe(true);
+  });
+
+  it('two logins started at the same moment (same Cookie header: a restored session, two reloaded tabs) both complete', async () => {
+    const jar = new CookieJar();
+    // An earlier login in progress, so the slot index is not empty either.
+    await login(jar, '/earlier');
+    const cookie = jar.header('/login');
+    const started = await Promise.all(
+      ['/tab-a', '/tab-b'].map((r) => served.get(`/login?returnTo=${encodeURIComponent(r)}`, cookie ? { cookie } : {})),
+    );
+    for (const res of started) jar.store(res.setCookie);
+    const callbacks: string[] = [];
+    for (const res of started) {
+      const back = new URL((await fetch(res.headers.location!, { redirect: 'manual' })).headers.get('location')!);
+      callbacks.push(back.pathname + back.search);
+    }
+    for (const [i, path] of callbacks.entries()) {
+      const cb = await served.get(path, { cookie: jar.header('/callback'), accept: 'application/json' });
+      expect({ status: cb.status, location: cb.headers.location }).toEqual({
+        status: 302,
+        location: ['/tab-a', '/tab-b'][i],
+      });
+      jar.store(cb.setCookie);
+    }
   });
 
   it('a returnTo too long for the transaction cookie is replaced by the home page; a normal one is kept', async () => {

@@ -1,6 +1,8 @@
 /**
  * A small browser-like cookie jar for one host: keeps cookies by name and Path, drops them on
  * Max-Age=0, and sends for a request path the ones whose Path matches (RFC 6265 path-match).
+ * Like browsers, it ignores a `__Host-` cookie that is not Secure, has a Domain or a Path other
+ * than `/`, and a `__Secure-` cookie that is not Secure (RFC 6265bis, cookie name prefixes).
  */
 export class CookieJar {
   private readonly cookies = new Map<string, { name: string; value: string; path: string }>();
@@ -14,6 +16,10 @@ export class CookieJar {
       const name = pair!.slice(0, eq);
       const value = pair!.slice(eq + 1);
       const path = attrs.find((a) => /^path=/i.test(a))?.slice(5) ?? '/';
+      const secure = attrs.some((a) => /^secure$/i.test(a));
+      const domain = attrs.some((a) => /^domain=/i.test(a));
+      if (/^__host-/i.test(name) && (!secure || domain || path !== '/')) continue;
+      if (/^__secure-/i.test(name) && !secure) continue;
       const key = `${name}\u0000${path}`;
       if (attrs.some((a) => /^max-age=0$/i.test(a))) this.cookies.delete(key);
       else this.cookies.set(key, { name, value, path });

@@ -1,4 +1,5 @@
-import type { CheckResult, SsoClient, TokenSet } from '../../lib/sso/sso-client';
+import type { SsoClient } from '../../lib/sso/sso-client';
+import type { CheckResult, TokenSet } from '../../lib/sso/types';
 
 /** A controllable stand-in for SsoClient in unit tests (integration tests use the real emulator). */
 export class FakeSso {

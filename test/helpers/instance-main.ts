@@ -1,23 +1,19 @@
 /**
- * One app instance as its own process, for the multi-instance suite: `auth()` with a Redis store,
+ * One app instance as its own process, for the multi-instance suites: `auth()` with a Redis store
+ * (any client and topology of test/helpers/redis-clients.ts),
  * configured from the environment; tells its parent its port over IPC.
  */
 import express5 from 'express';
-import { createClient } from 'redis';
 import { auth } from '../../lib/express/middleware';
 import { redisStore } from '../../lib/store/redis';
+import { connectRedis } from './redis-clients';
 
 async function main(): Promise<void> {
   const env = process.env;
   // The multi-instance suite runs on both Express majors.
   const express = env.EXPRESS_MAJOR === '4' ? (require('express4') as typeof express5) : express5;
-  const client = createClient({
-    url: env.REDIS_URL,
-    disableOfflineQueue: true,
-    socket: { reconnectStrategy: () => 100 },
-  });
-  client.on('error', () => undefined);
-  await client.connect();
+  // REDIS_CLIENT: node-redis (default) or ioredis, standalone, cluster or Sentinel.
+  const { client } = await connectRedis(env);
   const mw = auth({
     ssoBaseUrl: env.SSO_BASE_URL,
     appBaseUrl: env.APP_BASE_URL,
@@ -25,6 +21,7 @@ async function main(): Promise<void> {
     clientSecret: env.SSO_CLIENT_SECRET,
     secret: env.SESSION_SECRET,
     httpTimeout: Number(env.HTTP_TIMEOUT ?? 5000),
+    session: { serverSide: env.SESSION_SERVER_SIDE === '1' },
     store: redisStore({ client, prefix: env.REDIS_PREFIX, timeout: Number(env.STORE_TIMEOUT ?? 200) }),
   });
   await mw.ready;

@@ -28,17 +28,25 @@ function bundle(): string {
   return bundled;
 }
 
+/** An instance's `storeStats`, as it sends them over IPC. */
+export interface InstanceStats {
+  available: boolean;
+  failures: number;
+  fallbacks: number;
+  queued: number;
+}
+
 export interface Instance {
   url: string;
   child: ChildProcess;
-  stats(): Promise<{ available: boolean; failures: number; fallbacks: number }>;
+  stats(): Promise<InstanceStats>;
   kill(): void;
 }
 
 /** Starts one app instance as a separate process. */
 export function startInstance(env: Record<string, string>): Promise<Instance> {
   const child = fork(bundle(), [], {
-    env: { ...process.env, ...env, DEBUG: '' },
+    env: { ...process.env, ...env, DEBUG: process.env.INSTANCE_DEBUG ?? '' },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     cwd: path.join(__dirname, '../..'),
   });
@@ -50,7 +58,7 @@ export function startInstance(env: Record<string, string>): Promise<Instance> {
         child,
         stats: () =>
           new Promise((res) => {
-            const onMsg = (m: { stats?: { available: boolean; failures: number; fallbacks: number } }) => {
+            const onMsg = (m: { stats?: InstanceStats }) => {
               if (m.stats) {
                 child.off('message', onMsg);
                 res(m.stats);

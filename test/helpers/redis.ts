@@ -44,14 +44,14 @@ export function hasRedisServerBinary(): boolean {
   return spawnSync('redis-server', ['--version']).status === 0;
 }
 
-/** Deletes every key under a prefix. */
-export async function cleanPrefix(prefix: string): Promise<void> {
-  const c = createClient({ url: REDIS_URL });
+/** Deletes every key under a prefix (on the machine's Redis, or the one at `url`). */
+export async function cleanPrefix(prefix: string, url = REDIS_URL): Promise<void> {
+  const c = createClient({ url });
   c.on('error', () => undefined);
   await c.connect();
   for await (const keys of c.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
-    const list = (Array.isArray(keys) ? keys : [keys]) as string[];
-    if (list.length > 0) await c.del(list);
+    // One key at a time: on a cluster node, the keys of one batch may be in several slots.
+    for (const key of (Array.isArray(keys) ? keys : [keys]) as string[]) await c.del(key);
   }
   await c.quit();
 }

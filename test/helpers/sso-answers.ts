@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { MAX_UPSTREAM_BODY } from '../../lib/sso/http';
+import { MAX_UPSTREAM_BODY } from '../../lib/util/http';
 
 /**
  * Generated answers of the SSO's three JSON endpoints, and the oracle that says what each must
@@ -233,10 +233,20 @@ function validExpiresIn(v: unknown): boolean {
   return typeof n === 'number' && Number.isFinite(n) && n > 0;
 }
 
+/** A check_token user: an object with a non-empty string user_id; user_name, email, phone, lang strings when present. */
+function validUser(u: unknown): boolean {
+  if (!plainObject(u)) return false;
+  const user = u as Record<string, unknown>;
+  return (
+    nonEmpty(user.user_id) &&
+    ['user_name', 'email', 'phone', 'lang'].every((f) => user[f] === undefined || typeof user[f] === 'string')
+  );
+}
+
 /** Whether a JSON object is a complete answer of the endpoint. */
 export function validFields(endpoint: JsonEndpoint, b: Record<string, unknown>): boolean {
   if (endpoint === 'check_token')
-    return nonEmpty(b.access_key) && nonEmpty(b.secret_key) && nonEmpty(b.token) && plainObject(b.user);
+    return nonEmpty(b.access_key) && nonEmpty(b.secret_key) && nonEmpty(b.token) && validUser(b.user);
   const rt = b.refresh_token;
   return sendable(b.access_token) && validExpiresIn(b.expires_in) && (rt === undefined || rt === null || nonEmpty(rt));
 }

@@ -1,8 +1,7 @@
+import { createCore } from '../../lib/instance';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { setImmediate as tick } from 'node:timers/promises';
-import { resolveConfig } from '../../lib/config';
-import { CredentialCache } from '../../lib/sso/check-token-cache';
 import { tokenHash } from '../../lib/util/crypto';
 import { fakeClock } from '../helpers/clock';
 import { FakeSso } from '../helpers/fake-sso';
@@ -31,10 +30,7 @@ describe('check_token cache under a million distinct tokens (bench count)', () =
       user: { user_id: `u-${token}`, user_name: `user ${token}`, email: `${token}@example.com` },
       credentials: { accessKey: `TMP${token}`, secretKey: `sk-${token}`, token: stsToken },
     });
-    const cache = new CredentialCache(
-      resolveConfig(testOptions({ clock, cache: { max: 10_000 } }), {}),
-      sso.asClient(),
-    );
+    const cache = createCore(testOptions({ cache: { max: 10_000 } }), { sso: sso.asClient(), clock }).cache;
     const far = clock() + 86_400_000;
     const drive = async (from: number, to: number) => {
       for (let i = from; i < to; i += 1000) {

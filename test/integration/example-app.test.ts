@@ -167,7 +167,12 @@ describe.each(EXAMPLE_VERSIONS)('example app on %s', (_name, startOn, major) => 
     describe('GET /logout', () => {
       it('clears the session and goes home; the old cookie no longer works', async () => {
         const cookie = await signIn(app.appUrl, sso.url);
-        const res = await request(app.appUrl).get('/logout').set('Cookie', cookie).expect(302).expect('Location', '/');
+        const res = await request(app.appUrl)
+          .get('/logout')
+          .set('Sec-Fetch-Site', 'same-origin')
+          .set('Cookie', cookie)
+          .expect(302)
+          .expect('Location', '/');
         expect(cookieHeader(res.headers['set-cookie'], cookie)).toBe('');
         await request(app.appUrl).get('/api/me').set('Cookie', cookie).expect(401);
       });
@@ -515,7 +520,11 @@ describe.each(EXAMPLE_VERSIONS)('example app on %s', (_name, startOn, major) => 
         await request(`http://127.0.0.1:${a.port}`).get('/api/me').set('Cookie', cookie).expect(200);
         await request(`http://127.0.0.1:${b.port}`).get('/api/me').set('Cookie', cookie).expect(200);
         expect(sso.counts.check_token).toBe(1);
-        await request(`http://127.0.0.1:${b.port}`).get('/logout').set('Cookie', cookie).expect(302);
+        await request(`http://127.0.0.1:${b.port}`)
+          .get('/logout')
+          .set('Sec-Fetch-Site', 'same-origin')
+          .set('Cookie', cookie)
+          .expect(302);
         await sleep(200);
         await request(`http://127.0.0.1:${a.port}`).get('/api/me').set('Cookie', cookie).expect(401);
       } finally {

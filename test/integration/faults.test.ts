@@ -1,6 +1,6 @@
+import { sessionCookieFor } from '../helpers/parts';
 import fc from 'fast-check';
 import type { Express } from 'express';
-import { resolveConfig } from '../../lib/config';
 import { SessionCookie, type SessionData } from '../../lib/session/session-cookie';
 import type { Emulator, Fault } from '../../lib/testing';
 import {
@@ -13,14 +13,14 @@ import {
   type ExpressFactory,
 } from '../helpers/app';
 import { fakeClock, type FakeClock } from '../helpers/clock';
-import { CLIENT_ID, CLIENT_SECRET, SECRET, testOptions } from '../helpers/options';
+import { CLIENT_ID, CLIENT_SECRET, SECRET } from '../helpers/options';
 import { startRawSso, type RawSso } from '../helpers/raw-sso';
 import { serve, trackUnhandledRejections, type Answer, type Served } from '../helpers/serve';
 import { openSession } from '../helpers/session';
 import { REFLECTION_MARK, answerArb, expectedOutcome, parsedBody, type JsonEndpoint } from '../helpers/sso-answers';
 import { auth } from '../../lib/express/middleware';
 
-// Fault injection of issue 5: every SSO endpoint x every failure x {page, API} over real HTTP,
+// Fault injection: every SSO endpoint x every failure x {page, API} over real HTTP,
 // with the answer's status and timing, the session kept through transient faults, and recovery;
 // a refresh storm; and any answer of each endpoint mapped to its documented outcome. FAULTS and
 // REFUSALS reach every row of the README's "What ends a session" table (lib/sso/classify.ts).
@@ -55,7 +55,7 @@ const FAULTS: [string, Fault | 'down', number][] = [
   ['truncated JSON', { type: 'truncated' }, 502],
   ['JSON without the fields', { type: 'missingFields' }, 502],
   ['a 10 MB body', { type: 'huge' }, 502],
-  // Issue 10 section 4: a proxy's or WAF's page, or a transient ret_code, is not the SSO refusing.
+  // A proxy's or WAF's page, or a transient ret_code, is not the SSO refusing.
   ['HTML 400 page', { type: 'status', status: 400 }, 502],
   ['HTML 401 page', { type: 'status', status: 401 }, 502],
   ['HTML 403 page', { type: 'status', status: 403 }, 502],
@@ -343,7 +343,7 @@ describe.each(EXPRESS_VERSIONS)('any SSO answer through the middleware (%s)', (_
     app.get('/api/me', (req, res) => res.json({ user: req.sso.user }));
     app.get('/page', (req, res) => res.type('html').send(`<p>${req.sso.user?.user_id}</p>`));
     served = await serve(app);
-    sessions = new SessionCookie(resolveConfig(testOptions(), {}));
+    sessions = sessionCookieFor();
   });
   afterAll(async () => {
     await served.close();

@@ -10,7 +10,7 @@ import { CLIENT_ID, CLIENT_SECRET, OLD_SECRET, SECRET } from '../helpers/options
 import { serve, trackUnhandledRejections, type Answer, type Served } from '../helpers/serve';
 import { openSession } from '../helpers/session';
 
-// Secrets of issue 5: the integration flows run with every `debug` namespace on and the console
+// Secrets stay secret: the integration flows run with every `debug` namespace on and the console
 // captured; no access token, refresh token, secret key, STS token, client secret or session
 // secret may appear in a log line, an error (message, stack, cause chain), a response body, a
 // header or a Location. State comparison is constant-time on the real /callback path.
@@ -272,7 +272,7 @@ describe.each(EXPRESS_VERSIONS)('secrets stay out of logs, errors and answers (%
         ).toBe(400);
 
         // Logout, and the logged-out cookie replayed.
-        await s.get('/logout?returnTo=/bye', { cookie });
+        await s.get('/logout?returnTo=/bye', { cookie, 'sec-fetch-site': 'same-origin' });
         await s.get('/api/me', { cookie });
       });
     },

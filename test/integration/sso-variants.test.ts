@@ -13,7 +13,7 @@ import {
 import { fakeClock } from '../helpers/clock';
 import { openSession } from '../helpers/session';
 
-// Issue 11: the package's flows (sign-in, cached request, refresh, a refused refresh, logout)
+// The package's flows (sign-in, cached request, refresh, a refused refresh, logout)
 // against every documented variant of the real SSO the emulator plays, on Express 4 and 5.
 
 const TTL = 600;
@@ -93,7 +93,7 @@ describe.each(cases)('%s, SSO variant: %s', (_name, _label, express, variant) =>
     expect(sso.counts.check_token).toBe(withKeys ? 0 : 1);
 
     // Logout: the cookie is refused afterwards.
-    await request(app).get('/logout').set('Cookie', next).expect(302);
+    await request(app).get('/logout').set('Sec-Fetch-Site', 'same-origin').set('Cookie', next).expect(302);
     await request(app).get('/api/me').set('Cookie', next).expect(401);
 
     // A refused refresh (revoked refresh token) ends the session in this variant's error style.

@@ -52,6 +52,9 @@ export function writeReadmeProject(root, dir) {
         moduleResolution: 'node16',
         moduleDetection: 'force',
         esModuleInterop: true,
+        // The NestJS recipe uses Nest's (legacy) decorators; no other block has decorators.
+        experimentalDecorators: true,
+        emitDecoratorMetadata: true,
         skipLibCheck: true,
         types: ['node', 'jest'],
       },

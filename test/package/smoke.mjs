@@ -50,6 +50,9 @@ ${load}
 const typed = `import express from 'express';
 import { auth, requiresAuth, SsoGuardError, type SsoGuardOptions, type SsoCredentials, type SsoContext } from 'express-sso-guard';
 import { startEmulator, sessionCookie, type Emulator } from 'express-sso-guard/testing';
+import { SsoAuthGuard, SsoAuth, type SsoAuthOptions, type SsoUser } from 'express-sso-guard/nest';
+const routeOptions: SsoAuthOptions = { mode: '401', authorize: (u: SsoUser) => u.user_id !== '' };
+void SsoAuth(routeOptions); void new SsoAuthGuard();
 const options: SsoGuardOptions = { authRequired: false, session: { rollingDuration: 3600 } };
 const app = express();
 app.use(auth(options));
@@ -81,6 +84,40 @@ void startEmulator().then((x) => {
   void cookie;
 });
 void n; void emu;
+`;
+
+// A real Nest application on the sample's Nest major (10 with Express 4, 11 with Express 5): the
+// guard global, a public route, 401 JSON and a signed-in call. Plain JS, so the decorators are applied
+// with Reflect.decorate (what TypeScript's legacy decorators compile to).
+const nestProgram = (load) => `
+${load}
+(async () => {
+  const secret = 'x'.repeat(32);
+  const sso = await startEmulator({ clientId: 'c', clientSecret: 's', autoApprove: true });
+  class Routes {
+    me(id) { return { id }; }
+    health() { return { ok: true }; }
+  }
+  Reflect.decorate([Get('me'), (t, k) => SsoUser('user_id')(t, k, 0)], Routes.prototype, 'me', Object.getOwnPropertyDescriptor(Routes.prototype, 'me'));
+  Reflect.decorate([Get('health'), Public()], Routes.prototype, 'health', Object.getOwnPropertyDescriptor(Routes.prototype, 'health'));
+  Reflect.decorate([Controller()], Routes);
+  class AppModule {}
+  Reflect.decorate([Module({ controllers: [Routes], providers: [{ provide: APP_GUARD, useClass: SsoAuthGuard }] })], AppModule);
+  const app = await NestFactory.create(AppModule, { logger: false });
+  app.use(auth({ ssoBaseUrl: sso.url, appBaseUrl: 'http://localhost', clientId: 'c', clientSecret: 's', secret, authRequired: false }));
+  await app.listen(0, '127.0.0.1');
+  const base = await app.getUrl();
+  const health = await fetch(base + '/health');
+  if (health.status !== 200) throw new Error('@Public() route: ' + health.status);
+  const unauth = await fetch(base + '/me');
+  const body = await unauth.json();
+  if (unauth.status !== 401 || body.error !== 'unauthenticated') throw new Error('expected 401 JSON, got ' + unauth.status);
+  const me = await fetch(base + '/me', { headers: { cookie: sessionCookie(sso.issueTokens('usr-bob'), { secret }) } });
+  const who = await me.json();
+  if (me.status !== 200 || who.id !== 'usr-bob') throw new Error('guard did not admit a session: ' + me.status);
+  await app.close(); await sso.close();
+  console.log('ok');
+})().catch((e) => { console.error(e); process.exit(1); });
 `;
 
 /** Runs the packaged bin with npx from the sample project: it listens, answers, and stops on SIGTERM. */
@@ -142,6 +179,12 @@ try {
       `@opentelemetry/api@${dev['@opentelemetry/api']}`,
       `@opentelemetry/sdk-metrics@${dev['@opentelemetry/sdk-metrics']}`,
       `@opentelemetry/exporter-prometheus@${dev['@opentelemetry/exporter-prometheus']}`,
+      // The README's NestJS recipe and the Nest samples: Nest 10 (on Express 4) next to Express 4, 11 next to 5.
+      `@nestjs/common@${major === 4 ? 10 : 11}`,
+      `@nestjs/core@${major === 4 ? 10 : 11}`,
+      `@nestjs/platform-express@${major === 4 ? 10 : 11}`,
+      `reflect-metadata@${dev['reflect-metadata']}`,
+      `rxjs@${dev.rxjs}`,
     ];
     run('npm', ['install', '--silent', '--prefer-offline', '--no-audit', '--no-fund', ...deps], app);
     const label = `package (express ${major})`;
@@ -158,9 +201,13 @@ try {
         `import express from 'express'; import { auth, requiresAuth, redisStore, SsoGuardError } from 'express-sso-guard'; import { startEmulator, sessionCookie } from 'express-sso-guard/testing';`,
       ),
     );
-    for (const f of ['cjs.js', 'esm.mjs']) {
+    const nestCjs = `require('reflect-metadata'); const { auth } = require('express-sso-guard'); const { startEmulator, sessionCookie } = require('express-sso-guard/testing'); const { SsoAuthGuard, Public, SsoUser } = require('express-sso-guard/nest'); const { Controller, Get, Module } = require('@nestjs/common'); const { NestFactory, APP_GUARD } = require('@nestjs/core');`;
+    const nestEsm = `import 'reflect-metadata'; import { auth } from 'express-sso-guard'; import { startEmulator, sessionCookie } from 'express-sso-guard/testing'; import { SsoAuthGuard, Public, SsoUser } from 'express-sso-guard/nest'; import { Controller, Get, Module } from '@nestjs/common'; import { NestFactory, APP_GUARD } from '@nestjs/core';`;
+    writeFileSync(path.join(app, 'nest-cjs.js'), nestProgram(nestCjs));
+    writeFileSync(path.join(app, 'nest-esm.mjs'), nestProgram(nestEsm));
+    for (const f of ['cjs.js', 'esm.mjs', 'nest-cjs.js', 'nest-esm.mjs']) {
       if (run('node', [f], app).trim() !== 'ok') throw new Error(`${f} failed`);
-      console.log(`${label}: ${f} ok`);
+      console.log(`${label}: ${f} ok${f.startsWith('nest') ? ` (NestJS ${major === 4 ? 10 : 11})` : ''}`);
     }
 
     await runBin(app);

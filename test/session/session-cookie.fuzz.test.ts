@@ -1,8 +1,8 @@
+import { sessionCookieFor } from '../helpers/parts';
 import fc from 'fast-check';
-import { resolveConfig } from '../../lib/config';
 import { createCore, type Core } from '../../lib/instance';
 import { Sealer } from '../../lib/util/crypto';
-import { SessionCookie, type SessionData } from '../../lib/session/session-cookie';
+import { type SessionData } from '../../lib/session/session-cookie';
 import type { Emulator } from '../../lib/testing';
 import type { Express } from 'express';
 import {
@@ -13,11 +13,11 @@ import {
   startTestEmulator,
   type ExpressFactory,
 } from '../helpers/app';
-import { CLIENT_ID, CLIENT_SECRET, OLD_SECRET, SECRET, testOptions } from '../helpers/options';
+import { CLIENT_ID, CLIENT_SECRET, OLD_SECRET, SECRET } from '../helpers/options';
 import { openSession } from '../helpers/session';
 import { rawRequest, serve, trackUnhandledRejections, type Served } from '../helpers/serve';
 
-// Property 1 of issue 5: whatever the Cookie header, the middleware never answers 5xx, never lets
+// Whatever the Cookie header, the middleware never answers 5xx, never lets
 // an exception escape, and only a cookie this app sealed yields a session.
 
 trackUnhandledRejections();
@@ -196,17 +196,10 @@ async function genuineValues(sso: Emulator, app: Express): Promise<{ genuine: Ge
   const session = openSession(cookie);
   const nowSec = Math.floor(Date.now() / 1000);
   const sealedWith = (secret: string, s: SessionData): string =>
-    new SessionCookie(resolveConfig(testOptions({ secret }), {}))
-      .serialize(s, nowSec, [])[0]!
-      .split(';')[0]!
-      .split('=')[1]!;
+    sessionCookieFor({ secret }).serialize(s, nowSec, [])[0]!.split(';')[0]!.split('=')[1]!;
   const whole = cookie.split('=')[1]!;
   // A long token type makes it chunk (two chunks: the most a cookie session may have); the tokens are the real session's.
-  const big = new SessionCookie(resolveConfig(testOptions(), {})).serialize(
-    { ...session, tokenType: session.tokenType.padEnd(4500) },
-    nowSec,
-    [],
-  );
+  const big = sessionCookieFor().serialize({ ...session, tokenType: session.tokenType.padEnd(4500) }, nowSec, []);
   const chunks = chunkOf(big);
   expect(chunks.length).toBeGreaterThanOrEqual(2);
   const seal = (secret: string, purpose: 'session' | 'transaction', plain: string) =>
@@ -421,7 +414,7 @@ describe('SessionCookie properties', () => {
     },
     { requiredKeys: ['id', 'accessToken', 'tokenType', 'expiresAt', 'lifetime', 'createdAt', 'touchedAt'] },
   );
-  const make = (secret: string | string[]) => new SessionCookie(resolveConfig(testOptions({ secret }), {}));
+  const make = (secret: string | string[]) => sessionCookieFor({ secret });
   /** Sessions small enough for a cookie (the writer refuses the rest, as the first property shows). */
   const fittingSessionArb = sessionArb.filter((s) => {
     try {

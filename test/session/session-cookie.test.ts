@@ -1,6 +1,7 @@
-import { resolveConfig } from '../../lib/config';
-import { SessionCookie, type SessionData } from '../../lib/session/session-cookie';
-import { OLD_SECRET, SECRET, testOptions } from '../helpers/options';
+import { sessionCookieFor } from '../helpers/parts';
+import { type SessionData } from '../../lib/session/session-cookie';
+import { OLD_SECRET, SECRET } from '../helpers/options';
+import { cookieHeaderShapes, scanned } from '../helpers/scan-work';
 
 const NOW = 1_800_000_000;
 const session: SessionData = {
@@ -22,7 +23,7 @@ function cookiePairs(setCookie: string[]): string {
 }
 
 function make(overrides = {}) {
-  return new SessionCookie(resolveConfig(testOptions(overrides), {}));
+  return sessionCookieFor(overrides);
 }
 
 describe('SessionCookie', () => {
@@ -67,7 +68,7 @@ describe('SessionCookie', () => {
   });
 
   it('writer and reader agree on the size limit: what is written reads back, what cannot be read is refused', () => {
-    // Issue 10, section 6: a session over the reader's limit used to be written and never read.
+    // A session over the reader's limit used to be written and never read.
     const sc = make();
     let written = 0;
     let refused = 0;
@@ -173,5 +174,17 @@ describe('SessionCookie', () => {
       expect(bad).toEqual({ data: undefined, names: ['sso_session'], stale: false });
       expect(sc.read('sso_session=not-a-sealed-session')).not.toBe(bad);
     });
+  });
+});
+
+describe('SessionCookie.read work', () => {
+  const shapes = cookieHeaderShapes('sso_session');
+  it.each(Object.keys(shapes))('is linear in the Cookie header size: %s', (kind) => {
+    const sc = make();
+    for (const n of [4096, 16384]) {
+      const header = shapes[kind]!(n);
+      // At most a few passes over the header (the sole-cookie scan, then the general reader).
+      expect(scanned(header, (h) => sc.read(h))).toBeLessThanOrEqual(6 * header.length);
+    }
   });
 });

@@ -1,5 +1,4 @@
-import { resolveConfig } from '../../lib/config';
-import { CredentialCache } from '../../lib/sso/check-token-cache';
+import { createCore } from '../../lib/instance';
 import { jwtExpiry } from '../../lib/util/crypto';
 import { tokenHash } from '../../lib/util/crypto';
 import { SsoGuardError } from '../../lib/errors';
@@ -12,11 +11,11 @@ const jwt = (exp: number) => `e30.${Buffer.from(JSON.stringify({ exp })).toStrin
 function setup(cache = {}) {
   const clock = fakeClock();
   const sso = new FakeSso();
-  const c = new CredentialCache(resolveConfig(testOptions({ clock, cache }), {}), sso.asClient());
+  const c = createCore(testOptions({ cache }), { sso: sso.asClient(), clock }).cache;
   return { clock, sso, c, far: clock() + 86_400_000 };
 }
 
-describe('CredentialCache', () => {
+describe('CheckTokenCache', () => {
   it('keys by SHA-256 of the token and caches valid answers', async () => {
     const { c, sso, far, clock } = setup();
     const h = tokenHash('tok');

@@ -1,14 +1,14 @@
+import { createCore } from '../../lib/instance';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { resolveConfig } from '../../lib/config';
 import { SsoGuardError } from '../../lib/errors';
 import { CLASSIFICATION, classifyRow, retCodeKind, type Row } from '../../lib/sso/classify';
 import { SsoClient } from '../../lib/sso/sso-client';
 import { testOptions } from '../helpers/options';
 import { startRawSso, type RawSso } from '../helpers/raw-sso';
 
-// The one table that decides what ends a session (issue 10 section 4), and ret_code in every
-// documented form on all three SSO calls (issue 11 item 2).
+// The one table that decides what ends a session, and ret_code in every
+// documented form on all three SSO calls.
 
 const row = (status: number, json?: Record<string, unknown>, wwwAuthenticate?: string): Row =>
   classifyRow({ status, json, wwwAuthenticate });
@@ -147,7 +147,7 @@ describe('ret_code forms on all three SSO calls (a raw server)', () => {
   let c: SsoClient;
   beforeAll(async () => {
     raw = await startRawSso();
-    c = new SsoClient(resolveConfig(testOptions({ ssoBaseUrl: raw.url, httpTimeout: 2000 }), {}));
+    c = createCore(testOptions({ ssoBaseUrl: raw.url, httpTimeout: 2000 })).sso;
   });
   afterAll(() => raw.close());
 

@@ -1,6 +1,4 @@
-import { resolveConfig } from '../../lib/config';
-import { CredentialCache } from '../../lib/sso/check-token-cache';
-import { SsoClient } from '../../lib/sso/sso-client';
+import { createCore } from '../../lib/instance';
 import { tokenHash } from '../../lib/util/crypto';
 import type { SsoGuardOptions } from '../../lib/options';
 import { fakeClock } from '../helpers/clock';
@@ -8,7 +6,7 @@ import { FakeSso } from '../helpers/fake-sso';
 import { testOptions } from '../helpers/options';
 import { startRawSso, type RawSso } from '../helpers/raw-sso';
 
-// Issue 11 item 1: a refresh answer that carries access_key, secret_key, token and user stands
+// A refresh answer that carries access_key, secret_key, token and user stands
 // for the new token's check_token answer; an incomplete one is ignored.
 
 const jwt = (exp: number) => `e30.${Buffer.from(JSON.stringify({ exp })).toString('base64url')}.sig`;
@@ -21,8 +19,7 @@ describe('SsoClient.refresh reads the keys and user of a refresh answer', () => 
     raw = await startRawSso();
   });
   afterAll(() => raw.close());
-  const client = (options: SsoGuardOptions = {}) =>
-    new SsoClient(resolveConfig(testOptions({ ssoBaseUrl: raw.url, ...options }), {}));
+  const client = (options: SsoGuardOptions = {}) => createCore(testOptions({ ssoBaseUrl: raw.url, ...options })).sso;
   const answer = (body: unknown) => raw.respond(() => ({ kind: 'http', status: 200, body: JSON.stringify(body) }));
 
   it('a complete set becomes tokens.check', async () => {
@@ -63,11 +60,11 @@ describe('SsoClient.refresh reads the keys and user of a refresh answer', () => 
   });
 });
 
-describe('CredentialCache.seed', () => {
+describe('CheckTokenCache.seed', () => {
   function setup(ttl = 300) {
     const clock = fakeClock();
     const sso = new FakeSso();
-    const cache = new CredentialCache(resolveConfig(testOptions({ clock, cache: { ttl } }), {}), sso.asClient());
+    const cache = createCore(testOptions({ cache: { ttl } }), { sso: sso.asClient(), clock }).cache;
     return { clock, sso, cache };
   }
   const result = (token: string) => ({

@@ -1,7 +1,7 @@
+import { createCore } from '../../lib/instance';
 import { gzipSync } from 'node:zlib';
 import { inspect } from 'node:util';
 import fc from 'fast-check';
-import { resolveConfig } from '../../lib/config';
 import { SsoGuardError } from '../../lib/errors';
 import { SsoClient } from '../../lib/sso/sso-client';
 import type { SsoGuardOptions } from '../../lib/options';
@@ -27,7 +27,7 @@ const TIMEOUT = 400;
 const MARGIN = 250;
 
 function client(ssoBaseUrl: string, options: SsoGuardOptions = {}): SsoClient {
-  return new SsoClient(resolveConfig(testOptions({ ssoBaseUrl, httpTimeout: TIMEOUT, ...options }), {}));
+  return createCore(testOptions({ ssoBaseUrl, httpTimeout: TIMEOUT, ...options })).sso;
 }
 
 /** The SsoGuardError a promise rejects with (fails when it resolves or rejects with anything else). */
@@ -232,6 +232,21 @@ describe('SsoClient against a raw HTTP server', () => {
         expiresIn: 120,
         tokenType: 'Bearer',
       });
+    });
+
+    it.each([
+      ['a numeric user_id', { user_id: 42 }],
+      ['an object user_id', { user_id: { toString: null } }],
+      ['an empty user_id', { user_id: '' }],
+      ['no user_id', { user_name: 'x' }],
+      ['a non-string user_name', { user_id: 'u', user_name: ['x'] }],
+      ['a non-string email', { user_id: 'u', email: 7 }],
+      ['a non-string phone', { user_id: 'u', phone: {} }],
+      ['a non-string lang', { user_id: 'u', lang: false }],
+    ])('check_token with %s is a malformed answer (upstream_error, 502)', async (_name, user) => {
+      answer(json(200, { access_key: 'AK', secret_key: 'SK', token: 'a.b.c', user }));
+      const err = await failure(c.checkToken('at'));
+      expect({ code: err.code, status: err.status }).toEqual({ code: 'upstream_error', status: 502 });
     });
 
     it('does not follow a redirect (a token request must not be replayed elsewhere)', async () => {

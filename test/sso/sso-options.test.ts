@@ -1,10 +1,10 @@
+import { createCore } from '../../lib/instance';
 import { resolveConfig } from '../../lib/config';
 import { SsoGuardError } from '../../lib/errors';
-import { SsoClient } from '../../lib/sso/sso-client';
 import type { SsoGuardOptions } from '../../lib/options';
 import { testOptions } from '../helpers/options';
 
-// Issue 11 items 3 and 4: every documented token_issuer; extra authorize parameters that
+// Every documented token_issuer; extra authorize parameters that
 // cannot override the protected ones.
 
 function errorOf(options: SsoGuardOptions): SsoGuardError {
@@ -33,7 +33,7 @@ describe('tokenIssuer', () => {
 
 describe('authorizationParams', () => {
   const urlOf = (authorizationParams: Record<string, string>) =>
-    new URL(new SsoClient(resolveConfig(testOptions({ authorizationParams }), {})).authorizeUrl('st-1'));
+    new URL(createCore(testOptions({ authorizationParams })).sso.authorizeUrl('st-1'));
 
   it('adds the parameters after the protected ones', () => {
     const url = urlOf({ redirect_url: 'http://app.test/callback', lang: 'zh-cn' });

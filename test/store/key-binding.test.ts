@@ -1,5 +1,6 @@
+import { sessionCookieFor } from '../helpers/parts';
 /**
- * Issue 10 section 2: a sealed store value is bound to its purpose and full key. Someone who can
+ * A sealed store value is bound to its purpose and full key. Someone who can
  * write to Redis (but has not the session secret) copies one user's values onto another user's
  * keys with raw commands; a second instance (fresh in-process caches, same store and secret)
  * never serves the other user, never answers 500.
@@ -11,14 +12,12 @@ import type { Emulator } from '../../lib/testing';
 import { auth } from '../../lib/express/middleware';
 import { redisStore } from '../../lib/store/redis';
 import type { SsoGuardOptions } from '../../lib/options';
-import { resolveConfig } from '../../lib/config';
-import { SessionCookie } from '../../lib/session/session-cookie';
 import { tokenHash } from '../../lib/util/crypto';
 import { Shared } from '../../lib/store/shared-store';
 import type { StoredTokens } from '../../lib/session/server-sessions';
 import { APP_BASE_URL, signIn, startTestEmulator } from '../helpers/app';
 import { fakeClock, type FakeClock } from '../helpers/clock';
-import { CLIENT_ID, CLIENT_SECRET, SECRET, testOptions } from '../helpers/options';
+import { CLIENT_ID, CLIENT_SECRET, SECRET } from '../helpers/options';
 import { openSession } from '../helpers/session';
 import { REDIS_URL, cleanPrefix, uniquePrefix } from '../helpers/redis';
 import { describeRedis } from '../helpers/describe-redis';
@@ -86,9 +85,7 @@ describeRedis('store values bound to their key (real Redis, two users, values co
   }
 
   const pointerId = (cookie: string) =>
-    new SessionCookie(
-      resolveConfig(testOptions({ store: redisStore({ client, prefix }), session: { serverSide: true } }), {}),
-    ).read(cookie).pointer!.id;
+    sessionCookieFor({ store: redisStore({ client, prefix }), session: { serverSide: true } }).read(cookie).pointer!.id;
 
   it('cookie sessions: a check_token entry copied onto another token is a miss, not the other user', async () => {
     const a = instance();

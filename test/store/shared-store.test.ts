@@ -1,3 +1,4 @@
+import { sessionCookieFor } from '../helpers/parts';
 import request from 'supertest';
 import type { Emulator } from '../../lib/testing';
 import { auth } from '../../lib/express/middleware';
@@ -15,9 +16,8 @@ import {
 } from '../helpers/app';
 import { fakeClock, type FakeClock } from '../helpers/clock';
 import { CLIENT_ID, CLIENT_SECRET, SECRET, testOptions } from '../helpers/options';
-import { SessionCookie } from '../../lib/session/session-cookie';
-import { resolveConfig } from '../../lib/config';
 import { openSession } from '../helpers/session';
+import { Shared, type SharedEvent } from '../../lib/store/shared-store';
 
 /** A store that records every value written, and can be made to fail or hang. */
 function recordingStore(inner: SsoStore) {
@@ -108,7 +108,7 @@ describe.each(EXPRESS_VERSIONS)('shared store (two instances in one process, mem
     const { cookie } = await signIn(a, sso);
     await request(a).get('/api/me').set('Cookie', cookie).expect(200);
     await request(b).get('/api/me').set('Cookie', cookie).expect(200);
-    await request(b).get('/logout').set('Cookie', cookie).expect(302);
+    await request(b).get('/logout').set('Sec-Fetch-Site', 'same-origin').set('Cookie', cookie).expect(302);
     await new Promise((r) => setImmediate(r));
     await request(a).get('/api/me').set('Cookie', cookie).expect(401);
     // An instance that never saw the event (started later) reads the denylist from the store.
@@ -167,9 +167,7 @@ describe.each(EXPRESS_VERSIONS)('shared store (two instances in one process, mem
       const a = serverSide(rec.store);
       const { cookie } = await signIn(a, sso);
       expect(cookie.length).toBeLessThan(200);
-      const pointer = new SessionCookie(
-        resolveConfig(testOptions({ store: rec.store, session: { serverSide: true } }), {}),
-      ).read(cookie);
+      const pointer = sessionCookieFor({ store: rec.store, session: { serverSide: true } }).read(cookie);
       expect(pointer.data).toBeUndefined();
       expect(Object.keys(pointer.pointer!).sort()).toEqual(['createdAt', 'id', 'touchedAt']);
       const stored = rec.written.find((w) => w.startsWith(`session:${pointer.pointer!.id}=`));
@@ -189,11 +187,9 @@ describe.each(EXPRESS_VERSIONS)('shared store (two instances in one process, mem
       // The same cookie, on the other instance, uses the refreshed tokens from the store.
       await request(b).get('/api/me').set('Cookie', cookie).expect(200);
       expect(sso.counts.refresh_token).toBe(1);
-      await request(b).get('/logout').set('Cookie', cookie).expect(302);
+      await request(b).get('/logout').set('Sec-Fetch-Site', 'same-origin').set('Cookie', cookie).expect(302);
       await new Promise((r) => setImmediate(r));
-      const id = new SessionCookie(
-        resolveConfig(testOptions({ store: rec.store, session: { serverSide: true } }), {}),
-      ).read(cookie).pointer!.id;
+      const id = sessionCookieFor({ store: rec.store, session: { serverSide: true } }).read(cookie).pointer!.id;
       expect(await rec.store.get(`session:${id}`)).toBeUndefined();
       await request(a).get('/api/me').set('Cookie', cookie).expect(401);
       await request(serverSide(rec.store)).get('/api/me').set('Cookie', cookie).expect(401);
@@ -223,5 +219,75 @@ describe.each(EXPRESS_VERSIONS)('shared store (two instances in one process, mem
         }),
       ).toThrow('"session.serverSide" must be used with a "store"');
     });
+  });
+});
+
+describe('pub/sub messages are sealed (issue 20)', () => {
+  const HOUR = 3_600_000;
+  const settle = () => new Promise((r) => setTimeout(r, 20));
+
+  async function listening(store: SsoStore, maxLifetimeMs = 24 * HOUR, now = () => 1_800_000_000_000) {
+    const got: SharedEvent[] = [];
+    const shared = new Shared(store, [SECRET], undefined, { clock: now, maxLifetimeMs });
+    await shared.subscribe((e) => void got.push(e));
+    return { shared, got };
+  }
+
+  it('an instance hears what another with the same secret publishes; the wire shows no session id', async () => {
+    const store = memoryStore();
+    const wire: string[] = [];
+    await store.subscribe((m) => void wire.push(m));
+    const { got } = await listening(store);
+    const other = new Shared(store, [SECRET]);
+    await other.publish({ kind: 'revoke', sessionId: 'sid-1', until: 1_800_000_000_000 + HOUR });
+    await other.publish({ kind: 'drop', hash: 'h1' });
+    await settle();
+    expect(got).toEqual([
+      { kind: 'revoke', sessionId: 'sid-1', until: 1_800_000_000_000 + HOUR },
+      { kind: 'drop', hash: 'h1' },
+    ]);
+    expect(wire.join()).not.toContain('sid-1');
+  });
+
+  it('ignores a raw PUBLISH and one sealed with another secret', async () => {
+    const store = memoryStore();
+    const { got } = await listening(store);
+    await store.publish('r sid-1 99999999999999');
+    await store.publish('d h1');
+    await new Shared(store, ['another-secret-of-at-least-32-chars!!']).publish({
+      kind: 'revoke',
+      sessionId: 'sid-1',
+      until: 1,
+    });
+    await settle();
+    expect(got).toEqual([]);
+  });
+
+  it('caps `until` at the longest session lifetime from now', async () => {
+    const store = memoryStore();
+    const { got } = await listening(store, 7 * 24 * HOUR);
+    await new Shared(store, [SECRET]).publish({ kind: 'revoke', sessionId: 'sid-1', until: 1_800_000_000_000 + 1e12 });
+    await settle();
+    expect(got).toEqual([{ kind: 'revoke', sessionId: 'sid-1', until: 1_800_000_000_000 + 7 * 24 * HOUR }]);
+  });
+});
+
+describe.each(EXPRESS_VERSIONS)('a forged PUBLISH against a running auth() (%s)', (_name, express) => {
+  it('does not sign the user out', async () => {
+    const sso = await startTestEmulator();
+    try {
+      const store = memoryStore();
+      const app = (express as ExpressFactory)();
+      const mw = auth(testOptions({ ssoBaseUrl: sso.url, store }));
+      await mw.ready;
+      app.use(mw);
+      app.get('/api/me', (req, res) => res.json({ user: req.sso.user.user_id }));
+      const { cookie } = await signIn(app, sso);
+      await store.publish(`r ${openSession(cookie).id} 99999999999999`);
+      await new Promise((r) => setTimeout(r, 20));
+      await request(app).get('/api/me').set('Cookie', cookie).expect(200);
+    } finally {
+      await sso.close();
+    }
   });
 });

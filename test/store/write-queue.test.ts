@@ -2,7 +2,8 @@ import { Shared } from '../../lib/store/shared-store';
 import { memoryStore } from '../../lib/store/memory';
 import type { SsoStore } from '../../lib/store/types';
 import { RETRY_INTERVAL_MS, WriteQueue, type QueuedWrite } from '../../lib/store/write-queue';
-import { SECRET } from '../helpers/options';
+import { SECRET, testOptions } from '../helpers/options';
+import { createCore } from '../../lib/instance';
 
 /** A write that fails while `down.value` is true, recording each attempt. */
 function write(name: string, log: string[], down: { value: boolean }, deadline = Infinity): QueuedWrite {
@@ -94,4 +95,58 @@ describe('Shared: values bound to purpose and full key', () => {
     expect(await new Shared(withPrefix(mem, 'app2:'), [SECRET]).get('check:alice')).toBeUndefined();
     expect(shared.stats.failures).toBe(0);
   });
+});
+
+describe('queued logouts during an outage (issue 20)', () => {
+  it('a write whose key is already queued is not queued again, so duplicates never push others out', async () => {
+    const log: string[] = [];
+    const down = { value: true };
+    const q = new WriteQueue(3);
+    const keyed = (key: string): QueuedWrite => ({ ...write(key, log, down), key });
+    await q.add([keyed('revoked:b'), keyed('publish:r:b')]);
+    for (let i = 0; i < 50; i++) await q.add([keyed('revoked:a'), keyed('publish:r:a')]);
+    expect(q.size).toBe(3);
+    expect(q.dropped).toBe(1); // the one a first revocation of "a" needed room for; never for a duplicate
+    down.value = false;
+    await q.flush();
+    expect(log.filter((l) => !l.endsWith(':failed'))).toEqual(['publish:r:b', 'revoked:a', 'publish:r:a']);
+    await q.close();
+  });
+
+  it("5,000 logouts with an already-revoked cookie do not push another user's queued logout out", async () => {
+    const down: SsoStore = {
+      get: () => Promise.reject(new Error('down')),
+      set: () => Promise.reject(new Error('down')),
+      delete: () => Promise.reject(new Error('down')),
+      deleteIfEquals: () => Promise.reject(new Error('down')),
+      publish: () => Promise.reject(new Error('down')),
+      subscribe: () => Promise.resolve(),
+    };
+    const now = 1_800_000_000_000;
+    const core = createCore(testOptions({ store: Object.assign(down, { timeout: 50 }), clock: () => now }));
+    const cookieOf = (id: string): string => {
+      const nowSec = now / 1000;
+      const s = {
+        id,
+        accessToken: `at-${id}`,
+        tokenType: 'Bearer',
+        expiresAt: nowSec + 3600,
+        lifetime: 3600,
+        createdAt: nowSec,
+        touchedAt: nowSec,
+      };
+      return core.sessions
+        .serialize(s, nowSec, [])
+        .map((c) => c.split(';')[0])
+        .join('; ');
+    };
+    await core.lifecycle.revokeCookie(cookieOf('victim'));
+    const afterVictim = core.shared!.stats.queued;
+    expect(afterVictim).toBeGreaterThan(0);
+    const attacker = cookieOf('attacker');
+    for (let i = 0; i < 5000; i++) await core.lifecycle.revokeCookie(attacker);
+    expect(core.shared!.stats.dropped).toBe(0);
+    expect(core.shared!.stats.queued).toBe(2 * afterVictim);
+    await core.shared!.close();
+  }, 30_000);
 });

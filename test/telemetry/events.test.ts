@@ -49,7 +49,7 @@ describe.each(EXPRESS_VERSIONS)('events (%s)', (_name, express) => {
     clock.advance(301 * 1000);
     statuses.push((await request(app).get('/api/me').set('Cookie', next)).status);
     statuses.push((await request(app).get('/api/me').set('Cookie', next)).status); // the SSO is back
-    statuses.push((await request(app).get('/logout').set('Cookie', next)).status);
+    statuses.push((await request(app).get('/logout').set('Sec-Fetch-Site', 'same-origin').set('Cookie', next)).status);
     statuses.push((await request(app).get('/api/me').set('Cookie', next)).status);
     return {
       statuses,
@@ -117,5 +117,49 @@ describe.each(EXPRESS_VERSIONS)('events (%s)', (_name, express) => {
         .map((n) => `express-sso-guard: "${n}" listener failed: listener bug`)
         .sort(),
     );
+  });
+
+  it.each([
+    [
+      'throws a value that cannot be printed',
+      () => {
+        throw Object.create(null);
+      },
+    ],
+    [
+      'throws a value whose toString throws',
+      () => {
+        throw {
+          toString: () => {
+            throw new Error('no');
+          },
+        };
+      },
+    ],
+    ['rejects with a value that cannot be printed', () => Promise.reject(Object.create(null))],
+    [
+      'throws undefined',
+      () => {
+        throw undefined;
+      },
+    ],
+  ])('a listener that %s: same answers, the session revoked, no unhandled rejection', async (_how, listener) => {
+    const reference = await journey(make({}));
+    sso.resetCounts();
+    clock.advance(86400 * 1000);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const events = Object.fromEntries(NAMES.map((n) => [n, listener])) as SsoGuardEvents;
+      const { statuses } = await journey(make(events));
+      expect(statuses).toEqual(reference.statuses);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(unhandled).toEqual([]);
+      expect(errors.length).toBe(6);
+      for (const line of errors) expect(line).toMatch(/listener failed: /);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });

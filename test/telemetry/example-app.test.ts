@@ -31,7 +31,7 @@ describe('example app observability', () => {
       await request(app.appUrl).get('/api/me').set('Cookie', cookie).expect(200);
       const profile = await request(app.appUrl).get('/profile').set('Cookie', cookie).expect(200);
       expect(profile.text).toContain('id="instances"');
-      await request(app.appUrl).get('/logout').set('Cookie', cookie).expect(302);
+      await request(app.appUrl).get('/logout').set('Sec-Fetch-Site', 'same-origin').set('Cookie', cookie).expect(302);
       const scrape = await fetch(app.metricsUrl);
       expect(scrape.status).toBe(200);
       const text = await scrape.text();
@@ -63,7 +63,7 @@ describe('example app observability', () => {
       app = await start({ env: { SESSION_SECRET: TEST_SECRET, LOG_FORMAT: 'json' }, port: 0 });
       const cookie = await signIn(app.appUrl, app.ssoUrl);
       await request(app.appUrl).get('/api/me').set('Cookie', cookie).expect(200);
-      await request(app.appUrl).get('/logout').set('Cookie', cookie).expect(302);
+      await request(app.appUrl).get('/logout').set('Sec-Fetch-Site', 'same-origin').set('Cookie', cookie).expect(302);
     } finally {
       write.mockRestore();
       await app?.close();

@@ -43,7 +43,7 @@ describe('without @opentelemetry/api', () => {
           const res = await request(app).get('/api/me').set('Cookie', cookie).expect(200);
           expect(res.body.user.user_id).toBe('usr-alice');
         }
-        await request(app).get('/logout').set('Cookie', cookie).expect(302);
+        await request(app).get('/logout').set('Sec-Fetch-Site', 'same-origin').set('Cookie', cookie).expect(302);
         expect(events).toEqual(['login usr-alice', 'logout usr-alice']);
         expect(lines).toEqual([
           'express-sso-guard: sign-in: user usr-alice',

@@ -196,7 +196,7 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
     expect(histogram.dataPointType).toBe(DataPointType.HISTOGRAM);
     expect(histogram.descriptor.unit).toBe('s');
 
-    await request(app).get('/logout').set('Cookie', cookie).expect(302);
+    await request(app).get('/logout').set('Sec-Fetch-Site', 'same-origin').set('Cookie', cookie).expect(302);
     expect(await sdk.total(ENDED, { reason: 'logout' })).toBe(1);
     // The old cookie again: refused as revoked.
     await request(app).get('/api/me').set('Cookie', cookie).expect(401);
@@ -289,7 +289,7 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
     const store = memoryStore();
     const [a, b] = [make({ store, session: { serverSide: true } }), make({ store, session: { serverSide: true } })];
     const pointer = await signIn(a, false);
-    await request(a).get('/logout').set('Cookie', pointer).expect(302);
+    await request(a).get('/logout').set('Sec-Fetch-Site', 'same-origin').set('Cookie', pointer).expect(302);
     await request(b).get('/api/me').set('Cookie', pointer).expect(401);
     expect(await sdk.total(ENDED, { reason: 'not_found' })).toBe(1);
     expect(await sdk.total(STARTED)).toBe(3);
