@@ -88,6 +88,8 @@ async function start({ env = process.env, port = portFrom(env.PORT || undefined)
         redirectUris: [`${appUrl}/callback`],
         // Seconds; make it short (e.g. 30) to watch sessions refresh their tokens.
         accessTokenTtl: Number(env.EMULATOR_ACCESS_TOKEN_TTL || 3600),
+        // Its /console page launches the app as AppCenter does (launch: true in app.js).
+        console: { authUrl: `${appUrl}/launch`, appUrl: `${appUrl}/profile` },
       });
       ssoUrl = emulator.url;
     }

@@ -107,5 +107,54 @@ if (!hasBrowser && !browserRequired) console.warn(`Skipping the launch browser t
       },
       60_000,
     );
+
+    /**
+     * Launches the app from the emulator's console page (`/console`), as AppCenter's console does:
+     * the user's "Open from the console" (`authUrl?token=`) or "SaaS redirect" button.
+     */
+    async function launchFromConsole(page: Page, userId: string, how: 'console' | 'redirect'): Promise<void> {
+      await page.goto(`${app.ssoUrl}/console`);
+      const form = page.locator('form.user', { has: page.locator(`input[name="user_id"][value="${userId}"]`) });
+      const button = form.locator(`button[name="mode"][value="${how === 'console' ? 'auth' : 'saas'}"]`);
+      await Promise.all([page.waitForURL((url) => url.origin === app.appUrl), button.click()]);
+      await page.waitForLoadState();
+    }
+
+    it.each([
+      ['alice from the console, then bob by the SaaS redirect', ['usr-alice', 'console'], ['usr-bob', 'redirect']],
+      ['bob by the SaaS redirect, then alice from the console', ['usr-bob', 'redirect'], ['usr-alice', 'console']],
+    ] as const)(
+      '%s (the emulator console page): asked before switching',
+      async (_label, first, second) => {
+        const context = await browser.newContext();
+        try {
+          const page = await context.newPage();
+          await launchFromConsole(page, first[0], first[1]);
+          expect(page.url().startsWith(`${app.appUrl}/`)).toBe(true);
+          expect(page.url()).not.toMatch(/token=/);
+          await page.goto(`${app.appUrl}/profile`);
+          expect(await userOf(page)).toBe(first[0]);
+
+          await launchFromConsole(page, second[0], second[1]);
+          expect(page.url()).toBe(`${app.appUrl}/launch?confirm`);
+          expect(await page.locator('h1').textContent()).toBe('Switch account?');
+          const text = await page.locator('body').textContent();
+          expect(text).toContain(first[0]);
+          expect(text).toContain(second[0]);
+          expect(await page.content()).not.toMatch(/token=/);
+
+          await Promise.all([
+            page.waitForURL((url) => !url.pathname.startsWith('/launch')),
+            page.click('button[type="submit"]'),
+          ]);
+          expect(page.url()).not.toMatch(/token=/);
+          await page.goto(`${app.appUrl}/profile`);
+          expect(await userOf(page)).toBe(second[0]);
+        } finally {
+          await context.close();
+        }
+      },
+      60_000,
+    );
   },
 );
