@@ -57,6 +57,16 @@ async function launchOther(
   return { launched, page, cookie: jar };
 }
 
+/** The confirmation page's button: a POST of its form, from the app's own origin unless `headers` say otherwise. */
+function confirmSwitch(
+  app: Express,
+  page: request.Response,
+  cookie: string,
+  headers: Record<string, string> = SAME_ORIGIN,
+): request.Test {
+  return request(app).post('/launch').type('form').send(formFields(page.text)).set('Cookie', cookie).set(headers);
+}
+
 describe.each(EXPRESS_VERSIONS)('launch (%s)', (_name, express) => {
   let sso: Emulator;
   let clock: FakeClock;
@@ -362,13 +372,7 @@ describe.each(EXPRESS_VERSIONS)('launch (%s)', (_name, express) => {
 
       it("the page's button (a same-origin POST) switches to the other account", async () => {
         const { cookie, page } = await launchAsBob();
-        const res = await request(app)
-          .post('/launch')
-          .type('form')
-          .send(formFields(page.text))
-          .set('Cookie', cookie)
-          .set(SAME_ORIGIN)
-          .expect(303);
+        const res = await confirmSwitch(app, page, cookie).expect(303);
         expect(res.headers.location).toBe('/reports?id=7');
         expect(res.headers['cache-control']).toBe('no-store');
         const switched = cookiesFrom(setCookieOf(res), cookie);
@@ -381,18 +385,14 @@ describe.each(EXPRESS_VERSIONS)('launch (%s)', (_name, express) => {
 
       it('a cross-site POST is refused (403), the session kept', async () => {
         const { cookie, page } = await launchAsBob();
-        for (const headers of [
+        const refused: Array<Record<string, string>> = [
           { 'Sec-Fetch-Site': 'cross-site' },
           { 'Sec-Fetch-Site': 'same-site' },
           { Origin: 'https://evil.test' },
           {},
-        ]) {
-          const res = await request(app)
-            .post('/launch')
-            .type('form')
-            .send(formFields(page.text))
-            .set('Cookie', cookie)
-            .set(headers);
+        ];
+        for (const headers of refused) {
+          const res = await confirmSwitch(app, page, cookie, headers);
           expect(res.status).toBe(403);
           expect(sessionCookie(res)).toBe(false);
         }
@@ -479,13 +479,7 @@ describe.each(EXPRESS_VERSIONS)('launch (%s)', (_name, express) => {
     const { access_token } = sso.issueTokens('usr-bob');
     const { page, cookie: jar } = await launchOther(parsed, `/p?access_token=${access_token}`, cookie);
     expect(page.status).toBe(200);
-    const res = await request(parsed)
-      .post('/launch')
-      .type('form')
-      .send(formFields(page.text))
-      .set('Cookie', jar)
-      .set(SAME_ORIGIN)
-      .expect(303);
+    const res = await confirmSwitch(parsed, page, jar).expect(303);
     expect(await me(cookiesFrom(setCookieOf(res), cookie))).toBe('usr-bob');
   });
 
@@ -557,15 +551,8 @@ describe('launch: tokens never leak', () => {
     const other = await launchOther(app, `/p?access_token=${b.access_token}&refresh_token=${b.refresh_token!}`, cookie);
     keep(other.launched);
     const page = keep(other.page);
-    keep(
-      await request(app)
-        .post('/launch')
-        .type('form')
-        .send(formFields(page.text))
-        .set('Cookie', cookie)
-        .set(SAME_ORIGIN),
-    );
-    keep(await request(app).post('/launch').type('form').send(formFields(page.text)).set('Cookie', cookie));
+    keep(await confirmSwitch(app, page, cookie));
+    keep(await confirmSwitch(app, page, cookie, {}));
     const c = issue('usr-alice', { accessTokenTtl: 5 });
     clock.advance(6000);
     keep(await request(app).get(`/launch?token=${c.access_token}`).set(NAVIGATE));
@@ -615,13 +602,7 @@ describeRedis('launch with server-side sessions on Redis', () => {
 
     const b = sso.issueTokens('usr-bob');
     const { page, cookie: jar } = await launchOther(app, `/p?access_token=${b.access_token}`, cookie);
-    const sw = await request(app)
-      .post('/launch')
-      .type('form')
-      .send(formFields(page.text))
-      .set('Cookie', jar)
-      .set(SAME_ORIGIN)
-      .expect(303);
+    const sw = await confirmSwitch(app, page, jar).expect(303);
     const bob = await request(app)
       .get('/api/me')
       .set('Cookie', cookiesFrom(setCookieOf(sw), cookie))
