@@ -27,13 +27,19 @@ async function instancesSection(req) {
   }
 }
 
-/** Builds the example app around the given express-sso-guard options. */
-function createApp(options) {
+/**
+ * Builds the example app around the given express-sso-guard options; `accessLog`: a middleware
+ * mounted first, to see every request as it arrived (see observability.js: tokens redacted).
+ */
+function createApp(options, { accessLog } = {}) {
   const app = express();
   app.disable('x-powered-by');
+  if (accessLog) app.use(accessLog);
 
   // Reads the session on every route (req.sso); only the routes with requiresAuth() demand one.
-  app.use(auth({ ...options, authRequired: false }));
+  // launch: true also signs in users who arrive from the AppCenter console (/launch?token=…) or
+  // the SaaS redirect (any page with ?access_token=…&refresh_token=…).
+  app.use(auth({ launch: true, ...options, authRequired: false }));
 
   app.get('/', (req, res) => {
     const who = req.sso.isAuthenticated()

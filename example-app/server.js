@@ -5,7 +5,7 @@ const { createClient } = require('redis');
 const { parseCloudInfo, redisStore } = require('express-sso-guard');
 const { startEmulator } = require('express-sso-guard/testing');
 const { createApp } = require('./app');
-const { jsonLogger, startMetrics } = require('./observability');
+const { accessLog, jsonLogger, startMetrics } = require('./observability');
 
 const DEV_SECRET = 'development-only-secret-do-not-deploy-0123456789';
 
@@ -88,6 +88,8 @@ async function start({ env = process.env, port = portFrom(env.PORT || undefined)
         redirectUris: [`${appUrl}/callback`],
         // Seconds; make it short (e.g. 30) to watch sessions refresh their tokens.
         accessTokenTtl: Number(env.EMULATOR_ACCESS_TOKEN_TTL || 3600),
+        // Its /console page launches the app as AppCenter does (launch: true in app.js).
+        console: { authUrl: `${appUrl}/launch`, appUrl: `${appUrl}/profile` },
       });
       ssoUrl = emulator.url;
     }
@@ -113,7 +115,9 @@ async function start({ env = process.env, port = portFrom(env.PORT || undefined)
       ...(cloudApiUrl && { cloud: { apiBaseUrl: cloudApiUrl } }),
       ...(store && { store }),
     };
-    server.on('request', createApp(options));
+    // ACCESS_LOG=1: one JSON line per request (tokens redacted), through pino like LOG_FORMAT=json.
+    const access = env.ACCESS_LOG === '1' ? accessLog(logger ?? jsonLogger('json')) : undefined;
+    server.on('request', createApp(options, { accessLog: access }));
     return { appUrl, port: actualPort, ssoUrl, emulator, metricsUrl: metrics?.url, close };
   } catch (err) {
     await close();

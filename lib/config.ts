@@ -150,8 +150,10 @@ export const OPTIONS = {
       login: { default: '/login', check: routePath },
       callback: { default: '/callback', check: routePath },
       logout: { default: '/logout', check: routePath },
+      launch: { default: '/launch', check: routePath },
     },
   },
+  launch: { default: false, check: bool },
   session: {
     group: {
       name: { default: 'sso_session', check: cookieName },

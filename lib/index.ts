@@ -21,6 +21,7 @@ export type {
 export type { SsoUser, SsoCredentials } from './sso/types';
 export type {
   SsoGuardEvents,
+  LoginEntry,
   LoginEvent,
   LogoutEvent,
   RefreshEvent,

@@ -74,6 +74,12 @@ export interface RoutesOptions {
   callback?: string;
   /** @default '/logout' */
   logout?: string;
+  /**
+   * The console launch route (`GET ?token=`), served only with `launch: true`: the `authUrl` to
+   * give AppCenter is `appBaseUrl` + this.
+   * @default '/launch'
+   */
+  launch?: string;
 }
 
 /** Options of `auth()`. Every option not given falls back to its environment variable or default. */
@@ -125,6 +131,15 @@ export interface SsoGuardOptions {
   publicPaths?: string[];
   /** Route paths. */
   routes?: RoutesOptions;
+  /**
+   * Accept launches from the AppCenter console (`GET routes.launch?token=`) and the SaaS redirect
+   * (a GET navigation to any path with `?access_token=&refresh_token=`): the token is checked with
+   * check_token, a session started, and the browser sent on to the same URL without the tokens.
+   * An invalid token starts a normal sign-in; a launch as another user than the signed-in one asks
+   * first. See "Launching from the AppCenter console" in the README.
+   * @default false
+   */
+  launch?: boolean;
   /** Session cookie. */
   session?: SessionOptions;
   /**

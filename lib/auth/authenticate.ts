@@ -204,11 +204,19 @@ export class Authenticator {
   }
 
   /**
+   * check_token of a token handed over by a launch (or issued at sign-in), through the cache:
+   * `invalid` when the SSO refuses it; an SsoGuardError when the SSO cannot answer.
+   */
+  checkToken(accessToken: string, expiresAt: number): Promise<CacheEntry> {
+    return this.cache.lookup(tokenHash(accessToken), accessToken, expiresAt);
+  }
+
+  /**
    * The check_token answer of a session's new access token at sign-in (cached, so the first page
    * makes no call of its own), for `authorize` and the `login` event. Throws an SsoGuardError.
    */
   async signInCheck(accessToken: string, expiresAt: number): Promise<CheckResult> {
-    const entry = await this.cache.lookup(tokenHash(accessToken), accessToken, expiresAt);
+    const entry = await this.checkToken(accessToken, expiresAt);
     if (entry.kind !== 'valid')
       throw new SsoGuardError('upstream_error', 'The SSO did not accept the access token it just issued');
     return entry.result;

@@ -1,18 +1,15 @@
 import type { SessionCookie, SessionData } from '../session/session-cookie';
 import type { SsoUser, TokenSet } from '../sso/types';
+import type { LoginEntry } from '../telemetry/events';
 import type { Telemetry } from '../telemetry/telemetry';
 import { randomToken } from '../util/crypto';
 
-/** Where a session's tokens came from. */
-export type SessionEntry =
-  /** `/callback`: the code exchange of a browser sign-in. */
-  | 'callback'
-  /** A launch from another application: tokens it handed over, checked or exchanged. */
-  | 'launch'
-  /** A refresh of an existing session's tokens. */
-  | 'refresh'
-  /** `sessionCookie()` of express-sso-guard/testing: tokens the emulator issued. */
-  | 'testing';
+/**
+ * Where a session's tokens came from: a sign-in (`LoginEntry`: the callback's code exchange, a
+ * console or SaaS-redirect launch's checked tokens, the testing helper), or a `refresh` of an
+ * existing session's tokens.
+ */
+export type SessionEntry = LoginEntry | 'refresh';
 
 /** The tokens a session holds, as the SSO's token answers carry them. */
 export type SessionTokens = Pick<TokenSet, 'accessToken' | 'refreshToken' | 'tokenType' | 'expiresIn'>;
@@ -20,7 +17,7 @@ export type SessionTokens = Pick<TokenSet, 'accessToken' | 'refreshToken' | 'tok
 /** How the session is made: a new one (a sign-in), or the renewal of one. */
 export type SessionFromTokensOptions =
   | {
-      readonly entry: 'callback' | 'launch' | 'testing';
+      readonly entry: LoginEntry;
       /** The time of the sign-in (ms): the session starts, and its token's lifetime counts, from here. */
       readonly now: number;
       /** Session cookies the request carried (overwritten or cleared by the new cookie). */
@@ -106,13 +103,13 @@ export function sessionFromTokens(
   };
   // Sealed first: a session too large for its cookie is refused before the store holds it.
   const setCookie = writer.cookies.serialize(session, nowSec, options.previous ?? []);
-  const { user } = options;
+  const { user, entry } = options;
   return {
     session,
     setCookie,
     commit: async () => {
       await writer.keep?.(session, { writeBehind: false });
-      writer.telemetry?.sessionStarted(user?.user_id);
+      writer.telemetry?.sessionStarted(user?.user_id, entry);
     },
   };
 }

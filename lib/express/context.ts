@@ -73,6 +73,14 @@ function signedOut(): SsoGuardError {
   );
 }
 
+/**
+ * The key of a context's hooks, shared by every copy of this module: `express-sso-guard/nest` is
+ * bundled apart from the main entry, and a `#private` field can only be read by the class copy
+ * that declared it, so the Nest guard reaches the hooks of a context the main entry made through a
+ * method of that context's own class.
+ */
+const HOOKS: unique symbol = Symbol.for('express-sso-guard.context-hooks') as never;
+
 /** @internal The object behind `req.sso`; only the middleware creates it and reads its internals. */
 export class GuardContext implements SsoContext {
   readonly error: SsoGuardError | undefined;
@@ -103,7 +111,11 @@ export class GuardContext implements SsoContext {
     ctx.#outcome = outcome;
   }
   static hooks(ctx: GuardContext): GuardHooks {
-    return ctx.#hooks;
+    return ctx[HOOKS]();
+  }
+  /** The hooks (deny, refuse, …: functions, no token), for any copy of this class; see {@link HOOKS}. */
+  [HOOKS](): GuardHooks {
+    return this.#hooks;
   }
   /** The request and response, for renewals that must write the session cookie. */
   static req(ctx: GuardContext): Request {

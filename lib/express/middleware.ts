@@ -10,6 +10,7 @@ import type { StoreStats } from '../store/shared-store';
 import type { SsoCredentials } from '../sso/types';
 import { isNavigation, redirect, sendError } from './respond';
 import { callback, clearSiteCache, login, logout } from './routes';
+import { launchRoute } from './launch';
 import { isPublicPath } from './public-path';
 import { requestPaths, routePath } from './base-path';
 
@@ -103,7 +104,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
           mode,
         );
       if (mode === 'redirect' || (mode === 'auto' && isNavigation(req)))
-        return redirect(res, hooks.loginUrl(requestPaths(req, config.basePath).external));
+        return redirect(res, hooks.loginUrl(launch?.strip(req) ?? requestPaths(req, config.basePath).external));
       const message = reason === 'ended' ? 'Session expired; sign in again' : 'Sign-in required';
       fail(req, res, next, new SsoGuardError('unauthenticated', message), {
         invalidToken: reason === 'invalid_token',
@@ -138,6 +139,8 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
       return returnTo === undefined ? core.loginPath : `${core.loginPath}?returnTo=${encodeURIComponent(returnTo)}`;
     },
   };
+
+  const launch = config.launch ? launchRoute(core, (returnTo) => hooks.loginUrl(returnTo)) : undefined;
 
   /** The context's credentials; fresh ones (renewing the session if needed) when forced. */
   async function credentialsFor(ctx: GuardContext, forceRefresh: boolean): Promise<SsoCredentials> {
@@ -179,6 +182,11 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
     }
     if (path === logoutRoute && (method === 'GET' || method === 'POST')) {
       logout(core, req, res, (err) => fail(req, res, next, err, { json: true })).catch(next);
+      return;
+    }
+    const launched = launch?.read(req, path);
+    if (launched !== undefined) {
+      launch!.handle(req, res, launched, (err) => fail(req, res, next, err)).catch(next);
       return;
     }
 

@@ -4,6 +4,7 @@ import createDebug from 'debug';
 import { appendSetCookie } from '../session/cookies';
 import type { Core } from '../instance';
 import { sessionFromTokens } from '../auth/session-from-tokens';
+import { withoutTokens } from '../auth/launch-request';
 import { SsoGuardError } from '../errors';
 import { isNavigation, redirect } from './respond';
 import { requestSite, sendLogoutConfirmation } from './logout-guard';
@@ -57,6 +58,8 @@ export function login(core: Core, req: IncomingMessage, res: ServerResponse): vo
   const asked = query instanceof Map ? query.get('returnTo') : undefined;
   const safe = safeReturnTo(asked, core.config.appOrigin);
   let returnTo = safe === undefined ? `${core.config.basePath}/` : underBase(safe, core.config.basePath);
+  // With launches on, launch tokens never ride along in the transaction cookie.
+  if (core.config.launch) returnTo = withoutTokens(returnTo);
   // A long returnTo would bloat the transaction cookie (and, piled up, the callback request).
   if (returnTo.length > MAX_TRANSACTION_RETURN_TO) returnTo = `${core.config.basePath}/`;
   if (asked !== undefined && returnTo !== asked) debug('login: returnTo refused, shortened or normalized');
@@ -81,6 +84,12 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
   if (error !== undefined) {
     const shown = /^[a-z_]{1,64}$/.test(error) ? ` (${error})` : '';
     return fail(new SsoGuardError('access_denied', `Sign-in was not completed${shown}`));
+  }
+  if (txn === undefined && core.config.launch && query.has('code')) {
+    // No login in progress for this code (a link or another site's redirect): exchanging it
+    // would sign the browser in to whichever account the code belongs to (login CSRF).
+    debug('callback: unsolicited code not exchanged; a fresh sign-in');
+    return redirect(res, core.loginPath);
   }
   if (state === undefined) return fail(new SsoGuardError('invalid_state', 'Missing state parameter'));
   if (txn === undefined)

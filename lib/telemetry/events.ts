@@ -22,10 +22,19 @@ export type RefreshOutcome = 'refreshed' | 'adopted' | 'refused' | 'pending' | '
  */
 export type SessionEndReason = 'logout' | 'refused' | 'expired' | 'lifetime' | 'revoked' | 'not_found';
 
-/** `login`: a session started (after `/callback`). */
+/**
+ * How a session started (`entry`): `callback` (a browser sign-in), `launch-console` (the AppCenter
+ * console's `?token=` launch), `launch-redirect` (the SaaS redirect's `?access_token=`), `testing`
+ * (`sessionCookie()` of express-sso-guard/testing).
+ */
+export type LoginEntry = 'callback' | 'launch-console' | 'launch-redirect' | 'testing';
+
+/** `login`: a session started (after `/callback`, or a launch). */
 export interface LoginEvent {
   /** `user.user_id` from check_token (always known: listening to `login` makes the callback call check_token). */
   readonly userId: string | undefined;
+  /** Where the session came from. */
+  readonly entry: LoginEntry;
 }
 /** `logout`: a session was logged out. */
 export interface LogoutEvent {

@@ -20,6 +20,7 @@ export const ATTRIBUTES = {
   result: 'result',
   outcome: 'outcome',
   reason: 'reason',
+  entry: 'entry',
   operation: 'operation',
   cloudAction: 'cloud.action',
   cloudOutcome: 'cloud.outcome',

@@ -3,6 +3,7 @@ import { loadApi, type Api } from './api';
 import {
   emit,
   type CacheResult,
+  type LoginEntry,
   type RefreshOutcome,
   type SessionEndReason,
   type SsoEndpoint,
@@ -74,6 +75,10 @@ export class Telemetry {
   private readonly refreshAttrs = table<RefreshOutcome>(
     ['refreshed', 'adopted', 'refused', 'pending', 'failed'],
     A.outcome,
+  );
+  private readonly startAttrs = table<LoginEntry>(
+    ['callback', 'launch-console', 'launch-redirect', 'testing'],
+    A.entry,
   );
   private readonly endAttrs = table<SessionEndReason>(
     ['logout', 'refused', 'expired', 'lifetime', 'revoked', 'not_found'],
@@ -194,10 +199,11 @@ export class Telemetry {
   }
 
   /** A session started (sign-in). */
-  sessionStarted(userId: string | undefined): void {
-    this.started.add(1);
-    this.log.info(userId === undefined ? 'sign-in' : `sign-in: user ${userId}`);
-    emit(this.events, this.log, 'login', { userId });
+  sessionStarted(userId: string | undefined, entry: LoginEntry): void {
+    this.started.add(1, this.startAttrs[entry]);
+    const via = entry === 'callback' ? '' : ` (${entry})`;
+    this.log.info(`${userId === undefined ? 'sign-in' : `sign-in: user ${userId}`}${via}`);
+    emit(this.events, this.log, 'login', { userId, entry });
   }
 
   /** A session ended; `logout` also emits the `logout` event. */

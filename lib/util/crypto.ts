@@ -10,7 +10,7 @@ import {
 } from 'node:crypto';
 
 /** What a key is used for; each purpose gets its own HKDF-derived key so one can never open another's data. */
-export type KeyPurpose = 'session' | 'transaction' | 'store';
+export type KeyPurpose = 'session' | 'transaction' | 'store' | 'launch';
 
 const VERSION = 1;
 const KID_LENGTH = 4;

@@ -38,7 +38,7 @@ describe('sessionFromTokens: a sign-in', () => {
 
   it('leaves out a refresh token the SSO did not issue', () => {
     const { writer } = recorder();
-    const made = sessionFromTokens(writer, { ...tokens, refreshToken: undefined }, { entry: 'launch', now: 0 });
+    const made = sessionFromTokens(writer, { ...tokens, refreshToken: undefined }, { entry: 'launch-console', now: 0 });
     expect('refreshToken' in made.session).toBe(false);
   });
 

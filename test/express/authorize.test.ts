@@ -56,7 +56,7 @@ describe.each(EXPRESS_VERSIONS)('authorize (%s)', (_name, express) => {
     await request(app).get('/api/me').set('Cookie', cookie).expect(200);
     await request(app).get('/api/me').set('Cookie', cookie).expect(200);
     expect(seen.map(([u, path]) => [u.user_id, path])).toEqual([['usr-alice', '/callback']]);
-    expect(logins).toEqual([{ userId: 'usr-alice' }]);
+    expect(logins).toEqual([{ userId: 'usr-alice', entry: 'callback' }]);
     expect(sso.counts.check_token).toBe(1); // the callback's check is cached for the next requests
   });
 

@@ -73,14 +73,14 @@ describe.each(EXPRESS_VERSIONS)('events (%s)', (_name, express) => {
     const { statuses, secrets } = await journey(make(events));
     expect(statuses).toEqual([200, 200, 503, 200, 302, 401]);
     expect(got.map(([n, e]) => [n, Object.keys(e).sort()])).toEqual([
-      ['login', ['userId']],
+      ['login', ['entry', 'userId']],
       ['refresh', ['durationMs', 'outcome']],
       ['ssoError', ['code', 'durationMs', 'endpoint', 'message', 'outcome']],
       ['logout', ['userId']],
       ['sessionEnd', ['reason', 'userId']],
       ['sessionEnd', ['reason', 'userId']],
     ]);
-    expect(got[0]![1]).toEqual({ userId: 'usr-alice' });
+    expect(got[0]![1]).toEqual({ userId: 'usr-alice', entry: 'callback' });
     expect(got[1]![1]).toMatchObject({ outcome: 'refreshed' });
     expect(got[2]![1]).toMatchObject({
       endpoint: 'check_token',

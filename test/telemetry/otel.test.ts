@@ -181,6 +181,7 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
     expect(await sdk.total(CACHE, { result: 'miss' })).toBe(1);
     expect(await sdk.total(CACHE, { result: 'hit' })).toBe(3);
     expect(await sdk.total(STARTED)).toBe(1);
+    expect(await sdk.total(STARTED, { entry: 'callback' })).toBe(1);
     const durations = await sdk.points(SSO_DURATION);
     expect(
       durations
@@ -202,7 +203,7 @@ describe.each(EXPRESS_VERSIONS)('OpenTelemetry metrics and spans, through HTTP (
     expect(await sdk.total(ENDED, { reason: 'revoked' })).toBe(1);
     const user = { userId: 'usr-alice' };
     expect(events.filter(([n]) => n !== 'sessionEnd')).toEqual([
-      ['login', user],
+      ['login', { ...user, entry: 'callback' }],
       ['logout', user],
     ]);
     expect(events.filter(([n]) => n === 'sessionEnd')).toEqual([

@@ -55,7 +55,7 @@ describe('Telemetry', () => {
     const t = new Telemetry({ ssoHost: 'sso.test' }, api);
     t.checkTokenCache('hit');
     t.refresh('refreshed', 0);
-    t.sessionStarted('u');
+    t.sessionStarted('u', 'callback');
     t.sessionEnded('logout', 'u');
     t.storeFallback('get', true, 'down');
     t.httpStatus(200);
@@ -114,8 +114,8 @@ describe('emit', () => {
     const errors: string[] = [];
     const log = { debug() {}, info() {}, warn() {}, error: (m: string) => void errors.push(m) };
     let got: unknown;
-    emit({ login: (e) => void (got = e) }, log, 'login', { userId: 'u' });
-    expect(got).toEqual({ userId: 'u' });
+    emit({ login: (e) => void (got = e) }, log, 'login', { userId: 'u', entry: 'callback' });
+    expect(got).toEqual({ userId: 'u', entry: 'callback' });
     expect(Object.isFrozen(got)).toBe(true);
     expect(() =>
       emit(
@@ -126,7 +126,7 @@ describe('emit', () => {
         },
         log,
         'login',
-        { userId: 'u' },
+        { userId: 'u', entry: 'callback' },
       ),
     ).not.toThrow();
     emit({ logout: async () => Promise.reject(new Error('async bug')) }, log, 'logout', { userId: undefined });
