@@ -4,7 +4,6 @@ import { requestLanguage, type Language, type LanguageSetting } from '../i18n/la
 import { BUILT_IN_PAGES, type PageContexts, type PageKind, type RenderPage } from '../i18n/pages';
 import type { SsoGuardLogger } from '../telemetry/logger';
 
-/** What rendering a page needs of the configuration (`Config` has it). */
 /** The page settings of one `auth()` instance: its language options and its logger. */
 export function pageSettings(core: Core): PageSettings {
   return { language: core.config.language, renderPage: core.config.renderPage, telemetry: core.telemetry };
@@ -59,7 +58,7 @@ function pageHtml<K extends PageKind>(settings: PageSettings, kind: K, context: 
 }
 
 /**
- * Sends a page with its context's status: not cached, not framable, under {@link PAGE_CSP}. Call
+ * Sends a page with its context's status: not cached, not framable, no referrer, under {@link PAGE_CSP}. Call
  * {@link answerLanguage} first (the context's language comes from it).
  */
 export function sendPage<K extends PageKind>(
@@ -75,6 +74,7 @@ export function sendPage<K extends PageKind>(
   res.setHeader('cache-control', 'no-store');
   res.setHeader('content-security-policy', PAGE_CSP);
   res.setHeader('x-frame-options', 'DENY');
+  res.setHeader('referrer-policy', 'no-referrer');
   res.setHeader('x-content-type-options', 'nosniff');
   res.setHeader('content-length', Buffer.byteLength(body));
   res.end(req.method === 'HEAD' ? undefined : body);
