@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Core } from '../instance';
 import { requestLanguage, type Language, type LanguageSetting } from '../i18n/language';
+import { varyOnLanguage } from '../util/accept-language';
 import { BUILT_IN_PAGES, type PageContexts, type PageKind, type RenderPage } from '../i18n/pages';
 import type { SsoGuardLogger } from '../telemetry/logger';
 
@@ -31,14 +32,6 @@ export function answerLanguage(req: IncomingMessage, res: ServerResponse, settin
   res.setHeader('content-language', lang);
   if (settings.language === 'auto') varyOnLanguage(res);
   return lang;
-}
-
-/** Adds `Accept-Language` to the response's `Vary`, keeping what the app put there. */
-function varyOnLanguage(res: ServerResponse): void {
-  const vary = res.getHeader('vary');
-  const current = Array.isArray(vary) ? vary.join(', ') : vary === undefined ? '' : String(vary);
-  if (current === '') res.setHeader('vary', 'Accept-Language');
-  else if (!/(^|,)\s*(accept-language|\*)\s*(,|$)/i.test(current)) res.setHeader('vary', `${current}, Accept-Language`);
 }
 
 /** The page's HTML: the app's `renderPage`, else (undefined, not a string, or a throw) the built-in one. */
