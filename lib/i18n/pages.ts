@@ -153,7 +153,7 @@ function formPage(c: FormPageContext): string {
   });
 }
 
-/** A catalogue text with `{current}` and `{next}` replaced by `names(account)` (escaping is the caller's). */
+/** A catalogue text with `{current}` and `{next}` replaced by `name(account)`; `text` escapes the template first, when asked. */
 function fillAccounts(
   template: string,
   accounts: { current: PageAccount; next: PageAccount },
