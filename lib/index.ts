@@ -41,6 +41,8 @@ export type {
   PageContextBase,
   ErrorPageContext,
   FormPageContext,
+  SwitchAccountPageContext,
+  PageAccount,
   RenderPage,
   RenderPageArgs,
 } from './i18n/pages';

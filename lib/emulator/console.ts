@@ -2,6 +2,7 @@ import type http from 'node:http';
 import { sendPage, pageProblem, withQuery, type HandlerContext } from './handlers';
 import { OAuthProblem, parseForm, redirect } from './http';
 import { escapeHtml, page } from './pages';
+import { pageText, type EmulatorText } from './strings';
 
 /**
  * The AppCenter console, as far as an app sees it: a page listing the emulator's users, each
@@ -10,36 +11,38 @@ import { escapeHtml, page } from './pages';
  * The page holds no token: the buttons POST here, the tokens are minted then (real ones, that
  * check_token accepts) and travel only in the 303 redirect to the configured app URL.
  */
-export function consolePage(ctx: HandlerContext): string {
+export function consolePage(ctx: HandlerContext, text: EmulatorText): string {
   const { authUrl, appUrl } = ctx.config.console;
+  const t = text.console;
   const button = (mode: string, label: string, target: string | undefined): string =>
     target === undefined
-      ? `<button type="button" disabled title="set the emulator's console.${mode === 'auth' ? 'authUrl' : 'appUrl'} option">${label}</button>`
-      : `<button type="submit" name="mode" value="${mode}">${label}</button>`;
+      ? `<button type="button" disabled title="${escapeHtml(t.setOption.replace('{option}', mode === 'auth' ? 'console.authUrl' : 'console.appUrl'))}">${escapeHtml(label)}</button>`
+      : `<button type="submit" name="mode" value="${mode}">${escapeHtml(label)}</button>`;
   const rows = [...ctx.store.users.values()]
     .map(
       (user) =>
         `<form method="post" action="console/launch" class="user">` +
         `<input type="hidden" name="user_id" value="${escapeHtml(user.user_id)}">` +
         `<span>${escapeHtml(user.user_name)}<small>${escapeHtml(user.user_id)}</small></span>` +
-        `<span class="actions">${button('auth', 'Open from the console', authUrl)}${button('saas', 'SaaS redirect', appUrl)}</span>` +
+        `<span class="actions">${button('auth', t.open, authUrl)}${button('saas', t.saas, appUrl)}</span>` +
         `</form>`,
     )
     .join('\n');
   const target = (name: string, url: string | undefined): string =>
-    `<li>${name}: ${url === undefined ? '<em>not set</em>' : `<code>${escapeHtml(url)}</code>`}</li>`;
+    `<li>${name}: ${url === undefined ? `<em>${escapeHtml(t.notSet)}</em>` : `<code>${escapeHtml(url)}</code>`}</li>`;
   return page(
-    'Console',
-    `<h1>Console</h1>
-<p class="sub">Launch the app as a user.</p>
+    text,
+    t.title,
+    `<h1>${escapeHtml(t.title)}</h1>
+<p class="sub">${escapeHtml(t.intro)}</p>
 <ul class="sub">${target('authUrl', authUrl)}${target('appUrl', appUrl)}</ul>
 ${rows}`,
   );
 }
 
 /** `GET /console`. */
-export function handleConsole(ctx: HandlerContext, res: http.ServerResponse): void {
-  sendPage(res, 200, consolePage(ctx));
+export function handleConsole(ctx: HandlerContext, req: http.IncomingMessage, res: http.ServerResponse): void {
+  sendPage(res, 200, consolePage(ctx, pageText(req, res)));
 }
 
 /** `POST /console/launch` (`user_id`, `mode` = `auth` | `saas`): mints tokens and redirects (303) to the app. */
@@ -70,6 +73,6 @@ export function handleConsoleLaunch(
         : withQuery(target, { access_token: tokens.access_token, refresh_token: tokens.refresh_token });
     redirect(res, location, 303);
   } catch (err) {
-    pageProblem(res, err);
+    pageProblem(req, res, err);
   }
 }

@@ -65,14 +65,14 @@ const BUILT_IN: ReadonlyMap<string, Target> = new Map<string, Target>([
     {
       endpoint: 'authorize',
       method: 'GET',
-      handler: (ctx, _req, res, _body, query) => handleAuthorize(ctx, res, query),
+      handler: (ctx, req, res, _body, query) => handleAuthorize(ctx, req, res, query),
     },
   ],
   [
     '/sso/oauth2/approve',
     { endpoint: 'authorize', method: 'POST', handler: (ctx, req, res, body) => handleApprove(ctx, req, res, body) },
   ],
-  ['/console', { endpoint: undefined, method: 'GET', handler: (ctx, _req, res) => handleConsole(ctx, res) }],
+  ['/console', { endpoint: undefined, method: 'GET', handler: (ctx, req, res) => handleConsole(ctx, req, res) }],
   [
     '/console/launch',
     { endpoint: undefined, method: 'POST', handler: (ctx, req, res, body) => handleConsoleLaunch(ctx, req, res, body) },

@@ -13,6 +13,7 @@ import {
 } from './http';
 import type { ResolvedClient, ResolvedOptions } from './options';
 import { PAGE_HEADERS, errorPage, signInPage } from './pages';
+import { pageText } from './strings';
 import { TOKEN_ISSUERS, type EmulatorStore } from './state';
 import type { TokenIssuer } from './types';
 
@@ -71,13 +72,18 @@ export function sendPage(res: http.ServerResponse, status: number, html: string)
   send(res, status, 'text/html; charset=utf-8', html, PAGE_HEADERS);
 }
 
-export function pageProblem(res: http.ServerResponse, err: unknown): void {
+export function pageProblem(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
   if (!(err instanceof OAuthProblem)) throw err;
-  sendPage(res, 400, errorPage(400, err.message));
+  sendPage(res, 400, errorPage(pageText(req, res), 400, err.message));
 }
 
 /** `GET /sso/oauth2/`: the sign-in page, or a redirect with a code when auto-approving. */
-export function handleAuthorize(ctx: HandlerContext, res: http.ServerResponse, query: string): void {
+export function handleAuthorize(
+  ctx: HandlerContext,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  query: string,
+): void {
   try {
     const params = parseParams(query);
     const client = validateAuthorize(ctx.config, {
@@ -93,9 +99,10 @@ export function handleAuthorize(ctx: HandlerContext, res: http.ServerResponse, q
       redirect(res, withQuery(redirectUri, { code, state }));
       return;
     }
-    sendPage(res, 200, signInPage({ clientId: client.clientId, redirectUri, state }, [...ctx.store.users.values()]));
+    const users = [...ctx.store.users.values()];
+    sendPage(res, 200, signInPage(pageText(req, res), { clientId: client.clientId, redirectUri, state }, users));
   } catch (err) {
-    pageProblem(res, err);
+    pageProblem(req, res, err);
   }
 }
 
@@ -135,7 +142,7 @@ export function handleApprove(
     const code = ctx.store.issueCode({ clientId: client.clientId, redirectUri, userId });
     redirect(res, withQuery(redirectUri, { code, state }));
   } catch (err) {
-    pageProblem(res, err);
+    pageProblem(req, res, err);
   }
 }
 

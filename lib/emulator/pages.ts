@@ -1,3 +1,4 @@
+import type { EmulatorText } from './strings';
 import type { EmulatorUser } from './types';
 
 /** Escapes text for HTML element content and double- or single-quoted attribute values. */
@@ -36,21 +37,21 @@ const STYLE = `
   .note{margin:20px 0 0;font-size:13px;color:#6b7280}
 `;
 
-/** A whole page around `content`, with the emulator's style and note. */
-export function page(title: string, content: string): string {
+/** A whole page around `content`, with the emulator's style and note, in `text`'s language. */
+export function page(text: EmulatorText, title: string, content: string): string {
   return `<!DOCTYPE html>
-<html lang="en">
+<html lang="${text.lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
-<title>${escapeHtml(title)} · SSO emulator</title>
+<title>${escapeHtml(title + text.titleSuffix)}</title>
 <style>${STYLE}</style>
 </head>
 <body>
 <main>
 ${content}
-<p class="note">SSO emulator: for development and tests only. No password is asked.</p>
+<p class="note">${escapeHtml(text.note)}</p>
 </main>
 </body>
 </html>
@@ -66,7 +67,8 @@ export interface SignInRequest {
 }
 
 /** The sign-in page: pick a user (first preselected) or type a name; "Sign in" or "Cancel". Works without JavaScript. */
-export function signInPage(request: SignInRequest, users: readonly EmulatorUser[]): string {
+export function signInPage(text: EmulatorText, request: SignInRequest, users: readonly EmulatorUser[]): string {
+  const t = text.signIn;
   const hidden = (name: string, value: string): string =>
     `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
   const fields = [
@@ -88,30 +90,32 @@ export function signInPage(request: SignInRequest, users: readonly EmulatorUser[
   } catch {
     // Validated before; keep the raw value if it somehow does not parse.
   }
+  const to = escapeHtml(t.to)
+    .replace('{client}', () => `<strong>${escapeHtml(request.clientId)}</strong>`)
+    .replace('{origin}', () => `<code>${escapeHtml(returnTo)}</code>`);
   return page(
-    'Sign in',
-    `<h1>Sign in</h1>
-<p class="sub">to <strong>${escapeHtml(request.clientId)}</strong>, then back to <code>${escapeHtml(returnTo)}</code></p>
+    text,
+    t.title,
+    `<h1>${escapeHtml(t.title)}</h1>
+<p class="sub">${to}</p>
 <form method="post" action="approve">
 ${fields}
 <fieldset>
-<legend>Choose a user</legend>
+<legend>${escapeHtml(t.chooseUser)}</legend>
 ${choices}
 </fieldset>
-<label for="username">…or type a user name</label>
-<input type="text" id="username" name="username" maxlength="64" autocomplete="off" spellcheck="false" placeholder="e.g. carol">
+<label for="username">${escapeHtml(t.typeName)}</label>
+<input type="text" id="username" name="username" maxlength="64" autocomplete="off" spellcheck="false" placeholder="${escapeHtml(t.placeholder)}">
 <div class="actions">
-<button type="submit" id="sign-in" name="action" value="approve">Sign in</button>
-<button type="submit" id="cancel" name="action" value="cancel" class="secondary">Cancel</button>
+<button type="submit" id="sign-in" name="action" value="approve">${escapeHtml(t.submit)}</button>
+<button type="submit" id="cancel" name="action" value="cancel" class="secondary">${escapeHtml(t.cancel)}</button>
 </div>
 </form>`,
   );
 }
 
 /** The page of a refused authorize request (the emulator never redirects to an unvalidated URI). */
-export function errorPage(status: number, message: string): string {
-  return page(
-    'Sign-in request refused',
-    `<h1>Sign-in request refused</h1>\n<p class="sub">${status}: ${escapeHtml(message)}</p>`,
-  );
+export function errorPage(text: EmulatorText, status: number, message: string): string {
+  const title = text.refused.title;
+  return page(text, title, `<h1>${escapeHtml(title)}</h1>\n<p class="sub">${status}: ${escapeHtml(message)}</p>`);
 }

@@ -3,13 +3,14 @@ import createDebug from 'debug';
 import { CONFIRM_TTL_MS, Launcher, type LaunchDecision } from '../auth/launch';
 import { mayCarryTokens, readLaunch, withoutTokens, type LaunchRequest } from '../auth/launch-request';
 import { SsoGuardError } from '../errors';
+import { pageAccount, switchAccountPageContext } from '../i18n/pages';
 import type { Core } from '../instance';
 import { appendSetCookie, readCookies, serializeCookie } from '../session/cookies';
 import { requestPaths, underBase } from './base-path';
-import { sendLaunchConfirmation } from './launch-page';
 import { requestSite } from './logout-guard';
 import { isNavigation, redirect } from './respond';
 import { safeReturnTo } from './return-to';
+import { answerLanguage, pageSettings, sendPage } from './send-page';
 import type { Fail } from './routes';
 
 const debug = createDebug('express-sso-guard:launch');
@@ -84,6 +85,7 @@ export function launchRoute(core: Core, loginUrl: (returnTo: string) => string):
   const home = `${config.basePath}/`;
   const confirmCookie = `${config.session.name}_launch`;
   const cookieAttrs = { path: action, secure: config.secureCookies };
+  const pages = pageSettings(core);
   const launcher = new Launcher({
     authenticator: core.authenticator,
     lifecycle: core.lifecycle,
@@ -102,8 +104,8 @@ export function launchRoute(core: Core, loginUrl: (returnTo: string) => string):
 
   /** Answers a decision; `fresh`: a launch GET, whose URL still carries the tokens. */
   function answer(
+    req: IncomingMessage,
     res: ServerResponse,
-    method: string | undefined,
     decision: LaunchDecision,
     fail: Fail,
     fresh = false,
@@ -130,13 +132,19 @@ export function launchRoute(core: Core, loginUrl: (returnTo: string) => string):
           appendSetCookie(res, [serializeCookie(confirmCookie, decision.sealed, { ...cookieAttrs, maxAge })]);
           return redirect(res, `${action}?confirm`, 303);
         }
-        return sendLaunchConfirmation(method, res, {
-          current: decision.current,
-          next: decision.next,
-          action,
-          sealed: decision.sealed,
-          cancel: decision.target,
-        });
+        return sendPage(
+          req,
+          res,
+          pages,
+          'switch-account',
+          switchAccountPageContext(answerLanguage(req, res, pages), {
+            current: pageAccount(decision.current.user_id, decision.current.user_name),
+            next: pageAccount(decision.next.user_id, decision.next.user_name),
+            action,
+            sealed: decision.sealed,
+            cancelUrl: decision.target,
+          }),
+        );
     }
   }
 
@@ -165,7 +173,7 @@ export function launchRoute(core: Core, loginUrl: (returnTo: string) => string):
         if (call.kind === 'launch') {
           const target = targetOf(call.launch, call.onRoute);
           const decision = await launcher.launch(call.launch, target, req.headers.cookie, req);
-          return answer(res, req.method, decision, fail, true);
+          return answer(req, res, decision, fail, true);
         }
         const pending = readCookies(req.headers.cookie, confirmCookie)?.get(confirmCookie);
         if (call.kind === 'view') {
@@ -173,7 +181,7 @@ export function launchRoute(core: Core, loginUrl: (returnTo: string) => string):
             pending === undefined
               ? ({ kind: 'refused', why: 'no confirmation cookie' } as const)
               : await launcher.view(pending, req.headers.cookie, req);
-          return answer(res, req.method, decision, fail);
+          return answer(req, res, decision, fail);
         }
         if (pending !== undefined)
           appendSetCookie(res, [serializeCookie(confirmCookie, '', { ...cookieAttrs, maxAge: 0 })]);
@@ -190,7 +198,7 @@ export function launchRoute(core: Core, loginUrl: (returnTo: string) => string):
           sealed === undefined
             ? ({ kind: 'refused', why: 'no confirmation in the body' } as const)
             : await launcher.confirm(sealed, req.headers.cookie, req);
-        answer(res, req.method, decision, fail);
+        answer(req, res, decision, fail);
       } catch (err) {
         if (err instanceof SsoGuardError) return fail(err);
         throw err;

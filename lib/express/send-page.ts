@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Core } from '../instance';
 import { requestLanguage, type Language, type LanguageSetting } from '../i18n/language';
+import { varyOnLanguage } from '../util/accept-language';
 import { BUILT_IN_PAGES, type PageContexts, type PageKind, type RenderPage } from '../i18n/pages';
 import type { SsoGuardLogger } from '../telemetry/logger';
 
-/** What rendering a page needs of the configuration (`Config` has it). */
 /** The page settings of one `auth()` instance: its language options and its logger. */
 export function pageSettings(core: Core): PageSettings {
   return { language: core.config.language, renderPage: core.config.renderPage, telemetry: core.telemetry };
@@ -34,14 +34,6 @@ export function answerLanguage(req: IncomingMessage, res: ServerResponse, settin
   return lang;
 }
 
-/** Adds `Accept-Language` to the response's `Vary`, keeping what the app put there. */
-function varyOnLanguage(res: ServerResponse): void {
-  const vary = res.getHeader('vary');
-  const current = Array.isArray(vary) ? vary.join(', ') : vary === undefined ? '' : String(vary);
-  if (current === '') res.setHeader('vary', 'Accept-Language');
-  else if (!/(^|,)\s*(accept-language|\*)\s*(,|$)/i.test(current)) res.setHeader('vary', `${current}, Accept-Language`);
-}
-
 /** The page's HTML: the app's `renderPage`, else (undefined, not a string, or a throw) the built-in one. */
 function pageHtml<K extends PageKind>(settings: PageSettings, kind: K, context: PageContexts[K]): string {
   const custom = settings.renderPage as ((kind: K, context: PageContexts[K]) => unknown) | undefined;
@@ -59,7 +51,7 @@ function pageHtml<K extends PageKind>(settings: PageSettings, kind: K, context: 
 }
 
 /**
- * Sends a page with its context's status: not cached, not framable, under {@link PAGE_CSP}. Call
+ * Sends a page with its context's status: not cached, not framable, no referrer, under {@link PAGE_CSP}. Call
  * {@link answerLanguage} first (the context's language comes from it).
  */
 export function sendPage<K extends PageKind>(
@@ -75,6 +67,7 @@ export function sendPage<K extends PageKind>(
   res.setHeader('cache-control', 'no-store');
   res.setHeader('content-security-policy', PAGE_CSP);
   res.setHeader('x-frame-options', 'DENY');
+  res.setHeader('referrer-policy', 'no-referrer');
   res.setHeader('x-content-type-options', 'nosniff');
   res.setHeader('content-length', Buffer.byteLength(body));
   res.end(req.method === 'HEAD' ? undefined : body);

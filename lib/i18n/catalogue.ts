@@ -5,6 +5,8 @@ import type { Language } from './language';
 export interface PageText {
   readonly title: string;
   readonly message?: string;
+  /** A second sentence, when the page has one. */
+  readonly detail?: string;
   /** The submit button of a confirmation form. */
   readonly submit?: string;
   /** The cancel link of a confirmation form. */
@@ -46,6 +48,23 @@ export const PAGE_TEXT = {
       cancel: '取消',
     },
   },
+  // `{current}`: the signed-in account; `{next}`: the account the launch link signs in.
+  'switch-account': {
+    en: {
+      title: 'Switch account?',
+      message: 'You are signed in as {current}.',
+      detail: 'This link signs you in as {next}.',
+      submit: 'Continue as {next}',
+      cancel: 'Stay signed in as {current}',
+    },
+    'zh-CN': {
+      title: '切换账号？',
+      message: '你当前登录的账号是 {current}。',
+      detail: '此链接将以 {next} 登录。',
+      submit: '以 {next} 继续',
+      cancel: '保持 {current} 的登录',
+    },
+  },
 } as const satisfies Record<string, ByLanguage<PageText>>;
 
 /**
@@ -78,6 +97,8 @@ export const MESSAGES_ZH: Readonly<Record<string, string>> = {
     'SSO 拒绝了刷新令牌（可能刚被另一个实例使用），请稍后重试',
   'Timed out waiting for another instance to refresh the session': '等待其他实例刷新会话超时',
   'Too many unknown Bearer tokens being checked; retry shortly': '待校验的未知 Bearer 令牌过多，请稍后重试',
+  'This account switch is no longer valid; open the link again': '此账号切换已失效，请重新打开链接',
+  'Cross-site account switch refused; open the link again': '已拒绝来自其他网站的账号切换，请重新打开链接',
 };
 
 /** Simplified Chinese for a message not in MESSAGES_ZH (the SSO's failures carry technical detail). */

@@ -41,12 +41,44 @@ export interface FormPageContext extends PageContextBase {
   readonly cancelLabel: string;
 }
 
+/** An account as the `switch-account` page names it. */
+export interface PageAccount {
+  /** The SSO's `user_id`. */
+  readonly userId: string;
+  /** The SSO's `user_name`, when it has a non-empty one. */
+  readonly name: string | undefined;
+  /** How the page names it: `name (userId)`, or `userId` alone when there is no other name. */
+  readonly displayName: string;
+}
+
+/**
+ * Context of `switch-account`: a launch link (AppCenter console or SaaS redirect) signs in another
+ * account than the signed-in one, and the user confirms the switch with the form. `message` names
+ * the signed-in account, `detail` the link's; the labels name them too.
+ */
+export interface SwitchAccountPageContext extends FormPageContext {
+  /** The signed-in account (kept if the user cancels). */
+  readonly current: PageAccount;
+  /** The account the launch link signs in. */
+  readonly next: PageAccount;
+  /** The second sentence, in `lang`: which account the link signs in. */
+  readonly detail: string;
+  /**
+   * The one hidden field, `launch`: the pending launch sealed by the middleware (encrypted and
+   * authenticated, bound to the current session, valid 5 minutes). It is not a token and reveals
+   * none, but the form must post it back unchanged (as `launch`, form-encoded, to `action`).
+   */
+  readonly fields: { readonly launch: string };
+}
+
 /**
  * Every page the middleware renders, by kind, with its context:
  * - `forbidden` (403): `authorize` (of `auth()` or of a Nest route) refused the user;
  * - `sso-unavailable` (502, 503, 504): the SSO (or the session store) failed;
  * - `error` (400 and any other status): a failed sign-in (`/callback`), with a link to sign in again;
- * - `logout-confirm` (200): a cross-site `GET /logout`, asking to confirm.
+ * - `logout-confirm` (200): a cross-site `GET /logout`, asking to confirm;
+ * - `switch-account` (200): a launch (`launch: true`) as another user than the signed-in one,
+ *   asking to confirm the switch.
  *
  * A signed-out navigation gets no page: it is redirected to `/login`.
  *
@@ -57,14 +89,21 @@ export interface PageContexts {
   'sso-unavailable': ErrorPageContext;
   error: ErrorPageContext;
   'logout-confirm': FormPageContext;
+  'switch-account': SwitchAccountPageContext;
 }
 
 /** The kinds of page the middleware renders. */
 export type PageKind = keyof PageContexts;
 /** The kinds shown for an error. */
 export type ErrorPageKind = { [K in PageKind]: PageContexts[K] extends ErrorPageContext ? K : never }[PageKind];
-/** The kinds that ask the user to confirm with a form. */
-export type FormPageKind = { [K in PageKind]: PageContexts[K] extends FormPageContext ? K : never }[PageKind];
+/** The kinds that ask the user to confirm with a form and need nothing more than `FormPageContext`. */
+export type FormPageKind = {
+  [K in PageKind]: PageContexts[K] extends FormPageContext
+    ? FormPageContext extends PageContexts[K]
+      ? K
+      : never
+    : never;
+}[PageKind];
 
 /** The arguments of `renderPage`: a kind and its context (TypeScript narrows the context on the kind). */
 export type RenderPageArgs = { [K in PageKind]: [kind: K, context: PageContexts[K]] }[PageKind];
@@ -89,17 +128,53 @@ function errorPage(c: ErrorPageContext): string {
   return document(c.lang, c.title, `<h1>${escapeHtml(c.title)}</h1><p>${escapeHtml(c.message)}</p>${link}`);
 }
 
-function formPage(c: FormPageContext): string {
+/** A confirmation page: its sentences (HTML), then the form with its hidden fields, button and cancel link. */
+function confirmationPage(
+  c: FormPageContext,
+  html: { readonly paragraphs: string; readonly submit: string; readonly cancel: string },
+): string {
   const hidden = Object.entries(c.fields)
     .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
     .join('');
   return document(
     c.lang,
     c.title,
-    `<h1>${escapeHtml(c.title)}</h1><p>${escapeHtml(c.message)}</p>` +
-      `<form method="post" action="${escapeHtml(c.action)}">${hidden}<button type="submit">${escapeHtml(c.submitLabel)}</button> ` +
-      `<a href="${escapeHtml(c.cancelUrl)}">${escapeHtml(c.cancelLabel)}</a></form>`,
+    `<h1>${escapeHtml(c.title)}</h1>${html.paragraphs}` +
+      `<form method="post" action="${escapeHtml(c.action)}">${hidden}<button type="submit">${html.submit}</button> ` +
+      `<a href="${escapeHtml(c.cancelUrl)}">${html.cancel}</a></form>`,
   );
+}
+
+function formPage(c: FormPageContext): string {
+  return confirmationPage(c, {
+    paragraphs: `<p>${escapeHtml(c.message)}</p>`,
+    submit: escapeHtml(c.submitLabel),
+    cancel: escapeHtml(c.cancelLabel),
+  });
+}
+
+/** A catalogue text with `{current}` and `{next}` replaced by `name(account)`; `text` escapes the template first, when asked. */
+function fillAccounts(
+  template: string,
+  accounts: { current: PageAccount; next: PageAccount },
+  name: (account: PageAccount) => string,
+  text: (s: string) => string = (s) => s,
+): string {
+  return text(template)
+    .replace('{current}', () => name(accounts.current))
+    .replace('{next}', () => name(accounts.next));
+}
+
+/** The built-in switch page: the catalogue's sentences with both accounts in bold. */
+function switchAccountPage(c: SwitchAccountPageContext): string {
+  const text = PAGE_TEXT['switch-account'][c.lang];
+  const fill = (template: string): string =>
+    fillAccounts(template, c, (a) => `<strong>${escapeHtml(a.displayName)}</strong>`, escapeHtml);
+  return confirmationPage(c, {
+    paragraphs: `<p>${fill(text.message)}</p><p>${fill(text.detail)}</p>`,
+    submit: fill(text.submit),
+    cancel: fill(text.cancel),
+  });
 }
 
 /** The built-in HTML of each kind: no script, no outside resource. */
@@ -108,6 +183,7 @@ export const BUILT_IN_PAGES: { readonly [K in PageKind]: (context: PageContexts[
   'sso-unavailable': errorPage,
   error: errorPage,
   'logout-confirm': formPage,
+  'switch-account': switchAccountPage,
 };
 
 /** The kind of page an error is shown on. */
@@ -156,5 +232,43 @@ export function formPageContext(
     cancelUrl: form.cancelUrl,
     submitLabel: text.submit,
     cancelLabel: text.cancel,
+  });
+}
+
+/** An account for the switch page, from the SSO's `user_id` and `user_name`. */
+export function pageAccount(userId: string, userName: unknown): PageAccount {
+  const name = typeof userName === 'string' && userName !== '' ? userName : undefined;
+  const displayName = name === undefined || name === userId ? userId : `${name} (${userId})`;
+  return Object.freeze({ userId, name, displayName });
+}
+
+/** The context of the switch page: its words in `lang` naming both accounts, and its form. */
+export function switchAccountPageContext(
+  lang: Language,
+  page: {
+    current: PageAccount;
+    next: PageAccount;
+    action: string;
+    /** The sealed launch the form posts back (as `launch`). */
+    sealed: string;
+    cancelUrl: string;
+  },
+): SwitchAccountPageContext {
+  const text = PAGE_TEXT['switch-account'][lang];
+  const fill = (template: string): string => fillAccounts(template, page, (a) => a.displayName);
+  return Object.freeze({
+    lang,
+    status: 200,
+    title: text.title,
+    message: fill(text.message),
+    detail: fill(text.detail),
+    action: page.action,
+    method: 'post',
+    fields: Object.freeze({ launch: page.sealed }),
+    cancelUrl: page.cancelUrl,
+    submitLabel: fill(text.submit),
+    cancelLabel: fill(text.cancel),
+    current: page.current,
+    next: page.next,
   });
 }

@@ -6,16 +6,11 @@
  *
  * Without /usr/bin/chromium the suite is skipped with a printed reason, unless REQUIRE_BROWSER=1.
  */
-import fs from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { describeWithBrowser, launchChromium } from '../helpers/chromium';
 import { EXAMPLE_VERSIONS, TEST_SECRET, type StartedExample } from './example-app';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasBrowser = fs.existsSync(CHROMIUM);
-const browserRequired = process.env.REQUIRE_BROWSER === '1';
-if (!hasBrowser && !browserRequired) console.warn(`Skipping the launch browser test: ${CHROMIUM} not found.`);
-
-(hasBrowser || browserRequired ? describe : describe.skip).each(EXAMPLE_VERSIONS)(
+describeWithBrowser('the launch browser test').each(EXAMPLE_VERSIONS)(
   'launch in a real browser (Chromium, %s)',
   (_name, start) => {
     let app: StartedExample;
@@ -23,22 +18,8 @@ if (!hasBrowser && !browserRequired) console.warn(`Skipping the launch browser t
     const tokens: string[] = [];
 
     beforeAll(async () => {
-      if (!hasBrowser)
-        throw new Error(`REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: install it (apt-get install chromium)`);
       app = await start({ port: 0, env: { SESSION_SECRET: TEST_SECRET } });
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      browser = await launchChromium();
     }, 30_000);
 
     afterAll(async () => {

@@ -9,21 +9,14 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Cookie } from 'playwright-core';
+import { type Browser, type BrowserContext, type Cookie } from 'playwright-core';
+import { describeWithBrowser, launchChromium } from '../helpers/chromium';
 import { EXAMPLE_VERSIONS, TEST_SECRET, type StartedExample } from './example-app';
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUT_DIR = path.join(__dirname, '..', '..', 'test-output', 'e2e');
 const MARKER = path.join(OUT_DIR, 'ran');
 const TOKEN_TTL_S = 3;
 
-const hasBrowser = fs.existsSync(CHROMIUM);
-const browserRequired = process.env.REQUIRE_BROWSER === '1';
-if (!hasBrowser && !browserRequired) {
-  console.warn(
-    `Skipping the browser test: ${CHROMIUM} not found (apt-get install chromium). Set REQUIRE_BROWSER=1 to make this a failure.`,
-  );
-}
 // A marker from an earlier run must not vouch for this one.
 fs.rmSync(MARKER, { force: true });
 
@@ -61,7 +54,7 @@ function recordSecrets(emulatorPort: number): { secrets: Set<string>; accessToke
   return { secrets, accessTokens, stop: () => diagnosticsChannel.unsubscribe('http.server.request.start', onRequest) };
 }
 
-(hasBrowser || browserRequired ? describe : describe.skip).each(EXAMPLE_VERSIONS)(
+describeWithBrowser('the browser test').each(EXAMPLE_VERSIONS)(
   'sign-in in a real browser (Chromium, %s)',
   (name, start, major) => {
     let app: StartedExample;
@@ -70,27 +63,13 @@ function recordSecrets(emulatorPort: number): { secrets: Set<string>; accessToke
     let recorder: ReturnType<typeof recordSecrets>;
 
     beforeAll(async () => {
-      if (!hasBrowser)
-        throw new Error(`REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: install it (apt-get install chromium)`);
       fs.mkdirSync(OUT_DIR, { recursive: true });
       app = await start({
         port: 0,
         env: { SESSION_SECRET: TEST_SECRET, EMULATOR_ACCESS_TOKEN_TTL: String(TOKEN_TTL_S) },
       });
       recorder = recordSecrets(app.emulator!.port);
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      browser = await launchChromium();
       context = await browser.newContext();
     }, 30_000);
 

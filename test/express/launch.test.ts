@@ -15,7 +15,7 @@ import {
   startTestEmulator,
 } from '../helpers/app';
 import { fakeClock, type FakeClock } from '../helpers/clock';
-import { testOptions } from '../helpers/options';
+import { CLIENT_SECRET, SECRET, testOptions } from '../helpers/options';
 import { createCore } from '../../lib/instance';
 import { createClient } from 'redis';
 import { redisStore } from '../../lib/store/redis';
@@ -397,6 +397,99 @@ describe.each(EXPRESS_VERSIONS)('launch (%s)', (_name, express) => {
           expect(sessionCookie(res)).toBe(false);
         }
         expect(await me(cookie)).toBe('usr-alice');
+      });
+
+      it('renders the switch page in Simplified Chinese for Accept-Language: zh-CN, same form', async () => {
+        const signedIn = await signIn(app, sso);
+        const { access_token, refresh_token } = sso.issueTokens('usr-bob');
+        const url = `/reports?id=7&access_token=${access_token}&refresh_token=${refresh_token!}`;
+        const zh = { 'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.5' };
+        const { page, cookie } = await launchOther(app, url, signedIn.cookie, zh);
+        expect(page.status).toBe(200);
+        expect(page.headers['content-language']).toBe('zh-CN');
+        expect(String(page.headers.vary)).toMatch(/Accept-Language/i);
+        expect(page.headers['cache-control']).toBe('no-store');
+        expect(page.headers['referrer-policy']).toBe('no-referrer');
+        expect(page.headers['content-security-policy']).toContain("default-src 'none'");
+        expect(page.headers['content-security-policy']).toContain("form-action 'self'");
+        expect(page.headers['x-frame-options']).toBe('DENY');
+        expect(page.text).toContain('<html lang="zh-CN">');
+        expect(page.text).toContain('<title>切换账号？</title>');
+        expect(page.text).toContain('<strong>alice (usr-alice)</strong>');
+        expect(page.text).toContain('以 <strong>bob (usr-bob)</strong> 继续');
+        expect(page.text).not.toMatch(/Switch account|signed in as/);
+        expect(page.text).toContain('<form method="post" action="/launch">');
+        const res = await confirmSwitch(app, page, cookie).expect(303);
+        expect(await me(cookiesFrom(setCookieOf(res), cookie))).toBe('usr-bob');
+      });
+
+      it('answers its failures in the language too', async () => {
+        const { cookie, page } = await launchAsBob();
+        const zh = { 'Accept-Language': 'zh-CN' };
+        const stale = await request(app).get('/launch?confirm').set(NAVIGATE).set(zh).expect(400);
+        expect(stale.headers['content-language']).toBe('zh-CN');
+        expect(stale.text).toContain('此账号切换已失效，请重新打开链接');
+        const cross = await confirmSwitch(app, page, cookie, { 'Sec-Fetch-Site': 'cross-site', ...zh }).expect(403);
+        expect(cross.body).toEqual({
+          error: 'invalid_request',
+          message: '已拒绝来自其他网站的账号切换，请重新打开链接',
+        });
+      });
+
+      it('renderPage("switch-account", context) replaces the page: typed context, no token, same headers', async () => {
+        const seen: Array<{ kind: string; context: unknown }> = [];
+        const custom = make({
+          renderPage: (kind, context) => {
+            seen.push({ kind, context });
+            if (kind !== 'switch-account') return undefined;
+            const hidden = Object.entries(context.fields)
+              .map(([name, value]) => `<input type="hidden" name="${name}" value="${value}">`)
+              .join('');
+            return (
+              `<!doctype html><title>${context.title}</title><p>${context.current.displayName} → ${context.next.displayName}</p>` +
+              `<p>${context.message} ${context.detail}</p>` +
+              `<form method="${context.method}" action="${context.action}">${hidden}<button>${context.submitLabel}</button></form>` +
+              `<a href="${context.cancelUrl}">${context.cancelLabel}</a>`
+            );
+          },
+        });
+        const signedIn = await signIn(custom, sso);
+        const { access_token, refresh_token } = sso.issueTokens('usr-bob');
+        const url = `/reports?id=7&access_token=${access_token}&refresh_token=${refresh_token!}`;
+        const { page, cookie } = await launchOther(custom, url, signedIn.cookie, { 'Accept-Language': 'zh-CN' });
+        expect(page.status).toBe(200);
+        expect(page.headers['cache-control']).toBe('no-store');
+        expect(page.headers['referrer-policy']).toBe('no-referrer');
+        expect(page.headers['content-security-policy']).toContain("default-src 'none'");
+        expect(page.headers['x-frame-options']).toBe('DENY');
+        expect(page.headers['content-language']).toBe('zh-CN');
+        expect(page.text).toContain('<p>alice (usr-alice) → bob (usr-bob)</p>');
+        expect(seen.map((s) => s.kind)).toEqual(['switch-account']);
+        const context = seen[0]!.context as Record<string, unknown> & { fields: Record<string, string> };
+        expect(context).toMatchObject({
+          lang: 'zh-CN',
+          status: 200,
+          title: '切换账号？',
+          current: { userId: 'usr-alice', name: 'alice', displayName: 'alice (usr-alice)' },
+          next: { userId: 'usr-bob', name: 'bob', displayName: 'bob (usr-bob)' },
+          action: '/launch',
+          method: 'post',
+          cancelUrl: '/reports?id=7',
+          submitLabel: '以 bob (usr-bob) 继续',
+        });
+        expect(Object.keys(context.fields)).toEqual(['launch']);
+        expect(Object.isFrozen(context)).toBe(true);
+        // No token, session cookie or secret anywhere in it (the sealed field is encrypted).
+        const scanned = JSON.stringify(context);
+        const sessionValue = signedIn.cookie
+          .split('; ')
+          .find((c) => c.startsWith('sso_session='))!
+          .split('=')[1]!;
+        for (const secret of [access_token, refresh_token!, sessionValue, SECRET, CLIENT_SECRET])
+          expect(scanned).not.toContain(secret);
+        // The app's form posts the sealed field back unchanged: the switch goes through.
+        const res = await confirmSwitch(custom, page, cookie).expect(303);
+        expect(await me(cookiesFrom(setCookieOf(res), cookie))).toBe('usr-bob');
       });
 
       it('a forged, expired or foreign confirmation is refused (400), never a 500', async () => {

@@ -25,6 +25,7 @@ function expectPageHeaders(res: request.Response, lang: string): void {
   expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
   expect(res.headers['content-security-policy']).toContain("form-action 'self'");
   expect(res.headers['x-frame-options']).toBe('DENY');
+  expect(res.headers['referrer-policy']).toBe('no-referrer');
   expect(res.headers['content-language']).toBe(lang);
 }
 
@@ -212,7 +213,7 @@ describe.each(EXPRESS_VERSIONS)('pages and languages (%s)', (_name, express) => 
       const app = make({
         renderPage: (kind, context) => {
           seen.push({ kind, context });
-          if (kind === 'logout-confirm')
+          if (kind === 'logout-confirm' || kind === 'switch-account')
             return `<p>${context.title}|${context.action}|${context.method}|${context.submitLabel}</p>`;
           return `<p>${kind}:${context.code}:${context.status}:${context.message}:${context.signInUrl}</p>`;
         },
