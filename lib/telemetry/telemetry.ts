@@ -76,7 +76,7 @@ export class Telemetry {
     A.outcome,
   );
   private readonly endAttrs = table<SessionEndReason>(
-    ['logout', 'refused', 'expired', 'lifetime', 'revoked', 'not_found'],
+    ['logout', 'refused', 'expired', 'lifetime', 'revoked', 'not_found', 'user_revoked'],
     A.reason,
   );
   private readonly ssoAttrs: Readonly<Record<SsoEndpoint, Readonly<Record<SsoOutcome, Attrs>>>>;
