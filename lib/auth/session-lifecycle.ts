@@ -160,21 +160,6 @@ export class SessionLifecycle {
   }
 
   /**
-   * The sign-in time (ms) of a new session of `user`: now, or, when now is in the very second of a
-   * `revokeUser()` of that user, the next whole second (sign-in times are whole seconds, and a
-   * session of that second counts as signed in before the revocation). Without the user (the
-   * callback knows it only with `authorize` or a `login` listener), now.
-   */
-  async signInTime(user: SsoUser | undefined, now: number): Promise<number> {
-    if (user === undefined) return now;
-    const key = this.users.keyOf(user);
-    await this.learnUser(key);
-    const notBefore = this.users.notBefore(key);
-    if (notBefore === undefined || Math.floor(now / 1000) * 1000 >= notBefore) return now;
-    return Math.ceil(notBefore / 1000) * 1000;
-  }
-
-  /**
    * Logs a session out: it is refused from now on until it would have expired anyway, here and
    * (with a shared store) on every instance, and its cached check_token answer is dropped.
    */

@@ -105,12 +105,11 @@ export async function callback(core: Core, req: IncomingMessage, res: ServerResp
   }
   if (authorize !== undefined && (await authorize(user!, req)) !== true)
     return fail(new SsoGuardError('forbidden', 'This account may not sign in to this application'));
-  const signedInAt = await core.lifecycle.signInTime(user, core.config.clock());
   let started;
   try {
     started = sessionFromTokens(core.lifecycle, tokens, {
       entry: 'callback',
-      now: signedInAt,
+      now: core.config.clock(),
       previous: core.sessions.read(req.headers.cookie).names,
       user,
     });

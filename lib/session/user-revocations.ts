@@ -97,8 +97,9 @@ export class UserRevocations {
       this.times.delete(key);
       return false;
     }
-    // createdAt is whole seconds: a sign-in in the revocation's own second counts as before it.
-    return createdAt * 1000 < notBefore;
+    // createdAt carries milliseconds (a cookie from before they did: the whole second, so a
+    // sign-in in the revocation's own second counts as before it).
+    return Math.round(createdAt * 1000) < notBefore;
   }
 
   /** The not-before time of a user known here, if any. */

@@ -63,10 +63,8 @@ describeRedis('revokeUser() across instances sharing Redis', () => {
   }
 
   /** One instance with its own Redis client, a long first level (so only pub/sub or the store tell it). */
-  async function instance(opts: { knowsUser?: boolean } = {}): Promise<App> {
+  async function instance(): Promise<App> {
     const ended: SessionEndEvent[] = [];
-    // A `login` listener makes the callback know the user (as `authorize` does).
-    const login = opts.knowsUser === true ? { login: () => undefined } : {};
     const mw = auth({
       ssoBaseUrl: sso.url,
       appBaseUrl: APP_BASE_URL,
@@ -74,7 +72,7 @@ describeRedis('revokeUser() across instances sharing Redis', () => {
       clientSecret: CLIENT_SECRET,
       secret: SECRET,
       store: redisStore({ client: await client(), prefix, timeout: 200, localTtl: 3600 }),
-      events: { sessionEnd: (e) => void ended.push(e), ...login },
+      events: { sessionEnd: (e) => void ended.push(e) },
     });
     await mw.ready;
     closers.push(() => mw.close());
@@ -119,7 +117,7 @@ describeRedis('revokeUser() across instances sharing Redis', () => {
     await me(c, bob).expect(200);
 
     // A new sign-in right away (on an instance started later) works everywhere.
-    const fresh = await signInAs(await instance({ knowsUser: true }), 'usr-alice');
+    const fresh = await signInAs(await instance(), 'usr-alice');
     await me(b, fresh).expect(200);
     await me(c, fresh).expect(200);
   });
