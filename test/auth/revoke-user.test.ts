@@ -10,6 +10,9 @@ import type { Emulator } from '../../lib/testing';
 import { APP_BASE_URL, EXPRESS_VERSIONS, signIn, setCookieOf, startTestEmulator } from '../helpers/app';
 import { CLIENT_ID, CLIENT_SECRET, SECRET } from '../helpers/options';
 
+// Several real sign-ins per test: room for a loaded machine.
+jest.setTimeout(30_000);
+
 describe.each(EXPRESS_VERSIONS)('revokeUser() (%s, no store)', (_name, expressFactory) => {
   let sso: Emulator;
   beforeAll(async () => {
