@@ -8,6 +8,8 @@ const { createApp } = require('./app');
 const { accessLog, jsonLogger, startMetrics } = require('./observability');
 
 const DEV_SECRET = 'development-only-secret-do-not-deploy-0123456789';
+/** The AppCenter `secret_app_key` of development (the bundled emulator signs its SPI calls with it). */
+const DEV_SPI_KEY = 'development-only-secret-app-key';
 
 function portFrom(value = '3000') {
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65535)
@@ -36,13 +38,23 @@ function sessionSecret(env) {
   return DEV_SECRET;
 }
 
+/** The AppCenter `secret_app_key` the SPI at /spi checks: APPCENTER_SECRET_APP_KEY, or the development one. */
+function spiSecretAppKey(env) {
+  if (env.APPCENTER_SECRET_APP_KEY) return env.APPCENTER_SECRET_APP_KEY;
+  if (env.NODE_ENV === 'production')
+    throw new Error('APPCENTER_SECRET_APP_KEY must be set when NODE_ENV=production (the SPI at /spi checks it)');
+  return DEV_SPI_KEY;
+}
+
 /**
  * Starts the example app on 127.0.0.1 (and, without SSO_BASE_URL, the SSO emulator) from `env`.
  * `port` defaults to PORT, else 3000; 0 picks a free one.
- * Resolves to `{ appUrl, port, ssoUrl, emulator, close }` (`emulator` only when bundled).
+ * Resolves to `{ appUrl, port, ssoUrl, emulator, consoleUrl, spiSecretAppKey, close }` (`emulator`
+ * and `consoleUrl` only when bundled).
  */
 async function start({ env = process.env, port = portFrom(env.PORT || undefined) } = {}) {
   const secret = sessionSecret(env);
+  const secretAppKey = spiSecretAppKey(env);
   const server = http.createServer();
   const actualPort = await listen(server, port);
   let emulator;
@@ -88,8 +100,10 @@ async function start({ env = process.env, port = portFrom(env.PORT || undefined)
         redirectUris: [`${appUrl}/callback`],
         // Seconds; make it short (e.g. 30) to watch sessions refresh their tokens.
         accessTokenTtl: Number(env.EMULATOR_ACCESS_TOKEN_TTL || 3600),
-        // Its /console page launches the app as AppCenter does (launch: true in app.js).
+        // Its /console page launches the app as AppCenter does (launch: true in app.js); its spi()
+        // signs calls to /spi.
         console: { authUrl: `${appUrl}/launch`, appUrl: `${appUrl}/profile` },
+        secretAppKey,
       });
       ssoUrl = emulator.url;
     }
@@ -117,8 +131,18 @@ async function start({ env = process.env, port = portFrom(env.PORT || undefined)
     };
     // ACCESS_LOG=1: one JSON line per request (tokens redacted), through pino like LOG_FORMAT=json.
     const access = env.ACCESS_LOG === '1' ? accessLog(logger ?? jsonLogger('json')) : undefined;
-    server.on('request', createApp(options, { accessLog: access }));
-    return { appUrl, port: actualPort, ssoUrl, emulator, metricsUrl: metrics?.url, close };
+    const consoleUrl = emulator && `${emulator.url}/console`;
+    server.on('request', createApp(options, { accessLog: access, secretAppKey, consoleUrl }));
+    return {
+      appUrl,
+      port: actualPort,
+      ssoUrl,
+      emulator,
+      consoleUrl,
+      spiSecretAppKey: secretAppKey,
+      metricsUrl: metrics?.url,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;
@@ -129,8 +153,14 @@ module.exports = { start };
 
 if (require.main === module) {
   start().then(
-    ({ appUrl, ssoUrl, emulator, metricsUrl, close }) => {
+    ({ appUrl, ssoUrl, emulator, consoleUrl, spiSecretAppKey, metricsUrl, close }) => {
       console.log(`Example app:  ${appUrl}   <- open this in a browser`);
+      if (consoleUrl) console.log(`Console:      ${consoleUrl}   (launch the app as a user)`);
+      console.log(
+        spiSecretAppKey === DEV_SPI_KEY
+          ? `AppCenter SPI: ${appUrl}/spi   (secret_app_key "${DEV_SPI_KEY}", development only: set APPCENTER_SECRET_APP_KEY)`
+          : `AppCenter SPI: ${appUrl}/spi`,
+      );
       if (metricsUrl) console.log(`Metrics:      ${metricsUrl}   (Prometheus)`);
       console.log(
         emulator

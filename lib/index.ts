@@ -1,5 +1,7 @@
 export { auth, requiresAuth } from './express/middleware';
 export type { SsoGuardMiddleware } from './express/middleware';
+export { userRevoker } from './auth/user-revoker';
+export type { UserRevoker, UserRevokerOptions } from './auth/user-revoker';
 export { redisStore } from './store/redis';
 export type { RedisStoreOptions } from './store/redis';
 export { memoryStore } from './store/memory';

@@ -10,6 +10,7 @@ import { resolveConfig, type Config } from './config';
 import { CheckTokenCache } from './sso/check-token-cache';
 import { RefreshCoordinator } from './sso/refresh-coordinator';
 import { Revocations } from './session/revocations';
+import { UserRevocations } from './session/user-revocations';
 import { SessionCookie, type SessionCookieOptions } from './session/session-cookie';
 import { ServerSessions } from './session/server-sessions';
 import { Shared } from './store/shared-store';
@@ -146,6 +147,7 @@ export function createCore(options: SsoGuardOptions | undefined, parts: CorePart
   });
   // Revocations outlive cache entries (they last a whole session), so they get more room.
   const revocations = new Revocations(Math.max(max * 10, 100_000));
+  const users = new UserRevocations(Math.max(max, 10_000), config.session.absoluteDuration * 1000, clock);
   const server = shared !== undefined && config.session.serverSide ? new ServerSessions(shared, max) : undefined;
   const policy = new SessionPolicy(config.session.absoluteDuration, config.session.rollingDuration);
   const lifecycle = new SessionLifecycle({
@@ -153,6 +155,7 @@ export function createCore(options: SsoGuardOptions | undefined, parts: CorePart
     cookies: sessions,
     cache,
     revocations,
+    users,
     clock,
     telemetry,
     shared,
@@ -177,8 +180,10 @@ export function createCore(options: SsoGuardOptions | undefined, parts: CorePart
       : shared.subscribe((event) => {
           if (event.kind === 'revoke') revocations.add(event.sessionId, event.until);
           else if (event.kind === 'drop') cache.delete(event.hash);
+          else if (event.kind === 'user') lifecycle.userRevoked(event.userKey, event.notBefore);
           else {
             cache.clear();
+            users.forgetAsked();
             server?.clear();
           }
         });

@@ -124,6 +124,8 @@ export class Authenticator {
     }
     const entry = this.cache.peek(hash, now);
     const refreshDue = policy.refreshDue(s, nowSec);
+    if (entry?.kind === 'valid' && this.lifecycle.userRevokedHere(entry.result.user, s))
+      return this.userEnded(read.names, entry.result.user);
     if (!refreshDue && entry?.kind === 'valid')
       return this.lifecycle.settle(entry.result, s, nowSec, read.names, read.stale ? STALE : UNCHANGED);
     return this.slow(s, hash, entry, read, nowSec, refreshDue);
@@ -143,6 +145,8 @@ export class Authenticator {
     let renewed = false;
     /** An early refresh that failed upstream: not retried within this request. */
     let deferred: SsoGuardError | undefined;
+    /** The first level missed: a `revokeUser()` on another instance may be known only to the store. */
+    const askStore = entry === undefined;
     try {
       // First level missed: a logout on another instance may be known only to the store.
       if (await this.lifecycle.revokedElsewhere(s))
@@ -164,6 +168,9 @@ export class Authenticator {
         entry = await this.renewal.check(session);
       }
       if (entry.kind !== 'valid') return this.lifecycle.end(names, 'access token rejected', 'refused');
+      const { user } = entry.result;
+      if (askStore ? await this.lifecycle.userRevokedElsewhere(user, s) : this.lifecycle.userRevokedHere(user, s))
+        return this.userEnded(names, user);
       return this.lifecycle.settle(entry.result, session, nowSec, names, { renewed, stale: read.stale });
     } catch (err) {
       if (err instanceof SsoGuardError) {
@@ -173,6 +180,11 @@ export class Authenticator {
       }
       throw err;
     }
+  }
+
+  /** Ends a session signed in before a `revokeUser()` of its user. */
+  private userEnded(names: readonly string[], user: CheckResult['user']): Outcome {
+    return this.lifecycle.end(names, 'user revoked', 'user_revoked', user.user_id);
   }
 
   private bearer(

@@ -98,7 +98,8 @@ export function sessionFromTokens(
     tokenType: tokens.tokenType,
     expiresAt: nowSec + tokens.expiresIn,
     lifetime: tokens.expiresIn,
-    createdAt: nowSec,
+    // To the millisecond: `revokeUser()` refuses sessions signed in before it, not just after.
+    createdAt: Math.floor(options.now) / 1000,
     touchedAt: nowSec,
   };
   // Sealed first: a session too large for its cookie is refused before the store holds it.

@@ -2,6 +2,8 @@ import createDebug from 'debug';
 import type { CheckTokenCache } from '../sso/check-token-cache';
 import type { CheckResult } from '../sso/types';
 import type { Revocations } from '../session/revocations';
+import { userKeyOf, userRevocationWrites, type UserRevocations } from '../session/user-revocations';
+import type { SsoUser } from '../sso/types';
 import type { ServerSessions, StoredTokens } from '../session/server-sessions';
 import type { SessionCookie, SessionData, SessionPointer, SessionRead } from '../session/session-cookie';
 import type { Shared } from '../store/shared-store';
@@ -19,6 +21,8 @@ export interface SessionLifecycleParts {
   readonly cookies: SessionCookie;
   readonly cache: CheckTokenCache;
   readonly revocations: Revocations;
+  /** Per-user not-before times (`revokeUser`). */
+  readonly users: UserRevocations;
   readonly clock: () => number;
   readonly telemetry: Telemetry;
   /** The shared store's view (revocations on every instance), when a store is configured. */
@@ -41,6 +45,7 @@ export class SessionLifecycle {
   readonly telemetry: Telemetry;
   private readonly cache: CheckTokenCache;
   private readonly revocations: Revocations;
+  private readonly users: UserRevocations;
   private readonly clock: () => number;
   private readonly shared: Shared | undefined;
   private readonly server: ServerSessions | undefined;
@@ -51,6 +56,7 @@ export class SessionLifecycle {
     this.telemetry = parts.telemetry;
     this.cache = parts.cache;
     this.revocations = parts.revocations;
+    this.users = parts.users;
     this.clock = parts.clock;
     this.shared = parts.shared;
     this.server = parts.server;
@@ -82,9 +88,9 @@ export class SessionLifecycle {
   }
 
   /** Ends a session for this request: its cookies cleared. */
-  end(names: readonly string[], why: string, reason: SessionEndReason): Outcome {
+  end(names: readonly string[], why: string, reason: SessionEndReason, userId?: string): Outcome {
     debug('session ended: %s', why);
-    this.telemetry.sessionEnded(reason);
+    this.telemetry.sessionEnded(reason, userId);
     return { ...ANONYMOUS, cookieNames: names, setCookie: this.cookies.clear(names), reason: 'ended' };
   }
 
@@ -108,6 +114,49 @@ export class SessionLifecycle {
     if (this.shared === undefined || (await this.shared.get(`revoked:${s.id}`)) === undefined) return false;
     this.revocations.add(s.id, this.policy.absoluteEnd(s) * 1000);
     return true;
+  }
+
+  /** Signed in before a `revokeUser()` of its user known here (one size check when there is none). */
+  userRevokedHere(user: SsoUser, s: SessionData): boolean {
+    return this.users.refuses(user, s.createdAt);
+  }
+
+  /**
+   * Signed in before a `revokeUser()` the store knows of (made on another instance, maybe before
+   * this one started or while it missed the message). The store is asked at most once per user
+   * per `localTtl`; without a store, only what is known here counts.
+   */
+  async userRevokedElsewhere(user: SsoUser, s: SessionData): Promise<boolean> {
+    await this.learnUser(this.users.keyOf(user));
+    return this.users.refuses(user, s.createdAt);
+  }
+
+  /** Asks the store for a user's not-before time (at most once per user per `localTtl`), remembered here. */
+  private async learnUser(key: string): Promise<void> {
+    const { shared } = this;
+    if (shared === undefined || !this.users.shouldAsk(key, this.clock(), shared.localTtl * 1000)) return;
+    const notBefore = await shared.get<unknown>(`user:${key}`);
+    if (typeof notBefore === 'number' && Number.isFinite(notBefore))
+      this.users.add(key, Math.min(notBefore, this.clock()));
+  }
+
+  /**
+   * Ends every session of a user signed in until now, here and (with a shared store) on every
+   * instance, including instances started later: the not-before time is kept in the store for a
+   * session's absolute lifetime, and queued while the store is unreachable.
+   */
+  async revokeUser(userId: string): Promise<void> {
+    const key = userKeyOf(userId);
+    const notBefore = this.clock();
+    this.userRevoked(key, notBefore);
+    await this.shared?.writeDurably(userRevocationWrites(key, notBefore, this.users.lifetimeMs));
+    debug('user revoked');
+  }
+
+  /** A user revocation made here or heard from another instance: remembered, the user's cached answers dropped. */
+  userRevoked(userKey: string, notBefore: number): void {
+    this.users.add(userKey, notBefore);
+    this.cache.dropUser((user) => this.users.keyOf(user) === userKey);
   }
 
   /**

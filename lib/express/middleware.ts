@@ -203,6 +203,7 @@ export function auth(options?: SsoGuardOptions): SsoGuardMiddleware {
   return Object.defineProperties(ssoGuard, {
     ready: { value: core.ready },
     storeStats: { get: () => core.shared?.stats },
+    revokeUser: { value: (userId: string) => core.lifecycle.revokeUser(userId) },
     close: { value: async () => core.shared?.close() },
   }) as SsoGuardMiddleware;
 }
@@ -213,6 +214,15 @@ export interface SsoGuardMiddleware extends RequestHandler {
   readonly ready: Promise<void>;
   /** Health counters of the shared store (`available`, `failures`, `fallbacks`, `queued`, `dropped`); undefined without one. */
   readonly storeStats: StoreStats | undefined;
+  /**
+   * Ends every session of a user signed in until now (`userId`: check_token's `user.user_id`):
+   * their next request is refused (login redirect or 401, cookie cleared, `sessionEnd` with
+   * reason `user_revoked`); a new sign-in works. With a store, on every instance sharing it,
+   * including instances started later (kept in the store for `session.absoluteDuration`; queued
+   * and retried while the store is unreachable); without one, in this process only. Rejects
+   * `invalid_option` for a `userId` that is not a non-empty string.
+   */
+  revokeUser(userId: string): Promise<void>;
   /**
    * Stops listening to the store's events and retrying writes queued during a store outage (after
    * one last attempt). The Redis client the app passed in stays open.

@@ -19,7 +19,10 @@ export interface SessionData {
   readonly expiresAt: number;
   /** The access token's lifetime in seconds (`expires_in`): it sets how early the token is refreshed. */
   readonly lifetime: number;
-  /** Sign-in time: the absolute lifetime counts from here. */
+  /**
+   * Sign-in time: the absolute lifetime counts from here. Seconds with the milliseconds as a
+   * fraction (older cookies: whole seconds), so `revokeUser()` can tell a sign-in just after it.
+   */
   readonly createdAt: number;
   /** Last time the cookie was written: the rolling lifetime counts from here. */
   readonly touchedAt: number;
@@ -279,7 +282,9 @@ export class SessionCookie {
    * when the sealed session is over {@link MAX_SEALED_SESSION}.
    */
   serialize(data: SessionData, nowSec: number, previous: readonly string[]): string[] {
-    const maxAge = Math.min(this.options.rollingDuration, data.createdAt + this.options.absoluteDuration - nowSec);
+    const maxAge = Math.floor(
+      Math.min(this.options.rollingDuration, data.createdAt + this.options.absoluteDuration - nowSec),
+    );
     // Server-side sessions keep the tokens in the store; the cookie only points to them.
     const payload = this.options.serverSide ? { i: data.id, c: data.createdAt, u: data.touchedAt, p: 1 } : toWire(data);
     const sealed = this.sealer.seal(JSON.stringify(payload));

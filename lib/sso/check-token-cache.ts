@@ -214,6 +214,15 @@ export class CheckTokenCache {
     this.negative.delete(hash);
   }
 
+  /** Drops the cached answers of one user here (`revokeUser`); rare, so a scan. */
+  dropUser(matches: (user: CheckResult['user']) => boolean): void {
+    const hashes: string[] = [];
+    this.lru.forEach((entry, hash) => {
+      if (entry.kind === 'valid' && matches(entry.result.user)) hashes.push(hash);
+    });
+    for (const hash of hashes) this.lru.delete(hash);
+  }
+
   /** Drops every cached answer here (the store's events may have been missed). */
   clear(): void {
     this.lru.clear();

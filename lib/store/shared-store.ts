@@ -32,10 +32,14 @@ export type LockResult =
  * subscription was lost and restored, so messages may have been missed meanwhile.
  */
 export type SharedEvent =
-  { kind: 'revoke'; sessionId: string; until: number } | { kind: 'drop'; hash: string } | { kind: 'resync' };
+  | { kind: 'revoke'; sessionId: string; until: number }
+  | { kind: 'drop'; hash: string }
+  /** `revokeUser`: sessions of the user (by key, a hash of the id) signed in before `notBefore` (ms) are refused. */
+  | { kind: 'user'; userKey: string; notBefore: number }
+  | { kind: 'resync' };
 
 /** What a sealed store value is for; the first segment of its key. */
-export type StorePurpose = 'check' | 'session' | 'refresh' | 'revoked' | 'spi';
+export type StorePurpose = 'check' | 'session' | 'refresh' | 'revoked' | 'spi' | 'user';
 /** A key of a sealed value: its purpose, then an id (a hash or a random session id). */
 export type StoreKey = `${StorePurpose}:${string}`;
 
@@ -44,6 +48,14 @@ export type DurableWrite =
   | { readonly put: StoreKey; readonly value: unknown; readonly ttlMs: number }
   | { readonly delete: StoreKey }
   | { readonly publish: SharedEvent };
+
+/** A message's text before it is sealed (also the key of its queued write); `undefined` for `resync` (local). */
+function eventText(e: SharedEvent): string | undefined {
+  if (e.kind === 'revoke') return `r ${e.sessionId} ${e.until}`;
+  if (e.kind === 'drop') return `d ${e.hash}`;
+  if (e.kind === 'user') return `u ${e.userKey} ${e.notBefore}`;
+  return undefined;
+}
 
 /** Most writes kept for an unreachable store; past it the oldest are dropped (counted). */
 const MAX_QUEUED_WRITES = 10_000;
@@ -190,7 +202,7 @@ export class Shared {
       const deadline = now + 86_400_000;
       if ('delete' in w) return { deadline, key: `delete:${w.delete}`, attempt: () => this.delete(w.delete) };
       const e = w.publish;
-      const key = e.kind === 'revoke' ? `r ${e.sessionId} ${e.until}` : e.kind === 'drop' ? `d ${e.hash}` : undefined;
+      const key = eventText(e);
       return { deadline, key: key && `publish:${key}`, attempt: () => this.publish(e) };
     });
     return this.queue.add(queued);
@@ -222,8 +234,8 @@ export class Shared {
    * the channel but lacks the secret cannot sign a user out. Resolves whether the store took it.
    */
   async publish(event: SharedEvent): Promise<boolean> {
-    if (event.kind === 'resync') return true;
-    const plain = event.kind === 'revoke' ? `r ${event.sessionId} ${event.until}` : `d ${event.hash}`;
+    const plain = eventText(event);
+    if (plain === undefined) return true;
     const msg = this.sealer.seal(plain, this.eventContext());
     return this.run('publish', async () => (await this.store.publish(msg), true), false);
   }
@@ -242,6 +254,10 @@ export class Shared {
       return { kind: 'revoke', sessionId: a, until };
     }
     if (kind === 'd' && a) return { kind: 'drop', hash: a };
+    if (kind === 'u' && a && b && Number.isFinite(Number(b))) {
+      // Never in the future (it would refuse sign-ins still to come), whatever the message says.
+      return { kind: 'user', userKey: a, notBefore: Math.min(Number(b), this.limits.clock()) };
+    }
     return undefined;
   }
 

@@ -18,9 +18,10 @@ export type RefreshOutcome = 'refreshed' | 'adopted' | 'refused' | 'pending' | '
  * Why a session ended (`reason`): `logout` (the logout route or `req.sso.revokeSession()`),
  * `refused` (the SSO refused the access and refresh tokens), `expired` (the access token expired
  * and there is no refresh token), `lifetime` (idle or absolute lifetime over), `revoked` (logged
- * out elsewhere), `not_found` (a server-side session missing from the store).
+ * out elsewhere), `not_found` (a server-side session missing from the store), `user_revoked`
+ * (`revokeUser()` ended every session of the user signed in before it).
  */
-export type SessionEndReason = 'logout' | 'refused' | 'expired' | 'lifetime' | 'revoked' | 'not_found';
+export type SessionEndReason = 'logout' | 'refused' | 'expired' | 'lifetime' | 'revoked' | 'not_found' | 'user_revoked';
 
 /**
  * How a session started (`entry`): `callback` (a browser sign-in), `launch-console` (the AppCenter

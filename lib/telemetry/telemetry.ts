@@ -81,7 +81,7 @@ export class Telemetry {
     A.entry,
   );
   private readonly endAttrs = table<SessionEndReason>(
-    ['logout', 'refused', 'expired', 'lifetime', 'revoked', 'not_found'],
+    ['logout', 'refused', 'expired', 'lifetime', 'revoked', 'not_found', 'user_revoked'],
     A.reason,
   );
   private readonly ssoAttrs: Readonly<Record<SsoEndpoint, Readonly<Record<SsoOutcome, Attrs>>>>;

@@ -25,7 +25,8 @@ describe('sessionFromTokens: a sign-in', () => {
       refreshToken: 'rt-new',
       expiresAt: 1000 + 600,
       lifetime: 600,
-      createdAt: 1000,
+      // The sign-in time to the millisecond (revokeUser() tells a sign-in just after it); the rest whole seconds.
+      createdAt: 1000.5,
       touchedAt: 1000,
     });
     expect(made.session.id).toMatch(/^[A-Za-z0-9_-]{16,}$/);

@@ -17,6 +17,10 @@ export interface StartedExample {
   ssoUrl: string;
   /** The bundled emulator; `undefined` when `SSO_BASE_URL` was given. */
   emulator: Emulator | undefined;
+  /** The bundled emulator's console page (launches the app as a user); `undefined` without it. */
+  consoleUrl: string | undefined;
+  /** The AppCenter `secret_app_key` the SPI at /spi checks. */
+  spiSecretAppKey: string;
   close(): Promise<void>;
 }
 

@@ -32,8 +32,10 @@ async function main(): Promise<void> {
   const server = app.listen(0, '127.0.0.1', () => {
     process.send?.({ port: (server.address() as { port: number }).port });
   });
-  process.on('message', (msg) => {
+  process.on('message', (msg: unknown) => {
     if (msg === 'stats') process.send?.({ stats: mw.storeStats });
+    const revoke = (msg as { revokeUser?: unknown } | null)?.revokeUser;
+    if (typeof revoke === 'string') void mw.revokeUser(revoke).then(() => process.send?.({ revoked: revoke }));
   });
 }
 

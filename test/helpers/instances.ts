@@ -40,6 +40,8 @@ export interface Instance {
   url: string;
   child: ChildProcess;
   stats(): Promise<InstanceStats>;
+  /** `mw.revokeUser(userId)` in the instance; resolves once it resolved there. */
+  revokeUser(userId: string): Promise<void>;
   kill(): void;
 }
 
@@ -66,6 +68,17 @@ export function startInstance(env: Record<string, string>): Promise<Instance> {
             };
             child.on('message', onMsg);
             child.send('stats');
+          }),
+        revokeUser: (userId) =>
+          new Promise((res) => {
+            const onMsg = (m: { revoked?: string }) => {
+              if (m.revoked === userId) {
+                child.off('message', onMsg);
+                res();
+              }
+            };
+            child.on('message', onMsg);
+            child.send({ revokeUser: userId });
           }),
         kill: () => child.kill('SIGKILL'),
       });

@@ -154,6 +154,16 @@ export function sharedInstanceTests(
     expect(page.location).toMatch(/^\/login\?returnTo=/);
   });
 
+  it("3b. revokeUser on instance 2: the user's session is refused on instances 1 and 3 (which had it cached); a new sign-in works everywhere", async () => {
+    const cookie = await signIn(instances[0]!);
+    for (const inst of instances) expect((await get(inst, '/api/me', cookie)).status).toBe(200);
+    await instances[1]!.revokeUser('usr-alice');
+    await new Promise((r) => setTimeout(r, 200));
+    for (const inst of instances) expect((await get(inst, '/api/me', cookie)).status).toBe(401);
+    const fresh = await signIn(instances[2]!);
+    for (const inst of instances) expect((await get(inst, '/api/me', fresh)).status).toBe(200);
+  });
+
   // Lock expiry and sealing do not depend on the client or topology: the standalone suite runs them.
   const topologyFreeIt = topologyFree ? it : () => undefined;
 

@@ -179,6 +179,86 @@ describe.each(EXAMPLE_VERSIONS)('example app on %s', (_name, startOn, major) => 
     });
   });
 
+  describe('example app AppCenter lifecycle (SPI at /spi, signed calls from the bundled emulator)', () => {
+    let app: StartedExample;
+    let sso: Emulator;
+    beforeAll(async () => {
+      app = await startQuietly();
+      sso = app.emulator!;
+    });
+    afterAll(() => app.close());
+    const spi = (action: Parameters<Emulator['spi']>[1], params: Record<string, string> = {}) =>
+      sso.spi(`${app.appUrl}/spi`, action, params, { retries: 0 });
+
+    it('answers TestConnection', async () => {
+      const res = await spi('TestConnection');
+      expect(res).toMatchObject({ success: true, body: { success: true } });
+    });
+
+    it('refuses a call signed with another secret_app_key, running no handler', async () => {
+      const res = await sso.spi(
+        `${app.appUrl}/spi`,
+        'CreateAppInstance',
+        { order_id: 'o-forged', user_id: 'usr-bob' },
+        {
+          retries: 0,
+          secretAppKey: 'not-the-app-key',
+        },
+      );
+      expect(res.success).toBe(false);
+      expect(res.attempts[0]!.status).toBe(401);
+    });
+
+    it("Create answers the launch URL; Expire ends that user's sessions at once and refuses their next sign-in (403), not another user's", async () => {
+      const created = await spi('CreateAppInstance', { order_id: 'o-expire', user_id: 'usr-bob' });
+      expect(created.success).toBe(true);
+      const { instanceId, appInfo } = created.body as { instanceId: string; appInfo: { authUrl: string } };
+      expect(instanceId).toMatch(/^ins-/);
+      expect(appInfo).toEqual({ authUrl: `${app.appUrl}/launch` });
+
+      const [bob1, bob2, alice] = [
+        await signIn(app.appUrl, sso.url, { user: 'usr-bob' }),
+        await signIn(app.appUrl, sso.url, { user: 'usr-bob' }),
+        await signIn(app.appUrl, sso.url, { user: 'usr-alice' }),
+      ];
+      for (const cookie of [bob1, bob2, alice])
+        await request(app.appUrl).get('/api/me').set('Cookie', cookie).expect(200);
+
+      expect((await spi('ExpireAppInstance', { instance_id: instanceId })).success).toBe(true);
+      for (const cookie of [bob1, bob2]) {
+        const res = await request(app.appUrl).get('/api/me').set('Cookie', cookie).expect(401);
+        expect(cookieHeader(res.headers['set-cookie'], cookie)).toBe('');
+      }
+      await request(app.appUrl).get('/api/me').set('Cookie', alice).expect(200);
+      await expect(signIn(app.appUrl, sso.url, { user: 'usr-bob' })).rejects.toThrow(/403/);
+
+      // Renewed: bob may sign in again.
+      expect((await spi('RenewAppInstance', { order_id: 'o-renew', instance_id: instanceId })).success).toBe(true);
+      const again = await signIn(app.appUrl, sso.url, { user: 'usr-bob' });
+      await request(app.appUrl).get('/api/me').set('Cookie', again).expect(200);
+
+      // Deleted: ended again, for good.
+      expect((await spi('DeleteAppInstance', { instance_id: instanceId })).success).toBe(true);
+      await request(app.appUrl).get('/api/me').set('Cookie', again).expect(401);
+      await spi('RenewAppInstance', { order_id: 'o-renew-deleted', instance_id: instanceId });
+      await expect(signIn(app.appUrl, sso.url, { user: 'usr-bob' })).rejects.toThrow(/403/);
+    });
+
+    it('answers Upgrade, and Expire of an unknown instance, with success', async () => {
+      expect((await spi('UpgradeAppInstance', { order_id: 'o-up', instance_id: 'ins-unknown' })).success).toBe(true);
+      expect((await spi('ExpireAppInstance', { instance_id: 'ins-unknown' })).success).toBe(true);
+    });
+
+    it("links the home page to the emulator's console, which launches the app at /launch", async () => {
+      expect(app.consoleUrl).toBe(`${sso.url}/console`);
+      const home = await request(app.appUrl).get('/').expect(200);
+      expect(home.text).toContain(`<a id="console" href="${sso.url}/console">`);
+      const page = await fetch(app.consoleUrl!).then((r) => r.text());
+      expect(page).toContain(`<code>${app.appUrl}/launch</code>`);
+      expect(page).toContain(`<code>${app.appUrl}/</code>`);
+    });
+  });
+
   describe('example app sessions past the access token lifetime', () => {
     let app: StartedExample;
     beforeAll(async () => {
@@ -381,7 +461,12 @@ describe.each(EXAMPLE_VERSIONS)('example app on %s', (_name, startOn, major) => 
 
       it('refuses to start the bundled emulator when NODE_ENV=production and SSO_BASE_URL is unset', async () => {
         const listening = await freePort();
-        const env = { SESSION_SECRET: TEST_SECRET, NODE_ENV: 'production', PORT: String(listening) };
+        const env = {
+          SESSION_SECRET: TEST_SECRET,
+          APPCENTER_SECRET_APP_KEY: 'the-production-secret-app-key',
+          NODE_ENV: 'production',
+          PORT: String(listening),
+        };
         // An app that did start is closed at once, so a failing run does not hang the suite.
         const outcome = await start({ env }).then(
           async (app) => {
@@ -404,11 +489,29 @@ describe.each(EXAMPLE_VERSIONS)('example app on %s', (_name, startOn, major) => 
             SSO_BASE_URL: own.url,
             SSO_CLIENT_ID: 'own-client',
             SSO_CLIENT_SECRET: 'own-client-secret',
+            APPCENTER_SECRET_APP_KEY: 'the-production-secret-app-key',
           };
           await withApp(env, async (app) => {
             expect(app.emulator).toBeUndefined();
-            await request(app.appUrl).get('/').expect(200);
+            expect(app.consoleUrl).toBeUndefined();
+            expect(app.spiSecretAppKey).toBe('the-production-secret-app-key');
+            const home = await request(app.appUrl).get('/').expect(200);
+            expect(home.text).not.toContain('id="console"');
+            const test = await own.spi(
+              `${app.appUrl}/spi`,
+              'TestConnection',
+              {},
+              {
+                secretAppKey: 'the-production-secret-app-key',
+                retries: 0,
+              },
+            );
+            expect(test.success).toBe(true);
           });
+          // Without APPCENTER_SECRET_APP_KEY, production refuses to start (the SPI checks it).
+          await expect(start({ env: { ...env, APPCENTER_SECRET_APP_KEY: undefined }, port: 0 })).rejects.toThrow(
+            /^APPCENTER_SECRET_APP_KEY must be set when NODE_ENV=production/,
+          );
         } finally {
           await own.close();
         }
@@ -519,7 +622,8 @@ describe.each(EXAMPLE_VERSIONS)('example app on %s', (_name, startOn, major) => 
         sso.resetCounts();
         await request(`http://127.0.0.1:${a.port}`).get('/api/me').set('Cookie', cookie).expect(200);
         await request(`http://127.0.0.1:${b.port}`).get('/api/me').set('Cookie', cookie).expect(200);
-        expect(sso.counts.check_token).toBe(1);
+        // The sign-in's check_token answer (asked for the example's `authorize`) is shared: neither asks again.
+        expect(sso.counts.check_token).toBe(0);
         await request(`http://127.0.0.1:${b.port}`)
           .get('/logout')
           .set('Sec-Fetch-Site', 'same-origin')

@@ -74,7 +74,8 @@ describe('example app observability', () => {
       .filter(Boolean)
       .map((l) => JSON.parse(l) as { level: number; msg: string; name: string });
     expect(lines.map((l) => [l.level, l.name, l.msg])).toEqual([
-      [30, 'express-sso-guard-example', 'express-sso-guard: sign-in'],
+      // The example's `authorize` (instance-bound) makes the callback know the user.
+      [30, 'express-sso-guard-example', 'express-sso-guard: sign-in: user usr-alice'],
       [30, 'express-sso-guard-example', 'express-sso-guard: sign-out: user usr-alice'],
     ]);
   });
