@@ -255,7 +255,7 @@ describe.each(EXAMPLE_VERSIONS)('example app on %s', (_name, startOn, major) => 
       expect(home.text).toContain(`<a id="console" href="${sso.url}/console">`);
       const page = await fetch(app.consoleUrl!).then((r) => r.text());
       expect(page).toContain(`<code>${app.appUrl}/launch</code>`);
-      expect(page).toContain(`<code>${app.appUrl}/</code>`);
+      expect(page).toContain(`<code>${app.appUrl}/profile</code>`);
     });
   });
 
