@@ -98,8 +98,10 @@ export class UserRevocations {
       return false;
     }
     // createdAt carries milliseconds (a cookie from before they did: the whole second, so a
-    // sign-in in the revocation's own second counts as before it).
-    return Math.round(createdAt * 1000) < notBefore;
+    // sign-in in the revocation's own second counts as before it). A sign-in in the revocation's
+    // own millisecond is refused too: it may have come just before it (a new sign-in takes
+    // several round trips, so it always lands in a later millisecond).
+    return Math.round(createdAt * 1000) <= notBefore;
   }
 
   /** The not-before time of a user known here, if any. */

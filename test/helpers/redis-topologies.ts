@@ -205,14 +205,19 @@ async function sentinelFailover(sentinels: readonly Endpoint[], name: string): P
     'SENTINEL FAILOVER accepted',
     async () => (await command(sentinels[0]!, ['SENTINEL', 'FAILOVER', name])) === 'OK',
   );
-  await until('the replica promoted, as every sentinel sees it', async () => {
-    for (const s of sentinels) {
-      const m = await sentinelMaster([s], name);
-      if (m.port === before.port) return false;
-      if (!String(await command(m, ['INFO', 'replication'])).includes('role:master')) return false;
-    }
-    return true;
-  });
+  await until(
+    'the replica promoted, as every sentinel sees it',
+    async () => {
+      for (const s of sentinels) {
+        const m = await sentinelMaster([s], name);
+        if (m.port === before.port) return false;
+        if (!String(await command(m, ['INFO', 'replication'])).includes('role:master')) return false;
+      }
+      return true;
+      // Generous: a loaded machine, and a second failover of the same master in one run, slow it down.
+    },
+    45_000,
+  );
 }
 
 /** The Sentinel setup of REDIS_SENTINELS / REDIS_SENTINEL_NAME, or one started here. */
