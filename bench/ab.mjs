@@ -21,28 +21,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scenarioById } from './scenarios.mjs';
 import { perRequest, startLoader, startServer, stopServer, usage, validate } from './procs.mjs';
+import { median, parseArgs } from './args.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const variants = path.join(root, 'bench/results/variants');
-const KNOWN = ['ref', 'with', 'major', 'rounds', 'duration', 'scenarios', 'no-floor'];
-const args = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? true];
-  }),
+const args = parseArgs(
+  process.argv.slice(2),
+  ['ref', 'with', 'major', 'rounds', 'duration', 'scenarios', 'no-floor'],
+  'usage: node bench/ab.mjs --ref=<git ref> [--with=<git ref>] [--major=5] [--rounds=5] [--duration=10] [--scenarios=id,id] [--no-floor]',
 );
-const unknown = Object.keys(args).filter((k) => !KNOWN.includes(k));
-if (unknown.length || typeof args.ref !== 'string') {
-  console.error(
-    `usage: node bench/ab.mjs --ref=<git ref> [--with=<git ref>] [--major=5] [--rounds=5] [--duration=10] [--scenarios=id,id] [--no-floor]${unknown.length ? `\nunknown: ${unknown.join(', ')}` : ''}`,
-  );
+if (typeof args.ref !== 'string') {
+  console.error('--ref=<git ref> is required');
   process.exit(2);
 }
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const git = (...a) => execFileSync('git', a, { cwd: root, encoding: 'utf8' }).trim();
 
 /** Builds `lib/` of a git ref (or of the working tree when `ref` is undefined); returns `{ name, dist }`. */

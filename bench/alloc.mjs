@@ -12,16 +12,16 @@ import http from 'node:http';
 import net from 'node:net';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { floorSetup, importGuard, signInSsoGuard, SAME_SIZE_COOKIE } from './scenarios.mjs';
+import { parseArgs } from './args.mjs';
 
 if (typeof globalThis.gc !== 'function') {
   console.error('run with node --expose-gc --max-semi-space-size=256 bench/alloc.mjs');
   process.exit(2);
 }
-const args = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? true];
-  }),
+const args = parseArgs(
+  process.argv.slice(2),
+  ['requests'],
+  'usage: node --expose-gc --max-semi-space-size=256 bench/alloc.mjs [--requests=N]',
 );
 const N = Number(args.requests ?? 4000);
 const load = async (name) => {

@@ -9,6 +9,9 @@
  *       out. `node --single-threaded` (no concurrent GC or compiler threads) and a young
  *       generation no GC runs in (checked) keep the count repeatable: GC is not in it. It does
  *       not depend on what else the machine runs. Needs `valgrind`; ~2-5 min per scenario.
+ *       --gc: with V8's default heap sizes instead, so that the scavenges and the mark-compacts
+ *       of N requests (and, --single-threaded, their marking and sweeping, done on the main thread)
+ *       are in the count: what a larger live heap costs each request (default --requests=15000).
  *       --keep keeps the cachegrind files: `cg_diff <id>-N.out <id>-2N.out > d; cg_annotate d`
  *       lists the native functions (V8's runtime, builtins are one JIT blob) of N requests.
  *   node bench/inprocess.mjs --ics [--ids=express5,floor5,sso5] [--requests=1000]
@@ -39,15 +42,27 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { scenarioById } from './scenarios.mjs';
+import { median, parseArgs } from './args.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? true];
-  }),
+const args = parseArgs(
+  process.argv.slice(2),
+  [
+    'instructions',
+    'ics',
+    'spaces',
+    'cpu',
+    'drive',
+    'ids',
+    'requests',
+    'rounds',
+    'warmup',
+    'keep',
+    'print-spaces',
+    'gc',
+  ],
+  'usage: node bench/inprocess.mjs --instructions|--ics|--spaces|--cpu [--ids=id,id] [--requests=N] [--rounds=N] [--warmup=N] [--keep]',
 );
 const WARMUP = Number(args.warmup ?? 3000);
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /** A scenario's app, signed in over a real listening server, then driven without sockets. */
 async function prepare(id) {
@@ -100,7 +115,7 @@ async function driveOnly(id, n) {
   await new Promise((resolve) => setTimeout(resolve, 20));
   observer.disconnect();
   await close();
-  if (gcs.length > 0) {
+  if (gcs.length > 0 && !args.gc) {
     console.error(`${gcs.length} GC(s) ran during the ${n} requests: lower --requests`);
     process.exit(3);
   }
@@ -114,7 +129,7 @@ async function driveOnly(id, n) {
   process.exit(0);
 }
 
-function instructions(ids, n) {
+function instructions(ids, n, withGc) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sso-guard-ir-'));
   const self = fileURLToPath(import.meta.url);
   const count = (id, requests) => {
@@ -129,12 +144,12 @@ function instructions(ids, n) {
         process.execPath,
         '--single-threaded',
         '--expose-gc',
-        '--min-semi-space-size=256',
-        '--max-semi-space-size=256',
+        ...(withGc ? [] : ['--min-semi-space-size=256', '--max-semi-space-size=256']),
         self,
         `--drive=${id}`,
         `--requests=${requests}`,
         `--warmup=${WARMUP}`,
+        ...(withGc ? ['--gc'] : []),
       ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
@@ -254,8 +269,11 @@ async function cpu(ids, n, rounds) {
 const ids = String(args.ids ?? 'express5,floor5,sso5').split(',');
 if (typeof args.drive === 'string') await driveOnly(args.drive, Number(args.requests ?? 4000));
 else if (args.instructions) {
-  console.log(`Instructions per request (valgrind cachegrind, node --single-threaded, ${process.version}):`);
-  instructions(ids, Number(args.requests ?? 4000));
+  const withGc = args.gc === true;
+  console.log(
+    `Instructions per request (valgrind cachegrind, node --single-threaded, ${withGc ? 'GC included' : 'no GC'}, ${process.version}):`,
+  );
+  instructions(ids, Number(args.requests ?? (withGc ? 15000 : 4000)), withGc);
 } else if (args.ics) {
   console.log(`Inline-cache misses per request (node --log-ic, ${process.version}):`);
   ics(ids, Number(args.requests ?? 1000));

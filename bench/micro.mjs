@@ -10,13 +10,9 @@ import http from 'node:http';
 import net from 'node:net';
 import express from 'express';
 import { importGuard, signInSsoGuard } from './scenarios.mjs';
+import { parseArgs } from './args.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? true];
-  }),
-);
+const args = parseArgs(process.argv.slice(2), ['iterations'], 'usage: node bench/micro.mjs [--iterations=N]');
 const iterations = Number(args.iterations ?? 200_000);
 const { auth } = await importGuard();
 const { startEmulator } = await importGuard('testing');

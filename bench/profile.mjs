@@ -14,18 +14,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scenarioById } from './scenarios.mjs';
 import { perRequest, startLoader, startServer, stopServer, usage, validate } from './procs.mjs';
+import { parseArgs } from './args.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(3).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? true];
-  }),
-);
+const USAGE =
+  'usage: node bench/profile.mjs <scenario-id> [--duration=10] [--top=25] [--vs=<scenario-id> --rounds=3] [--node-flags=--trace-deopt]';
+const args = parseArgs(process.argv.slice(3), ['duration', 'top', 'vs', 'rounds', 'focus', 'node-flags'], USAGE);
 const id = process.argv[2];
 if (!id || id.startsWith('--')) {
-  console.error(
-    'usage: node bench/profile.mjs <scenario-id> [--duration=10] [--top=25] [--vs=<scenario-id> --rounds=3] [--node-flags=--trace-deopt]',
-  );
+  console.error(USAGE);
   process.exit(2);
 }
 const scenario = scenarioById(id);

@@ -22,42 +22,19 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { SCENARIOS } from './scenarios.mjs';
 import { perRequest, startLoader, startServer, stopServer, usage, validate } from './procs.mjs';
+import { median, parseArgs } from './args.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? true];
-  }),
+const args = parseArgs(
+  process.argv.slice(2),
+  ['quick', 'rounds', 'duration', 'warmup', 'connections', 'only', 'no-checks', 'no-alloc', 'checks-only'],
+  'usage: node bench/run.mjs [--quick] [--rounds=N] [--duration=S] [--warmup=S] [--connections=N] [--only=id,id] [--no-checks] [--no-alloc] [--checks-only]',
 );
-const KNOWN_ARGS = [
-  'quick',
-  'rounds',
-  'duration',
-  'warmup',
-  'connections',
-  'only',
-  'no-checks',
-  'no-alloc',
-  'checks-only',
-];
-for (const k of Object.keys(args)) {
-  if (!KNOWN_ARGS.includes(k)) {
-    console.error(`unknown option --${k}; known: ${KNOWN_ARGS.map((x) => `--${x}`).join(' ')}`);
-    process.exit(2);
-  }
-}
 const quick = args.quick === true;
 const opts = {
   rounds: Number(args.rounds ?? (quick ? 3 : 5)),
   duration: Number(args.duration ?? (quick ? 3 : 10)),
   warmup: Number(args.warmup ?? 1),
   connections: Number(args.connections ?? 50),
-};
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
 function machine() {

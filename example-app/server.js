@@ -2,7 +2,7 @@
 // `npm start`: the example app on PORT, with the bundled SSO emulator when SSO_BASE_URL is unset.
 const http = require('node:http');
 const { createClient } = require('redis');
-const { parseCloudInfo, redisStore } = require('express-sso-guard');
+const { SsoIncomingMessage, parseCloudInfo, redisStore } = require('express-sso-guard');
 const { startEmulator } = require('express-sso-guard/testing');
 const { createApp } = require('./app');
 const { accessLog, jsonLogger, startMetrics } = require('./observability');
@@ -55,7 +55,8 @@ function spiSecretAppKey(env) {
 async function start({ env = process.env, port = portFrom(env.PORT || undefined) } = {}) {
   const secret = sessionSecret(env);
   const secretAppKey = spiSecretAppKey(env);
-  const server = http.createServer();
+  // Requests born with req.sso and req.user: auth() fills fields instead of adding them (faster).
+  const server = http.createServer({ IncomingMessage: SsoIncomingMessage });
   const actualPort = await listen(server, port);
   let emulator;
   let redis;

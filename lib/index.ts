@@ -1,5 +1,6 @@
 export { auth, requiresAuth } from './express/middleware';
 export type { SsoGuardMiddleware } from './express/middleware';
+export { SsoIncomingMessage } from './express/incoming-message';
 export { userRevoker } from './auth/user-revoker';
 export type { UserRevoker, UserRevokerOptions } from './auth/user-revoker';
 export { redisStore } from './store/redis';
