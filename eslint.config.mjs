@@ -16,6 +16,13 @@ const importOf = (module) =>
     : `^(\\.{1,2}/)+${escape(module.replace(/\.ts$/, ''))}(\\.ts)?$`;
 /** The files of a module, as an eslint glob. */
 const filesOf = (module) => (module.endsWith('/') ? `lib/${module}**/*.ts` : `lib/${module}`);
+// axios is loaded only for an app's own instance (`httpClient`, `cloud.http`): the default client
+// is Node's http, and a loaded but unused axios grows every app's heap and GC time.
+const AXIOS_TYPES_ONLY = {
+  name: 'axios',
+  allowTypeImports: true,
+  message: 'lib/ may only `import type` from axios: the default client is lib/util/node-http-client.ts.',
+};
 const layerRules = LAYERS.flatMap((layer, i) => {
   const above = LAYERS.slice(i + 1);
   if (above.length === 0) return [];
@@ -26,20 +33,17 @@ const layerRules = LAYERS.flatMap((layer, i) => {
   return layer.modules.map((module) => {
     const typesOfExpress = module === 'options.ts';
     const paths = noExpress && !typesOfExpress ? [{ name: 'express', message: expressMessage }] : [];
+    const typesOnly = [
+      AXIOS_TYPES_ONLY,
+      ...(typesOfExpress
+        ? [{ name: 'express', allowTypeImports: true, message: 'options.ts may only import types from express.' }]
+        : []),
+    ];
     return {
       files: [filesOf(module)],
       rules: {
         'no-restricted-imports': ['error', { paths, patterns }],
-        ...(typesOfExpress && {
-          '@typescript-eslint/no-restricted-imports': [
-            'error',
-            {
-              paths: [
-                { name: 'express', allowTypeImports: true, message: 'options.ts may only import types from express.' },
-              ],
-            },
-          ],
-        }),
+        '@typescript-eslint/no-restricted-imports': ['error', { paths: typesOnly }],
       },
     };
   });
@@ -55,6 +59,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-require-imports': 'off',
     },
+  },
+  // Every file of lib/ (the layer blocks below repeat it next to their own type-only rules).
+  {
+    files: ['lib/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: [AXIOS_TYPES_ONLY] }] },
   },
   ...layerRules,
   // The emulator is an app of its own: of the package it shares only the signers and the option

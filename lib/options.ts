@@ -225,7 +225,7 @@ export interface SsoGuardOptions {
    * axios instance for SSO calls, e.g. one with your interceptors or proxy agent. Any instance
    * works: every request sets what the package relies on (text body, no JSON transform, every
    * status answered, no redirects, bounded body size), overriding the instance's defaults for those.
-   * By default a keep-alive instance of the package's own.
+   * By default the package's own keep-alive client on Node's http (axios is then never loaded).
    * @default none
    */
   httpClient?: AxiosInstance;

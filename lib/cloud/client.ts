@@ -1,7 +1,15 @@
-import type { AxiosInstance, AxiosResponse } from 'axios';
+import type { AxiosInstance } from 'axios';
 import createDebug from 'debug';
 import { CloudApiError, SsoGuardError } from '../errors';
-import { createHttpClient, parseJsonObject, retCode, send } from '../util/http';
+import {
+  createHttpClient,
+  parseJsonObject,
+  retCode,
+  send,
+  type HttpClient,
+  type UpstreamRequest,
+  type UpstreamResponse,
+} from '../util/http';
 import {
   axiosInstance,
   describeValue,
@@ -41,7 +49,10 @@ export interface CloudClientOptions {
   signatureVersion?: SignatureVersion;
   /** Zone added to calls whose parameters have none. Default: none. */
   zone?: string;
-  /** The HTTP client. Default `createHttpClient()` (keep-alive, no redirects, text bodies). */
+  /**
+   * An axios instance for the API calls, e.g. one with your interceptors or proxy agent. Default:
+   * the package's own client on Node's http (keep-alive, no redirects, text bodies).
+   */
   http?: AxiosInstance;
   /** Current time in ms, for `time_stamp` and token expiry. Default `Date.now`. */
   clock?: () => number;
@@ -66,7 +77,7 @@ interface ResolvedCloudConfig {
   readonly timeout: number;
   readonly signatureVersion: SignatureVersion;
   readonly zone: string | undefined;
-  readonly http: AxiosInstance;
+  readonly http: HttpClient;
   readonly clock: () => number;
   readonly clockSkew: CloudClockSkew;
 }
@@ -197,13 +208,13 @@ export class CloudClient {
     params: Record<string, unknown>,
     creds: SsoCredentials,
     offsetOfCall: number | undefined,
-  ): Promise<{ res: AxiosResponse<string>; signature: string; offset: number }> {
+  ): Promise<{ res: UpstreamResponse; signature: string; offset: number }> {
     const { origin, http, timeout, signatureVersion, clock, clockSkew } = this.config;
     const offset = offsetOfCall ?? clockSkew.offsetMs;
     const now = clock() + offset;
     const signed = signRequest(creds, { method, path: API_PATH, params: { action, ...params }, now, signatureVersion });
     const url = `${origin}${signed.path}`;
-    const config =
+    const config: UpstreamRequest =
       method === 'GET'
         ? { method, url: `${url}?${signed.query}`, headers: { accept: 'application/json' } }
         : {
@@ -232,7 +243,7 @@ function errorRetCode(body: Record<string, unknown>): number | undefined {
 }
 
 /** Why the API refused a call, when a retry can help: its clock disagrees, or the credentials are stale. */
-function refusalOf(res: AxiosResponse<string>): 'clock_skew' | 'credentials' | undefined {
+function refusalOf(res: UpstreamResponse): 'clock_skew' | 'credentials' | undefined {
   if (res.status === 401) return 'credentials';
   let rc: number | undefined;
   try {
@@ -244,7 +255,7 @@ function refusalOf(res: AxiosResponse<string>): 'clock_skew' | 'credentials' | u
   return rc !== undefined && AUTH_RET_CODES.has(rc) ? 'credentials' : undefined;
 }
 
-function interpret<T>(action: string, res: AxiosResponse<string>, redact: string[]): T {
+function interpret<T>(action: string, res: UpstreamResponse, redact: string[]): T {
   let body: Record<string, unknown>;
   try {
     body = parseJsonObject(res, `cloud API ${action}`);

@@ -1,5 +1,4 @@
-import type { AxiosResponse } from 'axios';
-import { jsonObject, retCode } from '../util/http';
+import { jsonObject, retCode, type UpstreamResponse } from '../util/http';
 
 /**
  * What an answer of `/sso/token/`, `/sso/check_token/` or `/sso/refresh_token/` means. The ONE
@@ -158,7 +157,7 @@ export function classifyRow(answer: Answer): Row {
 }
 
 /** Classifies an HTTP answer of the SSO. */
-export function classify(res: AxiosResponse<string>): {
+export function classify(res: UpstreamResponse): {
   outcome: Classification;
   json: Record<string, unknown> | undefined;
   row: Row;

@@ -4,7 +4,7 @@ import type { Telemetry } from '../telemetry/telemetry';
 import type { TokenIssuer } from './sso-options';
 import { SsoGuardError } from '../errors';
 import { REFUSING_ERRORS, classify, retCodeKind, type Classification } from './classify';
-import { createHttpClient, send } from '../util/http';
+import { createHttpClient, send, type HttpClient } from '../util/http';
 import type { CheckResult, SsoUser, TokenSet } from './types';
 
 const debug = createDebug('express-sso-guard:sso');
@@ -106,13 +106,13 @@ export interface SsoClientOptions {
   readonly userVerify: boolean;
   /** Milliseconds. */
   readonly httpTimeout: number;
-  /** Default: a new keep-alive client (`createHttpClient()`). */
+  /** An app's axios instance. Default: a new keep-alive client on Node's http (`createHttpClient()`). */
   readonly httpClient?: AxiosInstance;
 }
 
 /** The four SSO calls. Bodies are form-encoded; answers are classified by the table in classify.ts. */
 export class SsoClient {
-  private readonly http: AxiosInstance;
+  private readonly http: HttpClient;
 
   constructor(
     private readonly options: SsoClientOptions,

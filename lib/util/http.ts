@@ -1,14 +1,23 @@
-import http from 'node:http';
-import https from 'node:https';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import type { AxiosInstance } from 'axios';
 import { SsoGuardError } from '../errors';
+import { NodeHttpClient, type UpstreamRequest, type UpstreamResponse } from './node-http-client';
+
+export type { UpstreamRequest, UpstreamResponse } from './node-http-client';
 
 /** Largest upstream answer we read (bytes); a bigger one is an upstream error, not a memory spike. */
 export const MAX_UPSTREAM_BODY = 256 * 1024;
 
 /**
+ * An upstream HTTP client: the package's own ({@link createHttpClient}) or an app's axios
+ * instance (`httpClient`, `cloud.http`). axios is only ever imported as types here, so that it is
+ * loaded only when an app brings its own instance.
+ */
+export type HttpClient = NodeHttpClient | AxiosInstance;
+
+/**
  * What every upstream request relies on, set per request so that any axios instance (an app's
  * `httpClient` with its own defaults) works: no redirects, bounded raw text bodies, every status.
+ * The package's own client does the same by construction.
  */
 const PER_REQUEST = {
   maxRedirects: 0,
@@ -19,15 +28,9 @@ const PER_REQUEST = {
   validateStatus: () => true,
 } as const;
 
-/** An axios instance for upstream calls: keep-alive, no proxy, and {@link PER_REQUEST} as defaults. */
-export function createHttpClient(): AxiosInstance {
-  return axios.create({
-    httpAgent: new http.Agent({ keepAlive: true }),
-    httpsAgent: new https.Agent({ keepAlive: true }),
-    ...PER_REQUEST,
-    transformResponse: [...PER_REQUEST.transformResponse],
-    proxy: false,
-  });
+/** The default upstream client: Node's http with keep-alive, no proxy, no redirects, text bodies. */
+export function createHttpClient(): NodeHttpClient {
+  return new NodeHttpClient();
 }
 
 /**
@@ -36,17 +39,19 @@ export function createHttpClient(): AxiosInstance {
  * Transport failures become SsoGuardErrors: timeout -> 504, unreachable -> 503, other -> 502.
  */
 export async function send(
-  client: AxiosInstance,
-  config: Parameters<AxiosInstance['request']>[0],
+  client: HttpClient,
+  config: UpstreamRequest,
   timeoutMs: number,
   what: string,
-): Promise<AxiosResponse<string>> {
+): Promise<UpstreamResponse> {
   // A timer cleared on completion, not AbortSignal.timeout(): that one keeps its timer (and the
   // signal) alive until it fires, long after the call answered.
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   timer.unref();
   try {
+    if (client instanceof NodeHttpClient)
+      return await client.request(config, { signal: controller.signal, maxBody: MAX_UPSTREAM_BODY });
     return await client.request<string>({
       ...config,
       ...PER_REQUEST,
@@ -60,6 +65,19 @@ export async function send(
     clearTimeout(timer);
   }
 }
+
+/** Failure codes of a request that ran out of time (axios's, and an aborted request's). */
+const TIMED_OUT = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ERR_CANCELED', 'ABORT_ERR']);
+
+/** Failure codes of an answer that came but cannot be read (axios's, then the package client's). */
+const UNREADABLE = new Set([
+  'ERR_BAD_RESPONSE',
+  'ERR_FR_MAX_BODY_LENGTH_EXCEEDED',
+  'ERR_BODY_TOO_LARGE',
+  'ERR_INCOMPLETE_BODY',
+  'ERR_CONTENT_ENCODING',
+  'ERR_BAD_ENCODING',
+]);
 
 const UNREACHABLE = new Set([
   'ECONNREFUSED',
@@ -75,12 +93,13 @@ const UNREACHABLE = new Set([
 function transportError(raw: unknown, what: string, deadlinePassed: boolean): SsoGuardError {
   const code = (raw as { code?: string } | null)?.code;
   // axios errors carry the request config (URL, headers, form body: tokens and client secret).
-  // Keep only the code and message as the cause, so logging the error can never print a secret.
+  // Keep only the code and message as the cause, so logging the error can never print a secret
+  // (the package's own client's errors carry neither, but are scrubbed the same way).
   const err = Object.assign(new Error(raw instanceof Error ? raw.message : 'request failed'), { code });
-  if (deadlinePassed || code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED') {
+  if (deadlinePassed || TIMED_OUT.has(code ?? '')) {
     return new SsoGuardError('upstream_timeout', `${what} did not answer in time`, { cause: err });
   }
-  if (code === 'ERR_BAD_RESPONSE' || code === 'ERR_FR_MAX_BODY_LENGTH_EXCEEDED') {
+  if (code !== undefined && UNREADABLE.has(code)) {
     return new SsoGuardError('upstream_error', `${what} sent an unreadable answer`, { cause: err });
   }
   if (code !== undefined && UNREACHABLE.has(code)) {
@@ -104,7 +123,7 @@ export function jsonObject(text: unknown): Record<string, unknown> | undefined {
 }
 
 /** Parses an upstream JSON object body. Anything that is not a JSON object is an upstream error. */
-export function parseJsonObject(res: AxiosResponse<string>, what: string): Record<string, unknown> {
+export function parseJsonObject(res: UpstreamResponse, what: string): Record<string, unknown> {
   const body = jsonObject(res.data);
   if (body === undefined)
     throw new SsoGuardError(
