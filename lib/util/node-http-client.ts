@@ -68,6 +68,8 @@ export class NodeHttpClient {
       const headers: Record<string, string | number> = {};
       for (const [name, value] of Object.entries(config.headers ?? {})) headers[name.toLowerCase()] = value;
       if (config.data !== undefined) headers['content-length'] = Buffer.byteLength(config.data);
+      // Some gateways refuse requests without one (axios sent its own).
+      headers['user-agent'] ??= 'express-sso-guard';
 
       const req = (secure ? https : http).request(target, {
         method: config.method,

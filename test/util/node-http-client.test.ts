@@ -131,6 +131,8 @@ describe('answers', () => {
     expect(seen[0]!.headers['content-type']).toBe('application/x-www-form-urlencoded');
     expect(seen[0]!.headers.accept).toBe('application/json');
     expect(seen[0]!.headers['accept-encoding']).toBeUndefined();
+    // A User-Agent, as axios sent one (some gateways refuse requests without it).
+    expect(seen[0]!.headers['user-agent']).toBe('express-sso-guard');
   });
 
   it('reuses its keep-alive connection across calls', async () => {
