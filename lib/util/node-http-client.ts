@@ -35,7 +35,7 @@ export interface RequestLimits {
  * proxy, no redirects (a 3xx is an answer like any other), every status an answer, the body read
  * as UTF-8 text (gzip, deflate and br decoded). Fails with an error carrying a `code` and a
  * message, never the request: Node's own code (`ECONNREFUSED`, ...), `ABORT_ERR` for an aborted
- * request, `ERR_BODY_TOO_LARGE`, `ERR_INCOMPLETE_BODY`, `ERR_CONTENT_ENCODING` (one it cannot
+ * request, `ERR_BODY_TOO_LARGE`, `ERR_INCOMPLETE_BODY`, `ERR_NO_RESPONSE`, `ERR_CONTENT_ENCODING` (one it cannot
  * decode) or `ERR_BAD_ENCODING` (a body that does not decode).
  */
 export class NodeHttpClient {
@@ -96,7 +96,14 @@ export class NodeHttpClient {
       const tooLarge = (): void => settle(failure('ERR_BODY_TOO_LARGE', `upstream body exceeds ${maxBody} bytes`));
 
       req.on('error', (err) => settle(err));
+      // Closed with no answer and no error: Node drops a 101 (Switching Protocols) that way.
+      // Unreadable now, rather than a wait for the deadline.
+      let answered = false;
+      req.on('close', () => {
+        if (!answered) settle(failure('ERR_NO_RESPONSE', 'upstream closed the connection without an answer'));
+      });
       req.on('response', (res) => {
+        answered = true;
         if (Number(res.headers['content-length']) > maxBody) {
           tooLarge();
           return;

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { inspect } from 'node:util';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { SsoGuardError } from '../../lib/errors';
 import { createHttpClient, MAX_UPSTREAM_BODY, send } from '../../lib/util/http';
@@ -212,6 +213,27 @@ describe('failures', () => {
     const bomb = gzipSync(Buffer.alloc(16 * 1024 * 1024)); // 16 MB of zeros in about 16 KB
     answer = (_req, res) => res.writeHead(200, { 'content-encoding': 'gzip' }).end(bomb);
     expect(await failure(get(createHttpClient(), '/'))).toMatchObject({ code: 'upstream_error' });
+  });
+
+  it('is upstream_error at once, not at the deadline, when the upstream switches protocols (101)', async () => {
+    const raw = net.createServer((socket) => {
+      socket.once('data', () =>
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n'),
+      );
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = raw.address() as AddressInfo;
+      const started = Date.now();
+      const err = await failure(
+        send(createHttpClient(), { method: 'GET', url: `http://127.0.0.1:${port}/` }, 5000, 'test upstream'),
+      );
+      expect(err).toMatchObject({ code: 'upstream_error', message: 'test upstream sent an unreadable answer' });
+      expect(Date.now() - started).toBeLessThan(4000);
+    } finally {
+      await new Promise((resolve) => raw.close(resolve));
+    }
   });
 
   it('keeps working after a failure (a half-read socket is not reused)', async () => {
