@@ -266,5 +266,5 @@ export function sharedInstanceTests(
       await new Promise((r) => setTimeout(r, 200));
       expect((await get(instances[0]!, '/api/me', before)).status).toBe(401);
       expect((await get(instances[2]!, '/api/me', before)).status).toBe(401);
-    }, 120_000);
+    }, 180_000);
 }
