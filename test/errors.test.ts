@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import { CloudApiError, SsoGuardError, isSsoGuardError } from '../lib/errors';
+import { buildDualCopies } from './helpers/dual-build';
 
 describe('SsoGuardError', () => {
   it('carries a stable code, the status of the code, its name and cause', () => {
@@ -36,33 +35,17 @@ describe('SsoGuardError', () => {
  * into a temporary directory under test-output/, and a child node process loads both.
  */
 describe('isSsoGuardError across the CJS and ESM copies', () => {
-  let dir: string;
+  let copies: ReturnType<typeof buildDualCopies>;
   beforeAll(() => {
-    // Inside the project (test-output/ is ignored) so the builds resolve axios, debug, lru-cache.
-    mkdirSync(join(__dirname, '../test-output'), { recursive: true });
-    dir = mkdtempSync(join(__dirname, '../test-output/dual-'));
-    const common = {
-      entryPoints: [join(__dirname, '../lib/index.ts')],
-      bundle: true,
-      platform: 'node' as const,
-      target: 'node20',
-      packages: 'external' as const,
-      logLevel: 'silent' as const,
-    };
-    buildSync({ ...common, format: 'cjs', outfile: join(dir, 'index.js') });
-    buildSync({ ...common, format: 'esm', outfile: join(dir, 'index.mjs') });
+    copies = buildDualCopies('dual');
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => copies.remove());
 
   it('recognises SsoGuardError and CloudApiError from the other copy, and nothing else', () => {
-    const out = execFileSync(
-      process.execPath,
-      [join(__dirname, 'package/dual-copies.cjs'), join(dir, 'index.js'), join(dir, 'index.mjs')],
-      {
-        cwd: join(__dirname, '..'),
-        encoding: 'utf8',
-      },
-    );
+    const out = execFileSync(process.execPath, [join(__dirname, 'package/dual-copies.cjs'), copies.cjs, copies.esm], {
+      cwd: join(__dirname, '..'),
+      encoding: 'utf8',
+    });
     const expected = { ssoGuardError: true, cloudApiError: true, plainError: false, lookalike: false };
     expect(JSON.parse(out)).toEqual({ 'cjs->esm': expected, 'esm->cjs': expected });
   });

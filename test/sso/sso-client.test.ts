@@ -10,6 +10,7 @@ import { APP_BASE_URL, startTestEmulator } from '../helpers/app';
 import { CLIENT_ID, CLIENT_SECRET, testOptions } from '../helpers/options';
 import { startRawSso, type RawAnswer, type RawSso } from '../helpers/raw-sso';
 import { trackUnhandledRejections } from '../helpers/serve';
+import { failure } from '../helpers/failure';
 import {
   REFLECTION_MARK,
   answerArb,
@@ -28,17 +29,6 @@ const MARGIN = 250;
 
 function client(ssoBaseUrl: string, options: SsoGuardOptions = {}): SsoClient {
   return createCore(testOptions({ ssoBaseUrl, httpTimeout: TIMEOUT, ...options })).sso;
-}
-
-/** The SsoGuardError a promise rejects with (fails when it resolves or rejects with anything else). */
-async function failure(p: Promise<unknown>): Promise<SsoGuardError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(SsoGuardError);
-    return err as SsoGuardError;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** Everything an error could show when logged: message, stack, cause chain, own properties. */

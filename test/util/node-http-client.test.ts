@@ -3,9 +3,9 @@ import { inspect } from 'node:util';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { SsoGuardError } from '../../lib/errors';
 import { createHttpClient, MAX_UPSTREAM_BODY, send } from '../../lib/util/http';
 import { NodeHttpClient } from '../../lib/util/node-http-client';
+import { failure } from '../helpers/failure';
 
 /** What the server saw of one request. */
 interface Seen {
@@ -45,16 +45,6 @@ beforeEach(() => {
 
 const get = (client: NodeHttpClient, path: string, timeoutMs = 2000) =>
   send(client, { method: 'GET', url: `${base}${path}` }, timeoutMs, 'test upstream');
-
-async function failure(p: Promise<unknown>): Promise<SsoGuardError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(SsoGuardError);
-    return err as SsoGuardError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('answers', () => {
   it.each([200, 401, 500])('returns HTTP %d as an answer with its text body', async (status) => {
